@@ -1,0 +1,76 @@
+using System.Buffers;
+
+namespace Samsa.Protocol;
+
+/// <summary>
+/// A growable <see cref="IBufferWriter{T}"/> over <see cref="ArrayPool{T}"/> arrays that can be
+/// reset and reused, so that encoding a request allocates nothing once it has warmed up.
+/// </summary>
+internal sealed class PooledBufferWriter(int initialCapacity = 256) : IBufferWriter<byte>, IDisposable
+{
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    private int _written;
+
+    public int WrittenCount => _written;
+
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    /// <summary>The written bytes, writable, for patching lengths and checksums after the fact.</summary>
+    public Span<byte> WrittenSpanForPatching => _buffer.AsSpan(0, _written);
+
+    public void Reset() => _written = 0;
+
+    public void Advance(int count)
+    {
+        if ((uint)count > (uint)(_buffer.Length - _written))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count));
+        }
+
+        _written += count;
+    }
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    public void Dispose()
+    {
+        var buffer = _buffer;
+        _buffer = [];
+        _written = 0;
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        sizeHint = Math.Max(sizeHint, 1);
+        if (_buffer.Length - _written >= sizeHint)
+        {
+            return;
+        }
+
+        var newSize = Math.Max(_buffer.Length * 2, _written + sizeHint);
+        var bigger = ArrayPool<byte>.Shared.Rent(newSize);
+        _buffer.AsSpan(0, _written).CopyTo(bigger);
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+
+        _buffer = bigger;
+    }
+}
