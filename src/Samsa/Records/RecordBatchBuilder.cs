@@ -1,0 +1,334 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Samsa.Compression;
+using Samsa.Protocol;
+
+namespace Samsa.Records;
+
+/// <summary>
+/// The open record batch (magic v2) of one partition. Records are encoded into their wire form as
+/// they arrive, after a reserved header, so sealing an uncompressed batch only fills in the header
+/// and a compressed batch is compressed straight into a second buffer that also reserves the header.
+/// Both buffers come from <see cref="ArrayPool{T}"/> and are kept across <see cref="Reset"/>.
+/// Not thread-safe: the producer owns each builder under its partition's lock.
+/// </summary>
+internal sealed class RecordBatchBuilder : IDisposable
+{
+    /// <summary>Bytes of a v2 batch before its first record.</summary>
+    public const int HeaderSize = 61;
+
+    // Offsets of the v2 header fields.
+    internal const int BaseOffsetOffset = 0;
+    internal const int BatchLengthOffset = 8;
+    internal const int PartitionLeaderEpochOffset = 12;
+    internal const int MagicOffset = 16;
+    internal const int CrcOffset = 17;
+    internal const int AttributesOffset = 21;
+    internal const int LastOffsetDeltaOffset = 23;
+    internal const int BaseTimestampOffset = 27;
+    internal const int MaxTimestampOffset = 35;
+    internal const int ProducerIdOffset = 43;
+    internal const int ProducerEpochOffset = 51;
+    internal const int BaseSequenceOffset = 53;
+    internal const int RecordCountOffset = 57;
+
+    internal const byte Magic = 2;
+    internal const short TransactionalFlag = 0x10;
+    internal const short ControlFlag = 0x20;
+    internal const short TimestampTypeFlag = 0x08;
+    internal const short CompressionMask = 0x07;
+
+    private readonly int _initialCapacity;
+    private byte[] _buffer;
+    private int _length = HeaderSize;
+    private PooledBufferWriter? _compressed;
+    private long _maxTimestamp;
+    private bool _sealed;
+
+    public RecordBatchBuilder(int initialCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(initialCapacity);
+        _initialCapacity = Math.Max(initialCapacity, HeaderSize + 64);
+        _buffer = ArrayPool<byte>.Shared.Rent(_initialCapacity);
+    }
+
+    public int RecordCount { get; private set; }
+
+    /// <summary>Bytes the sealed batch takes uncompressed, header included.</summary>
+    public int SizeInBytes => _length;
+
+    /// <summary>The first record's timestamp, which is the batch's base timestamp.</summary>
+    public long FirstTimestamp { get; private set; }
+
+    /// <summary>The largest record timestamp so far (timestamps may go backwards).</summary>
+    public long MaxTimestamp => _maxTimestamp;
+
+    /// <summary>Empties the builder for the next batch; what <see cref="Seal"/> returned becomes invalid.</summary>
+    public void Reset()
+    {
+        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
+        _length = HeaderSize;
+        RecordCount = 0;
+        FirstTimestamp = 0;
+        _maxTimestamp = 0;
+        _sealed = false;
+
+        // One huge record should not pin a huge array to the partition forever.
+        if (_buffer.Length > Math.Max(4 * _initialCapacity, 1024 * 1024))
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(_initialCapacity);
+        }
+
+        _compressed?.Reset();
+    }
+
+    /// <summary>
+    /// Encodes one record into the batch. Returns false, writing nothing, when the batch already
+    /// holds a record and this one would take it past <paramref name="batchSizeLimit"/>; an empty
+    /// batch takes any record, so an oversized record travels alone as Kafka's producer does.
+    /// </summary>
+    public bool TryAppend(
+        long timestampMs,
+        ReadOnlySpan<byte> key,
+        bool keyIsNull,
+        ReadOnlySpan<byte> value,
+        bool valueIsNull,
+        Headers? headers,
+        int batchSizeLimit)
+    {
+        if (_sealed)
+        {
+            throw new InvalidOperationException("The batch is sealed; Reset it before appending.");
+        }
+
+        var timestampDelta = RecordCount == 0 ? 0 : timestampMs - FirstTimestamp;
+        var offsetDelta = RecordCount;
+        var keyLength = keyIsNull ? -1 : key.Length;
+        var valueLength = valueIsNull ? -1 : value.Length;
+
+        var bodySize = BodySize(timestampDelta, offsetDelta, keyLength, valueLength, headers);
+        var recordSize = VarInt.SizeOfSigned64(bodySize) + bodySize;
+        if ((long)_length + recordSize > Array.MaxLength - 1024)
+        {
+            throw new InvalidOperationException($"A record batch cannot grow to {(long)_length + recordSize} bytes.");
+        }
+
+        if (RecordCount > 0 && _length + (int)recordSize > batchSizeLimit)
+        {
+            return false;
+        }
+
+        EnsureCapacity(_length + (int)recordSize);
+        var span = _buffer.AsSpan(_length, (int)recordSize);
+        var pos = VarInt.WriteSigned(span, (int)bodySize);
+        span[pos++] = 0; // record attributes: unused
+        pos += VarInt.WriteSigned64(span[pos..], timestampDelta);
+        pos += VarInt.WriteSigned(span[pos..], offsetDelta);
+        pos += WriteBytes(span[pos..], key, keyLength);
+        pos += WriteBytes(span[pos..], value, valueLength);
+        if (headers is null)
+        {
+            span[pos++] = 0;
+        }
+        else
+        {
+            pos += VarInt.WriteSigned(span[pos..], headers.Count);
+            foreach (var header in headers)
+            {
+                // The UTF-8 length is counted again rather than remembered from the sizing pass:
+                // keys are short, and remembering would need a per-record array.
+                var keyBytes = Encoding.UTF8.GetByteCount(header.Key);
+                pos += VarInt.WriteSigned(span[pos..], keyBytes);
+                pos += Encoding.UTF8.GetBytes(header.Key, span[pos..]);
+                var headerValue = header.Value;
+                pos += WriteBytes(span[pos..], headerValue, headerValue is null ? -1 : headerValue.Length);
+            }
+        }
+
+        System.Diagnostics.Debug.Assert(pos == span.Length, "record size computed and written disagree");
+
+        if (RecordCount == 0)
+        {
+            FirstTimestamp = timestampMs;
+            _maxTimestamp = timestampMs;
+        }
+        else if (timestampMs > _maxTimestamp)
+        {
+            _maxTimestamp = timestampMs;
+        }
+
+        _length += (int)recordSize;
+        RecordCount++;
+        return true;
+    }
+
+    /// <summary>
+    /// The size of a batch holding only this record (header included), exactly as it would be
+    /// encoded; a key or value length of -1 means null. The producer checks it against
+    /// <c>max.request.size</c> before appending.
+    /// </summary>
+    public static int EstimateRecordSize(int keyLength, int valueLength, Headers? headers)
+    {
+        var bodySize = BodySize(0, 0, keyLength, valueLength, headers);
+        var total = HeaderSize + VarInt.SizeOfSigned64(bodySize) + bodySize;
+        return total > int.MaxValue ? int.MaxValue : (int)total;
+    }
+
+    /// <inheritdoc cref="EstimateRecordSize(int, int, Headers?)"/>
+    public static int EstimateRecordSize(ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers) =>
+        EstimateRecordSize(keyIsNull ? -1 : key.Length, valueIsNull ? -1 : value.Length, headers);
+
+    /// <summary>
+    /// Completes the batch and returns it, compressed if asked. The memory stays valid until
+    /// <see cref="Reset"/> or <see cref="Dispose"/>. Sealing again re-encodes with the new arguments.
+    /// </summary>
+    public ReadOnlyMemory<byte> Seal(
+        CompressionType compression,
+        int compressionLevel,
+        long producerId,
+        short producerEpoch,
+        int baseSequence,
+        bool isTransactional)
+    {
+        if (RecordCount == 0)
+        {
+            throw new InvalidOperationException("An empty record batch cannot be sealed.");
+        }
+
+        _sealed = true;
+        var header = _buffer.AsSpan(0, HeaderSize);
+        var attributes = (short)((short)compression & CompressionMask);
+        if (isTransactional)
+        {
+            attributes |= TransactionalFlag;
+        }
+
+        BinaryPrimitives.WriteInt64BigEndian(header[BaseOffsetOffset..], 0);
+        BinaryPrimitives.WriteInt32BigEndian(header[PartitionLeaderEpochOffset..], -1);
+        header[MagicOffset] = Magic;
+        BinaryPrimitives.WriteInt16BigEndian(header[AttributesOffset..], attributes);
+        BinaryPrimitives.WriteInt32BigEndian(header[LastOffsetDeltaOffset..], RecordCount - 1);
+        BinaryPrimitives.WriteInt64BigEndian(header[BaseTimestampOffset..], FirstTimestamp);
+        BinaryPrimitives.WriteInt64BigEndian(header[MaxTimestampOffset..], _maxTimestamp);
+        BinaryPrimitives.WriteInt64BigEndian(header[ProducerIdOffset..], producerId);
+        BinaryPrimitives.WriteInt16BigEndian(header[ProducerEpochOffset..], producerEpoch);
+        BinaryPrimitives.WriteInt32BigEndian(header[BaseSequenceOffset..], baseSequence);
+        BinaryPrimitives.WriteInt32BigEndian(header[RecordCountOffset..], RecordCount);
+
+        Span<byte> batch;
+        ReadOnlyMemory<byte> result;
+        if (compression == CompressionType.None)
+        {
+            batch = _buffer.AsSpan(0, _length);
+            result = _buffer.AsMemory(0, _length);
+        }
+        else
+        {
+            var compressed = _compressed ??= new PooledBufferWriter(Math.Max(_initialCapacity, HeaderSize + 256));
+            compressed.Reset();
+            compressed.GetSpan(HeaderSize);
+            compressed.Advance(HeaderSize);
+            Compressor.Compress(compression, compressionLevel, _buffer.AsSpan(HeaderSize, _length - HeaderSize), compressed);
+            batch = compressed.WrittenSpanForPatching;
+            header.CopyTo(batch);
+            result = compressed.WrittenMemory;
+        }
+
+        BinaryPrimitives.WriteInt32BigEndian(batch[BatchLengthOffset..], batch.Length - 12);
+        BinaryPrimitives.WriteUInt32BigEndian(batch[CrcOffset..], Crc32C.Compute(batch[AttributesOffset..]));
+        return result;
+    }
+
+    /// <summary>
+    /// Patches producer id, epoch and base sequence of a sealed batch and recomputes its CRC, for
+    /// a retry under a new epoch or sequence; the records (compressed or not) are left untouched.
+    /// </summary>
+    public static void RewriteProducerState(Span<byte> batch, long producerId, short producerEpoch, int baseSequence)
+    {
+        if (batch.Length < HeaderSize || batch[MagicOffset] != Magic)
+        {
+            throw new ArgumentException("Not a sealed v2 record batch.", nameof(batch));
+        }
+
+        var batchLength = BinaryPrimitives.ReadInt32BigEndian(batch[BatchLengthOffset..]);
+        if (batchLength < HeaderSize - 12 || batchLength > batch.Length - 12)
+        {
+            throw new ArgumentException($"Batch length {batchLength} does not fit the {batch.Length} bytes given.", nameof(batch));
+        }
+
+        batch = batch[..(12 + batchLength)];
+        BinaryPrimitives.WriteInt64BigEndian(batch[ProducerIdOffset..], producerId);
+        BinaryPrimitives.WriteInt16BigEndian(batch[ProducerEpochOffset..], producerEpoch);
+        BinaryPrimitives.WriteInt32BigEndian(batch[BaseSequenceOffset..], baseSequence);
+        BinaryPrimitives.WriteUInt32BigEndian(batch[CrcOffset..], Crc32C.Compute(batch[AttributesOffset..]));
+    }
+
+    public void Dispose()
+    {
+        var buffer = _buffer;
+        _buffer = [];
+        _length = HeaderSize;
+        RecordCount = 0;
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        _compressed?.Dispose();
+        _compressed = null;
+    }
+
+    // Computed in 64 bits so absurd inputs fail cleanly instead of wrapping.
+    private static long BodySize(long timestampDelta, int offsetDelta, int keyLength, int valueLength, Headers? headers)
+    {
+        long size = 1 // attributes
+            + VarInt.SizeOfSigned64(timestampDelta)
+            + VarInt.SizeOfSigned(offsetDelta)
+            + VarInt.SizeOfSigned(keyLength) + Math.Max(keyLength, 0)
+            + VarInt.SizeOfSigned(valueLength) + Math.Max(valueLength, 0);
+
+        if (headers is null)
+        {
+            return size + 1;
+        }
+
+        size += VarInt.SizeOfSigned(headers.Count);
+        foreach (var header in headers)
+        {
+            var keyBytes = Encoding.UTF8.GetByteCount(header.Key);
+            var headerValueLength = header.Value is null ? -1 : header.Value.Length;
+            size += VarInt.SizeOfSigned(keyBytes) + keyBytes
+                + VarInt.SizeOfSigned(headerValueLength) + Math.Max(headerValueLength, 0);
+        }
+
+        return size;
+    }
+
+    private static int WriteBytes(Span<byte> destination, ReadOnlySpan<byte> bytes, int length)
+    {
+        var pos = VarInt.WriteSigned(destination, length);
+        if (length > 0)
+        {
+            bytes.CopyTo(destination[pos..]);
+            pos += length;
+        }
+
+        return pos;
+    }
+
+    private void EnsureCapacity(int needed)
+    {
+        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
+        if (needed <= _buffer.Length)
+        {
+            return;
+        }
+
+        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max((long)_buffer.Length * 2, needed), Array.MaxLength));
+        _buffer.AsSpan(0, _length).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+    }
+}
