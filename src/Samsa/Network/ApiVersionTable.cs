@@ -1,0 +1,36 @@
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Network;
+
+/// <summary>The API version ranges one broker advertised in its ApiVersions response.</summary>
+internal sealed class ApiVersionTable
+{
+    private readonly Dictionary<short, (short Min, short Max)> _ranges = [];
+
+    public ApiVersionTable(ApiVersionsResponse response)
+    {
+        foreach (var key in response.ApiKeys)
+        {
+            _ranges[key.ApiKey] = (key.MinVersion, key.MaxVersion);
+        }
+    }
+
+    /// <summary>
+    /// The highest version both sides support, or -1 if the ranges do not meet. Picking the
+    /// highest common version is what lets the same code talk to 2.x, 3.x and 4.x brokers.
+    /// </summary>
+    public short Pick(ApiKey apiKey, short ourMin, short ourMax)
+    {
+        if (!_ranges.TryGetValue((short)apiKey, out var theirs))
+        {
+            return -1;
+        }
+
+        var version = Math.Min(ourMax, theirs.Max);
+        return version >= Math.Max(ourMin, theirs.Min) ? version : (short)-1;
+    }
+
+    public string Describe(ApiKey apiKey) =>
+        _ranges.TryGetValue((short)apiKey, out var r) ? $"v{r.Min}-v{r.Max}" : "not at all";
+}

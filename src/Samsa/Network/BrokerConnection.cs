@@ -1,0 +1,414 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Network;
+
+/// <summary>
+/// One TCP connection to one broker. Requests are pipelined: each is written as soon as it is
+/// handed over, and Kafka answers them in the order they were sent, so a FIFO of pending
+/// requests matched by correlation id is enough to pair answers with questions.
+/// </summary>
+internal sealed class BrokerConnection : IAsyncDisposable
+{
+    // A broker never sends a response this large to a producer; a bigger size means a corrupt stream.
+    private const int MaxResponseSize = 100 * 1024 * 1024;
+
+    private readonly Socket _socket;
+    private readonly ConnectionSettings _settings;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Queue<PendingRequest> _pending = new();
+    private readonly Timer _timeoutTimer;
+    private readonly CancellationTokenSource _closing = new();
+    private Task _receiveLoop = Task.CompletedTask;
+    private int _nextCorrelationId;
+    private bool _timerArmed;
+    private KafkaException? _failure;
+
+    private BrokerConnection(Socket socket, BrokerAddress address, ConnectionSettings settings)
+    {
+        _socket = socket;
+        Address = address;
+        _settings = settings;
+        _timeoutTimer = new Timer(static state => ((BrokerConnection)state!).OnTimeoutTimer(), this, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    public BrokerAddress Address { get; }
+
+    /// <summary>What the broker supports; set once the ApiVersions exchange is done.</summary>
+    public ApiVersionTable Versions { get; private set; } = null!;
+
+    public bool IsFailed => Volatile.Read(ref _failure) is not null;
+
+    /// <summary>Raised once, from whichever thread noticed, when the connection fails or closes.</summary>
+    public event Action<BrokerConnection, KafkaException>? Failed;
+
+    /// <summary>Connects, starts reading, and negotiates API versions before returning.</summary>
+    public static async Task<BrokerConnection> ConnectAsync(BrokerAddress address, ConnectionSettings settings, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeout.CancelAfter(settings.ConnectTimeout);
+            try
+            {
+                await socket.ConnectAsync(address.Host, address.Port, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                socket.Dispose();
+                var why = e is OperationCanceledException
+                    ? $"no answer within socket.connection.setup.timeout.ms ({settings.ConnectTimeout.TotalMilliseconds:0} ms)"
+                    : e.Message;
+                throw new KafkaNetworkException($"Could not connect to broker {address}: {why}.", e);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        var connection = new BrokerConnection(socket, address, settings);
+        connection._receiveLoop = Task.Run(connection.ReceiveLoopAsync, CancellationToken.None);
+        try
+        {
+            connection.Versions = await connection.NegotiateVersionsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return connection;
+    }
+
+    /// <summary>Sends a generated request at the given version and decodes its response.</summary>
+    public async Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, CancellationToken cancellationToken = default)
+        where TResponse : IKafkaResponse<TResponse>
+    {
+        var handler = new ResponseHandler<TResponse>();
+        using var buffer = new PooledBufferWriter();
+        RequestFrame.Write(buffer, request, apiVersion, _settings.ClientId);
+        await SendFrameAsync(buffer, handler, apiVersion, TResponse.ResponseHeaderVersion(apiVersion)).ConfigureAwait(false);
+        return await handler.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends an encoded frame (see <see cref="RequestFrame"/>). With a handler, the response goes
+    /// to it on the receive loop; without one (Produce with acks=0) nothing is expected back.
+    /// The frame's bytes may be reused once this returns.
+    /// </summary>
+    public async ValueTask SendFrameAsync(PooledBufferWriter frame, IResponseHandler? handler, short apiVersion, short responseHeaderVersion)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var failure = Volatile.Read(ref _failure);
+            if (failure is not null)
+            {
+                handler?.OnFailure(failure);
+                return;
+            }
+
+            var correlationId = ++_nextCorrelationId;
+            BinaryPrimitives.WriteInt32BigEndian(frame.WrittenSpanForPatching[RequestFrame.CorrelationIdOffset..], correlationId);
+            if (handler is not null)
+            {
+                Enqueue(new PendingRequest(correlationId, handler, apiVersion, responseHeaderVersion, Environment.TickCount64 + (long)_settings.RequestTimeout.TotalMilliseconds));
+            }
+
+            var remaining = frame.WrittenMemory;
+            while (!remaining.IsEmpty)
+            {
+                var sent = await _socket.SendAsync(remaining, SocketFlags.None).ConfigureAwait(false);
+                remaining = remaining[sent..];
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+            Fail(new KafkaNetworkException($"Lost the connection to broker {Address} while sending: {e.Message}", e));
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Fail(new KafkaNetworkException($"The connection to broker {Address} was closed by the producer."));
+        await _receiveLoop.ConfigureAwait(false);
+        await _timeoutTimer.DisposeAsync().ConfigureAwait(false);
+        _closing.Dispose();
+    }
+
+    private async Task<ApiVersionTable> NegotiateVersionsAsync(CancellationToken cancellationToken)
+    {
+        // Ask at our highest version; a broker that does not know it answers UNSUPPORTED_VERSION
+        // with its own range in a v0 body, and we ask again at its highest (KIP-511).
+        var version = ApiVersionsRequest.HighestSupportedVersion;
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var request = new ApiVersionsRequest
+            {
+                ClientSoftwareName = ClientSoftware.Name,
+                ClientSoftwareVersion = ClientSoftware.Version,
+            };
+            var handler = new ApiVersionsHandler();
+            using (var buffer = new PooledBufferWriter())
+            {
+                RequestFrame.Write(buffer, request, version, _settings.ClientId);
+                await SendFrameAsync(buffer, handler, version, ApiVersionsResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+            }
+
+            var response = await handler.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (response.ErrorCode == (short)ErrorCode.None)
+            {
+                return new ApiVersionTable(response);
+            }
+
+            var theirs = response.ApiKeys.Find(k => k.ApiKey == (short)ApiKey.ApiVersions);
+            var next = theirs?.MaxVersion ?? 0;
+            if (response.ErrorCode != (short)ErrorCode.UnsupportedVersion || next >= version)
+            {
+                break;
+            }
+
+            version = next;
+        }
+
+        throw new KafkaNetworkException($"Broker {Address} did not accept any ApiVersions request version Samsa can send.");
+    }
+
+    private void Enqueue(in PendingRequest request)
+    {
+        lock (_pending)
+        {
+            _pending.Enqueue(request);
+            if (!_timerArmed)
+            {
+                _timerArmed = true;
+                _timeoutTimer.Change(_settings.RequestTimeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    // The timer is armed only while requests are pending, and checks just the oldest: answers
+    // come in order, so if the oldest is on time, all are. An idle connection wakes nobody.
+    private void OnTimeoutTimer()
+    {
+        long dueInMs;
+        lock (_pending)
+        {
+            if (!_pending.TryPeek(out var oldest))
+            {
+                _timerArmed = false;
+                return;
+            }
+
+            dueInMs = oldest.DeadlineTicks - Environment.TickCount64;
+            if (dueInMs > 0)
+            {
+                _timeoutTimer.Change(TimeSpan.FromMilliseconds(dueInMs), Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            _timerArmed = false;
+        }
+
+        // Kafka's Java client also closes the connection here: a late answer cannot be told apart.
+        Fail(new KafkaTimeoutException(
+            $"Broker {Address} did not answer within request.timeout.ms ({_settings.RequestTimeout.TotalMilliseconds:0} ms); the connection was closed."));
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        int start = 0, end = 0;
+        try
+        {
+            while (true)
+            {
+                while (end - start < 4)
+                {
+                    (buffer, start, end) = await ReceiveMoreAsync(buffer, start, end, 4).ConfigureAwait(false);
+                }
+
+                var size = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start));
+                if (size < 4 || size > MaxResponseSize)
+                {
+                    throw new KafkaProtocolException($"a response frame of {size} bytes");
+                }
+
+                while (end - start < 4 + size)
+                {
+                    (buffer, start, end) = await ReceiveMoreAsync(buffer, start, end, 4 + size).ConfigureAwait(false);
+                }
+
+                Dispatch(buffer.AsSpan(start + 4, size));
+                start += 4 + size;
+                if (start == end)
+                {
+                    start = end = 0;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e as KafkaException ?? new KafkaNetworkException(
+                e is EndOfStreamException ? $"Broker {Address} closed the connection." : $"Lost the connection to broker {Address}: {e.Message}",
+                e));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Reads more bytes, first making room for a frame of <paramref name="needed"/> bytes.</summary>
+    private async ValueTask<(byte[] Buffer, int Start, int End)> ReceiveMoreAsync(byte[] buffer, int start, int end, int needed)
+    {
+        if (buffer.Length - start < needed)
+        {
+            var target = buffer.Length >= needed ? buffer : ArrayPool<byte>.Shared.Rent(needed);
+            Buffer.BlockCopy(buffer, start, target, 0, end - start);
+            if (!ReferenceEquals(target, buffer))
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            (buffer, end, start) = (target, end - start, 0);
+        }
+
+        var read = await _socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None, _closing.Token).ConfigureAwait(false);
+        if (read == 0)
+        {
+            throw new EndOfStreamException();
+        }
+
+        return (buffer, start, end + read);
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> frame)
+    {
+        var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame);
+        PendingRequest request;
+        lock (_pending)
+        {
+            if (!_pending.TryDequeue(out request))
+            {
+                throw new KafkaProtocolException($"Broker {Address} sent a response (correlation id {correlationId}) to no request.");
+            }
+        }
+
+        if (request.CorrelationId != correlationId)
+        {
+            throw new KafkaProtocolException(
+                $"Broker {Address} answered correlation id {correlationId} where {request.CorrelationId} was next; responses must come in request order.");
+        }
+
+        var reader = new KafkaReader(frame[4..]);
+        if (request.ResponseHeaderVersion >= 1)
+        {
+            reader.SkipTaggedFields();
+        }
+
+        if (reader.Failed)
+        {
+            request.Handler.OnFailure(new KafkaNetworkException($"Broker {Address} sent a malformed response header."));
+            return;
+        }
+
+        try
+        {
+            request.Handler.OnResponse(frame[(4 + reader.Position)..], request.ApiVersion);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // One response the handler could not take must not stop the answers behind it.
+            request.Handler.OnFailure(new KafkaNetworkException($"Could not process a response from broker {Address}: {e.Message}", e));
+        }
+    }
+
+    private void Fail(KafkaException error)
+    {
+        if (Interlocked.CompareExchange(ref _failure, error, null) is not null)
+        {
+            return;
+        }
+
+        _closing.Cancel();
+        _socket.Dispose();
+        PendingRequest[] orphans;
+        lock (_pending)
+        {
+            orphans = _pending.ToArray();
+            _pending.Clear();
+        }
+
+        foreach (var orphan in orphans)
+        {
+            orphan.Handler.OnFailure(error);
+        }
+
+        Failed?.Invoke(this, error);
+    }
+
+    private readonly record struct PendingRequest(int CorrelationId, IResponseHandler Handler, short ApiVersion, short ResponseHeaderVersion, long DeadlineTicks);
+
+    /// <summary>
+    /// Reads an ApiVersions response whose error code decides its layout: Kafka answers
+    /// UNSUPPORTED_VERSION with a v0 body whatever version was asked.
+    /// </summary>
+    private sealed class ApiVersionsHandler : IResponseHandler
+    {
+        private readonly TaskCompletionSource<ApiVersionsResponse> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<ApiVersionsResponse> Task => _completion.Task;
+
+        public void OnResponse(ReadOnlySpan<byte> body, short apiVersion)
+        {
+            var errorCode = body.Length >= 2 ? BinaryPrimitives.ReadInt16BigEndian(body) : (short)0;
+            var unsupported = errorCode == (short)ErrorCode.UnsupportedVersion;
+            var reader = new KafkaReader(body);
+            var response = ApiVersionsResponse.Read(ref reader, unsupported ? (short)0 : apiVersion);
+            if (reader.Failed && unsupported)
+            {
+                response = ReadCompactErrorBody(body);
+            }
+            else if (reader.Failed)
+            {
+                _completion.TrySetException(new KafkaNetworkException($"Malformed ApiVersions v{apiVersion} response: {reader.FailureReason}."));
+                return;
+            }
+
+            _completion.TrySetResult(response);
+        }
+
+        public void OnFailure(KafkaException error) => _completion.TrySetException(error);
+
+        // librdkafka's mock answers a too-new request with the error code, an unsigned-varint
+        // count and bare (key, min, max) triples. Reading that shape still finds the broker's
+        // ApiVersions range; if even that fails, an empty list makes the caller fall back to v0.
+        private static ApiVersionsResponse ReadCompactErrorBody(ReadOnlySpan<byte> body)
+        {
+            var reader = new KafkaReader(body);
+            var response = new ApiVersionsResponse { ErrorCode = reader.ReadInt16() };
+            var count = reader.ReadUnsignedVarInt();
+            for (var i = 0u; i < count && !reader.Failed; i++)
+            {
+                var key = new ApiVersionsResponse.ApiVersion { ApiKey = reader.ReadInt16(), MinVersion = reader.ReadInt16(), MaxVersion = reader.ReadInt16() };
+                if (!reader.Failed)
+                {
+                    response.ApiKeys.Add(key);
+                }
+            }
+
+            return response;
+        }
+    }
+}

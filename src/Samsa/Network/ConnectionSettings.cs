@@ -1,0 +1,13 @@
+namespace Samsa.Network;
+
+/// <summary>What every connection of one producer shares.</summary>
+internal sealed record ConnectionSettings(string ClientId, TimeSpan ConnectTimeout, TimeSpan RequestTimeout);
+
+/// <summary>How Samsa names itself to brokers in ApiVersions v3+ (KIP-511).</summary>
+internal static class ClientSoftware
+{
+    public const string Name = "samsa-dotnet";
+
+    public static string Version { get; } =
+        typeof(ClientSoftware).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+}

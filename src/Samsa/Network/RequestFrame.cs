@@ -1,0 +1,43 @@
+using System.Buffers.Binary;
+using Samsa.Protocol;
+
+namespace Samsa.Network;
+
+/// <summary>
+/// Lays out a request on the wire: INT32 size, then the request header, then the body. The size
+/// and the correlation id are patched in afterwards, the id by the connection when it sends,
+/// so that ids follow the order requests really go out.
+/// </summary>
+internal static class RequestFrame
+{
+    public const int CorrelationIdOffset = 8;
+
+    /// <summary>Writes the size placeholder and the request header (v1 or v2).</summary>
+    public static void BeginRequest(PooledBufferWriter buffer, ApiKey apiKey, short apiVersion, short headerVersion, string clientId)
+    {
+        var writer = new KafkaWriter(buffer);
+        writer.WriteInt32(0);
+        writer.WriteInt16((short)apiKey);
+        writer.WriteInt16(apiVersion);
+        writer.WriteInt32(0);
+
+        // The header's client id stays a classic nullable STRING even in header v2.
+        writer.WriteString(clientId);
+        if (headerVersion >= 2)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
+    }
+
+    /// <summary>Patches the size prefix once the body is written.</summary>
+    public static void EndRequest(PooledBufferWriter buffer) =>
+        BinaryPrimitives.WriteInt32BigEndian(buffer.WrittenSpanForPatching, buffer.WrittenCount - 4);
+
+    /// <summary>Encodes a whole request built from a generated message.</summary>
+    public static void Write(PooledBufferWriter buffer, IKafkaRequest request, short apiVersion, string clientId)
+    {
+        BeginRequest(buffer, request.ApiKey, apiVersion, request.RequestHeaderVersion(apiVersion), clientId);
+        request.Write(new KafkaWriter(buffer), apiVersion);
+        EndRequest(buffer);
+    }
+}

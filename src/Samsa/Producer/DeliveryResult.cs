@@ -1,0 +1,34 @@
+namespace Samsa;
+
+/// <summary>Where an acknowledged record was written.</summary>
+/// <param name="Topic">The record's topic.</param>
+/// <param name="Partition">The partition it went to.</param>
+/// <param name="Offset">Its offset in the partition; -1 with <c>acks=0</c>, where the broker does not answer.</param>
+/// <param name="Timestamp">The record's timestamp: the create time sent, or the broker's log-append time.</param>
+public readonly record struct DeliveryResult(string Topic, int Partition, long Offset, Timestamp Timestamp);
+
+/// <summary>The outcome of one record, as passed to a delivery handler.</summary>
+public readonly struct DeliveryReport
+{
+    internal DeliveryReport(DeliveryResult result, KafkaException? error)
+    {
+        Result = result;
+        Error = error;
+    }
+
+    /// <summary>Topic, partition, offset and timestamp. On failure the offset is -1, and the partition is -1 if none was chosen.</summary>
+    public DeliveryResult Result { get; }
+
+    /// <summary>Why the record failed; null when it was acknowledged.</summary>
+    public KafkaException? Error { get; }
+
+    public bool IsSuccess => Error is null;
+
+    public string Topic => Result.Topic;
+
+    public int Partition => Result.Partition;
+
+    public long Offset => Result.Offset;
+
+    public Timestamp Timestamp => Result.Timestamp;
+}

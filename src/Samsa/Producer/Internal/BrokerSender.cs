@@ -1,0 +1,273 @@
+using Samsa.Network;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Producer.Internal;
+
+/// <summary>
+/// Sends Produce requests to one broker for every partition it leads. It sleeps until a batch
+/// is full, a linger deadline passes, a retry backoff ends or a flush asks, then sends at most
+/// one batch per partition per request, with up to <c>max.in.flight.requests.per.connection</c>
+/// requests outstanding.
+/// </summary>
+internal sealed class BrokerSender : IAsyncDisposable
+{
+    private readonly ProducerEngine _engine;
+    private readonly List<PartitionAccumulator> _partitions = [];
+    private readonly AsyncSignal _wake = new();
+    private readonly SemaphoreSlim _inFlight;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private int _drainStart;
+
+    public BrokerSender(ProducerEngine engine, BrokerAddress address)
+    {
+        _engine = engine;
+        Address = address;
+        _inFlight = new SemaphoreSlim(engine.Options.MaxInFlightRequestsPerConnection);
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Where the broker is; metadata may move it, keeping the node id.</summary>
+    public BrokerAddress Address { get; set; }
+
+    public void Wake() => _wake.Set();
+
+    public void Assign(PartitionAccumulator partition)
+    {
+        lock (_partitions)
+        {
+            _partitions.Add(partition);
+        }
+
+        Wake();
+    }
+
+    public void Unassign(PartitionAccumulator partition)
+    {
+        lock (_partitions)
+        {
+            _partitions.Remove(partition);
+        }
+    }
+
+    /// <summary>Stops sending; batches it had taken but not sent are failed as closed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+        _wake.Dispose();
+        _inFlight.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var batches = new List<ProducerBatch>();
+        using var frame = new PooledBufferWriter(64 * 1024);
+        var token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var now = MonotonicClock.NowMs;
+                var nextWake = long.MaxValue;
+                Drain(now, batches, ref nextWake);
+                if (batches.Count == 0)
+                {
+                    var sleep = nextWake == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, nextWake - now));
+                    await _wake.WaitAsync(sleep, token).ConfigureAwait(false);
+                    continue;
+                }
+
+                await _inFlight.WaitAsync(token).ConfigureAwait(false);
+                await SendAsync(batches, frame, token).ConfigureAwait(false);
+                batches.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Stopping: whatever was drained but not sent goes back to the engine to fail.
+            foreach (var batch in batches)
+            {
+                _engine.Fail(batch, new ProducerClosedException("The producer was disposed before this record was sent."));
+            }
+        }
+    }
+
+    private void Drain(long nowMs, List<ProducerBatch> batches, ref long nextWakeMs)
+    {
+        var bytesLeft = _engine.Options.MaxRequestSize;
+        lock (_partitions)
+        {
+            // Start where the last request stopped, so a busy partition cannot starve the others
+            // when max.request.size cuts a request short.
+            var count = _partitions.Count;
+            for (var n = 0; n < count; n++)
+            {
+                var partition = _partitions[(_drainStart + n) % count];
+                var batch = partition.TryDrain(nowMs, bytesLeft, batches.Count == 0, ref nextWakeMs);
+                if (batch is null)
+                {
+                    continue;
+                }
+
+                batches.Add(batch);
+                bytesLeft -= batch.Builder.SizeInBytes;
+                if (bytesLeft <= 0)
+                {
+                    _drainStart = (_drainStart + n + 1) % count;
+                    nextWakeMs = nowMs;
+                    break;
+                }
+            }
+        }
+
+        // The request groups partitions by topic.
+        if (batches.Count > 1)
+        {
+            batches.Sort(static (a, b) => string.CompareOrdinal(a.Partition.Topic, b.Partition.Topic));
+        }
+    }
+
+    private async Task SendAsync(List<ProducerBatch> batches, PooledBufferWriter frame, CancellationToken token)
+    {
+        var options = _engine.Options;
+        BrokerConnection connection;
+        try
+        {
+            connection = await _engine.Connections.GetAsync(Address, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is KafkaException or ObjectDisposedException)
+        {
+            _inFlight.Release();
+            if (e is not KafkaException error)
+            {
+                error = new ProducerClosedException("The producer was disposed before this record was sent.");
+            }
+
+            _engine.Metadata.RequestRefresh();
+            foreach (var batch in batches)
+            {
+                _engine.RetryOrFail(batch, error);
+            }
+
+            return;
+        }
+
+        var version = connection.Versions.Pick(ApiKey.Produce, ProduceRequestEncoder.LowestVersion, ProduceRequest.HighestSupportedVersion);
+        if (version < 0)
+        {
+            _inFlight.Release();
+            var error = new KafkaException(
+                $"Broker {Address} supports Produce {connection.Versions.Describe(ApiKey.Produce)}; Samsa needs v{ProduceRequestEncoder.LowestVersion} or later (Kafka 0.11+).",
+                ErrorCode.UnsupportedVersion);
+            foreach (var batch in batches)
+            {
+                _engine.Fail(batch, error);
+            }
+
+            return;
+        }
+
+        foreach (var batch in batches)
+        {
+            batch.Seal(options.CompressionType, _engine.CompressionLevel);
+            batch.Attempts++;
+        }
+
+        frame.Reset();
+        ProduceRequestEncoder.Write(frame, version, _engine.ClientId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+        if (options.Acks == Acks.None)
+        {
+            await connection.SendFrameAsync(frame, handler: null, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+            _inFlight.Release();
+            foreach (var batch in batches)
+            {
+                if (connection.IsFailed)
+                {
+                    _engine.RetryOrFail(batch, new KafkaNetworkException($"Lost the connection to broker {Address} while sending."));
+                }
+                else
+                {
+                    _engine.Complete(batch, baseOffset: -1, logAppendTimeMs: -1);
+                }
+            }
+
+            return;
+        }
+
+        var request = new InFlightProduce(this, [.. batches]);
+        await connection.SendFrameAsync(frame, request, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+    }
+
+    /// <summary>One Produce request awaiting its answer; completes its batches on the receive loop.</summary>
+    private sealed class InFlightProduce(BrokerSender sender, ProducerBatch[] batches) : IResponseHandler
+    {
+        public void OnResponse(ReadOnlySpan<byte> body, short apiVersion)
+        {
+            var reader = new KafkaReader(body);
+            var response = ProduceResponse.Read(ref reader, apiVersion);
+            if (reader.Failed)
+            {
+                OnFailure(new KafkaNetworkException($"Malformed Produce response from broker {sender.Address}: {reader.FailureReason}."));
+                return;
+            }
+
+            var engine = sender._engine;
+            foreach (var batch in batches)
+            {
+                var result = Find(response, batch.Partition);
+                if (result is null)
+                {
+                    engine.RetryOrFail(batch, new KafkaNetworkException($"Broker {sender.Address} left {batch.Partition} out of its Produce response."));
+                }
+                else if (result.ErrorCode == (short)ErrorCode.None)
+                {
+                    engine.Complete(batch, result.BaseOffset, result.LogAppendTimeMs);
+                }
+                else
+                {
+                    var error = (ErrorCode)result.ErrorCode;
+                    engine.RetryOrFail(batch, new KafkaBrokerException(error, result.ErrorMessage, batch.Partition.Topic, batch.Partition.Partition));
+                }
+            }
+
+            sender._inFlight.Release();
+            sender.Wake();
+        }
+
+        public void OnFailure(KafkaException error)
+        {
+            foreach (var batch in batches)
+            {
+                sender._engine.RetryOrFail(batch, error);
+            }
+
+            sender._engine.Metadata.RequestRefresh();
+            sender._inFlight.Release();
+            sender.Wake();
+        }
+
+        private static ProduceResponse.PartitionProduceResponse? Find(ProduceResponse response, PartitionAccumulator partition)
+        {
+            foreach (var topic in response.Responses)
+            {
+                if (topic.Name != partition.Topic)
+                {
+                    continue;
+                }
+
+                foreach (var p in topic.PartitionResponses)
+                {
+                    if (p.Index == partition.Partition)
+                    {
+                        return p;
+                    }
+                }
+            }
+
+            return null;
+        }
+    }
+}

@@ -1,0 +1,178 @@
+namespace Samsa.Producer.Internal;
+
+/// <summary>
+/// The batches of one partition: the open one that records are appended to, the closed ones
+/// waiting for their broker's sender, and retries, which go out before anything newer.
+/// Everything here happens under <see cref="Lock"/>, which is held only for short, non-blocking work.
+/// </summary>
+internal sealed class PartitionAccumulator(string topic, int partition, ProducerEngine engine)
+{
+    private readonly Queue<ProducerBatch> _ready = new();
+    private readonly List<ProducerBatch> _retries = [];
+    private readonly List<ProducerBatch> _incomplete = [];
+    private ProducerBatch? _open;
+
+    public object Lock { get; } = new();
+
+    public string Topic { get; } = topic;
+
+    public int Partition { get; } = partition;
+
+    /// <summary>The sender of the partition's current leader; null while the leader is unknown.</summary>
+    public BrokerSender? Sender { get; set; }
+
+    /// <summary>
+    /// Appends one record, opening a new batch when the open one is full. Returns true when the
+    /// sender should look again: a batch was opened (a new linger deadline) or one is full.
+    /// </summary>
+    public bool Append(long timestampMs, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, in PendingDelivery delivery)
+    {
+        var batchSize = engine.Options.BatchSize;
+        lock (Lock)
+        {
+            var wake = false;
+            if (_open is null || !_open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, batchSize))
+            {
+                if (_open is not null)
+                {
+                    _ready.Enqueue(_open);
+                }
+
+                _open = engine.NewBatch(this);
+                _incomplete.Add(_open);
+                _open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, batchSize);
+                wake = true;
+            }
+
+            _open.Deliveries.Add(delivery);
+            if (_open.Builder.SizeInBytes >= batchSize)
+            {
+                _ready.Enqueue(_open);
+                _open = null;
+                wake = true;
+            }
+
+            return wake;
+        }
+    }
+
+    /// <summary>
+    /// Takes the next batch that may be sent now, if it fits in <paramref name="bytesLeft"/>
+    /// (a first batch always fits). Otherwise lowers <paramref name="nextWakeMs"/> to when one will be.
+    /// </summary>
+    public ProducerBatch? TryDrain(long nowMs, int bytesLeft, bool isFirstInRequest, ref long nextWakeMs)
+    {
+        lock (Lock)
+        {
+            ProducerBatch? candidate = null;
+            if (_retries.Count > 0)
+            {
+                candidate = _retries[0];
+                if (candidate.RetryNotBeforeTicks > nowMs)
+                {
+                    nextWakeMs = Math.Min(nextWakeMs, candidate.RetryNotBeforeTicks);
+                    return null;
+                }
+            }
+            else if (_ready.Count > 0)
+            {
+                candidate = _ready.Peek();
+            }
+            else if (_open is not null)
+            {
+                var deadline = _open.CreatedTicks + (long)engine.Options.Linger.TotalMilliseconds;
+                if (deadline > nowMs)
+                {
+                    nextWakeMs = Math.Min(nextWakeMs, deadline);
+                    return null;
+                }
+
+                candidate = _open;
+            }
+
+            if (candidate is null || (!isFirstInRequest && candidate.Builder.SizeInBytes > bytesLeft))
+            {
+                return null;
+            }
+
+            if (_retries.Count > 0)
+            {
+                _retries.RemoveAt(0);
+            }
+            else if (_ready.Count > 0)
+            {
+                _ready.Dequeue();
+            }
+            else
+            {
+                _open = null;
+            }
+
+            return candidate;
+        }
+    }
+
+    /// <summary>Puts a batch that failed retriably back at the head, in its original order.</summary>
+    public void Requeue(ProducerBatch batch, long notBeforeMs)
+    {
+        lock (Lock)
+        {
+            batch.RetryNotBeforeTicks = notBeforeMs;
+            var index = _retries.FindIndex(b => b.CreatedTicks > batch.CreatedTicks);
+            _retries.Insert(index < 0 ? _retries.Count : index, batch);
+        }
+    }
+
+    /// <summary>
+    /// Makes everything appended so far sendable at once, and registers the flush with every
+    /// batch not yet reported. Returns true if there is anything to wait for.
+    /// </summary>
+    public bool BeginFlush(FlushWaiter waiter)
+    {
+        lock (Lock)
+        {
+            if (_open is not null)
+            {
+                _ready.Enqueue(_open);
+                _open = null;
+            }
+
+            foreach (var batch in _incomplete)
+            {
+                batch.AddFlushWaiter(waiter);
+            }
+
+            return _incomplete.Count > 0;
+        }
+    }
+
+    /// <summary>Forgets a batch whose records have all been reported.</summary>
+    public void Remove(ProducerBatch batch)
+    {
+        lock (Lock)
+        {
+            _incomplete.Remove(batch);
+        }
+    }
+
+    /// <summary>Takes every batch not yet sent, for failing them at shutdown.</summary>
+    public List<ProducerBatch> TakeUnsent()
+    {
+        lock (Lock)
+        {
+            var unsent = new List<ProducerBatch>(_retries);
+            unsent.AddRange(_ready);
+            if (_open is not null)
+            {
+                unsent.Add(_open);
+            }
+
+            _retries.Clear();
+            _ready.Clear();
+            _open = null;
+            return unsent;
+        }
+    }
+
+    public override string ToString() => $"{Topic}[{Partition}]";
+}

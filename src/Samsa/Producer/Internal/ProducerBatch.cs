@@ -1,0 +1,81 @@
+using Samsa.Records;
+
+namespace Samsa.Producer.Internal;
+
+/// <summary>Who is told about one record's outcome: an awaiting caller or a delivery handler.</summary>
+internal readonly struct PendingDelivery(DeliveryPromise? promise, Action<DeliveryReport>? handler, long timestampMs)
+{
+    public DeliveryPromise? Promise { get; } = promise;
+
+    public Action<DeliveryReport>? Handler { get; } = handler;
+
+    public long TimestampMs { get; } = timestampMs;
+}
+
+/// <summary>
+/// One record batch for one partition, from the first append until every record in it has been
+/// reported. It owns the encoded bytes and the list of whom to tell.
+/// </summary>
+internal sealed class ProducerBatch(PartitionAccumulator partition, int initialCapacity, long createdTicks) : IDisposable
+{
+    private List<FlushWaiter>? _flushWaiters;
+
+    public PartitionAccumulator Partition { get; } = partition;
+
+    public RecordBatchBuilder Builder { get; } = new(initialCapacity);
+
+    public List<PendingDelivery> Deliveries { get; } = [];
+
+    /// <summary>When the first record went in; linger counts from here.</summary>
+    public long CreatedTicks { get; } = createdTicks;
+
+    /// <summary>The wire bytes, fixed at the first send so that a retry sends the same batch.</summary>
+    public ReadOnlyMemory<byte> Sealed { get; private set; }
+
+    public bool IsSealed { get; private set; }
+
+    public int Attempts { get; set; }
+
+    /// <summary>A retried batch is not sent again before this time (<c>retry.backoff.ms</c>).</summary>
+    public long RetryNotBeforeTicks { get; set; }
+
+    /// <summary>Bytes this batch holds against <c>buffer.memory</c>; fixed when it is closed.</summary>
+    public int ReservedBytes { get; set; }
+
+    public void Seal(CompressionType compression, int compressionLevel)
+    {
+        if (!IsSealed)
+        {
+            Sealed = Builder.Seal(compression, compressionLevel, producerId: -1, producerEpoch: -1, baseSequence: -1, isTransactional: false);
+            IsSealed = true;
+        }
+    }
+
+    /// <summary>Registers a flush that waits for this batch; called under the partition's lock.</summary>
+    public void AddFlushWaiter(FlushWaiter waiter)
+    {
+        (_flushWaiters ??= []).Add(waiter);
+        waiter.AddOne();
+    }
+
+    /// <summary>Releases every flush waiting on this batch; called once, after the last report.</summary>
+    public void ReleaseFlushWaiters()
+    {
+        List<FlushWaiter>? waiters;
+        lock (Partition.Lock)
+        {
+            waiters = _flushWaiters;
+            _flushWaiters = null;
+        }
+
+        if (waiters is not null)
+        {
+            foreach (var waiter in waiters)
+            {
+                waiter.DoneOne();
+            }
+        }
+    }
+
+    public void Dispose() => Builder.Dispose();
+}

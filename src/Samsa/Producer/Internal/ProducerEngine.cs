@@ -1,0 +1,343 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Samsa.Cluster;
+using Samsa.Network;
+
+namespace Samsa.Producer.Internal;
+
+/// <summary>The partitions of one topic the producer writes to, and the metadata they were built from.</summary>
+internal sealed class TopicState(TopicInfo info, PartitionAccumulator[] partitions)
+{
+    public TopicInfo Info { get; set; } = info;
+
+    /// <summary>Indexed by partition; replaced (grown) when the topic gains partitions.</summary>
+    public PartitionAccumulator[] Partitions { get; set; } = partitions;
+}
+
+/// <summary>
+/// Everything of a producer that does not depend on its key and value types: topics and their
+/// partition accumulators, one sender per broker, metadata, and the loop that reports outcomes.
+/// Reports go through one loop, in the order the broker answered, so a partition's records
+/// are always reported in the order they were sent.
+/// </summary>
+internal sealed partial class ProducerEngine : IAsyncDisposable
+{
+    private static int _producerCount;
+
+    private readonly ConcurrentDictionary<string, TopicState> _topics = new();
+    private readonly Dictionary<int, BrokerSender> _senders = [];
+    private readonly Channel<Completion> _completions = Channel.CreateUnbounded<Completion>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _completionLoop;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<Task, bool> _waitingForMetadata = new();
+    private int _closed;
+
+    public ProducerEngine(ProducerOptions options, ILogger logger)
+    {
+        Options = options;
+        _logger = logger;
+        ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
+        CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
+        var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout);
+        Connections = new BrokerConnections(settings, options.ReconnectBackoff, options.ReconnectBackoffMax);
+
+        // Bootstrap servers get negative ids, as in the Java client, so they never collide with brokers.
+        var bootstrap = options.BootstrapServers.Select((s, i) => BrokerAddress.Parse(s) with { NodeId = -1 - i }).ToList();
+        Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge);
+        Metadata.Updated += OnMetadataUpdated;
+        _completionLoop = Task.Run(CompleteLoopAsync);
+    }
+
+    public ProducerOptions Options { get; }
+
+    public string ClientId { get; }
+
+    public int CompressionLevel { get; }
+
+    public BrokerConnections Connections { get; }
+
+    public MetadataManager Metadata { get; }
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>The topic's partitions, when its metadata is already known: the fast path.</summary>
+    public bool TryGetTopic(string topic, out TopicState state)
+    {
+        if (_topics.TryGetValue(topic, out state!))
+        {
+            if (Metadata.IsStale)
+            {
+                Metadata.RequestRefresh();
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Waits for the topic's metadata (up to <c>max.block.ms</c>) and sets up its partitions.</summary>
+    public async Task<TopicState> GetTopicAsync(string topic, CancellationToken cancellationToken)
+    {
+        var info = await Metadata.GetTopicAsync(topic, Options.MaxBlock, cancellationToken).ConfigureAwait(false);
+        return _topics.GetOrAdd(topic, static (name, arg) => arg.Engine.CreateTopicState(name, arg.Info), (Engine: this, Info: info));
+    }
+
+    /// <summary>Tracks a record that is waiting for metadata, so that a flush waits for it too.</summary>
+    public void TrackMetadataWait(Task append)
+    {
+        _waitingForMetadata[append] = true;
+        append.ContinueWith(static (t, state) => ((ProducerEngine)state!)._waitingForMetadata.TryRemove(t, out _), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    public ProducerBatch NewBatch(PartitionAccumulator partition) =>
+        new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs);
+
+    /// <summary>Waits until every record produced before the call has been reported.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        // Records still waiting for their topic's metadata were produced before this call too.
+        await Task.WhenAll(_waitingForMetadata.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var waiter = new FlushWaiter();
+        foreach (var topic in _topics.Values)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                if (partition.BeginFlush(waiter))
+                {
+                    partition.Sender?.Wake();
+                }
+            }
+        }
+
+        waiter.Arm();
+        await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The batch was acknowledged: report its records.</summary>
+    public void Complete(ProducerBatch batch, long baseOffset, long logAppendTimeMs) =>
+        _completions.Writer.TryWrite(new Completion(batch, null, baseOffset, logAppendTimeMs));
+
+    /// <summary>The batch failed for good: report the error for each of its records.</summary>
+    public void Fail(ProducerBatch batch, KafkaException error) =>
+        _completions.Writer.TryWrite(new Completion(batch, error, -1, -1));
+
+    /// <summary>
+    /// Sends a failed batch again after a backoff when the error is retriable and the batch
+    /// has retries and time left (<c>retries</c>, <c>delivery.timeout.ms</c>); fails it otherwise.
+    /// </summary>
+    public void RetryOrFail(ProducerBatch batch, KafkaException error)
+    {
+        var now = MonotonicClock.NowMs;
+        var expired = now - batch.CreatedTicks >= (long)Options.DeliveryTimeout.TotalMilliseconds;
+        if (!error.IsRetriable || IsClosed || batch.Attempts > Options.Retries || expired)
+        {
+            Fail(batch, expired && error.IsRetriable
+                ? new KafkaTimeoutException($"{batch.Partition}: delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms) passed after {batch.Attempts} attempt(s); last error: {error.Message}", error) { Topic = batch.Partition.Topic, Partition = batch.Partition.Partition }
+                : error);
+            return;
+        }
+
+        if (error is KafkaNetworkException or KafkaTimeoutException
+            || error.ErrorCode is ErrorCode.NotLeaderOrFollower or ErrorCode.LeaderNotAvailable or ErrorCode.UnknownTopicOrPartition
+                or ErrorCode.FencedLeaderEpoch or ErrorCode.UnknownLeaderEpoch or ErrorCode.KafkaStorageError)
+        {
+            Metadata.RequestRefresh();
+        }
+
+        LogRetry(batch.Partition.Topic, batch.Partition.Partition, batch.Attempts, error.Message);
+        batch.Partition.Requeue(batch, now + (long)RetryBackoff(batch.Attempts).TotalMilliseconds);
+        batch.Partition.Sender?.Wake();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        // Connections first: that fails every request still in flight, so no sender is left
+        // waiting on an answer when it is stopped.
+        await Connections.DisposeAsync().ConfigureAwait(false);
+        List<BrokerSender> senders;
+        lock (_senders)
+        {
+            senders = [.. _senders.Values];
+        }
+
+        foreach (var sender in senders)
+        {
+            await sender.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var topic in _topics.Values)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                foreach (var batch in partition.TakeUnsent())
+                {
+                    Fail(batch, new ProducerClosedException($"The producer was disposed before the record for {partition} was sent."));
+                }
+            }
+        }
+
+        _completions.Writer.TryComplete();
+        await _completionLoop.ConfigureAwait(false);
+    }
+
+    // KIP-580: exponential backoff with ±20% jitter, so that many clients do not retry in step.
+    private TimeSpan RetryBackoff(int attempts)
+    {
+        var baseMs = Options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempts - 1));
+        var capped = Math.Min(baseMs, Math.Max(Options.RetryBackoff.TotalMilliseconds, Options.RetryBackoffMax.TotalMilliseconds));
+        return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+    }
+
+    private TopicState CreateTopicState(string topic, TopicInfo info)
+    {
+        var partitions = new PartitionAccumulator[info.Partitions.Length];
+        for (var i = 0; i < partitions.Length; i++)
+        {
+            partitions[i] = new PartitionAccumulator(topic, i, this);
+        }
+
+        var state = new TopicState(info, partitions);
+        AssignLeaders(state, Metadata.Snapshot);
+        return state;
+    }
+
+    private void OnMetadataUpdated(ClusterSnapshot snapshot)
+    {
+        foreach (var (name, state) in _topics)
+        {
+            if (!snapshot.Topics.TryGetValue(name, out var info) || info.Partitions.Length == 0)
+            {
+                continue;
+            }
+
+            lock (state)
+            {
+                if (info.Partitions.Length > state.Partitions.Length)
+                {
+                    var grown = new PartitionAccumulator[info.Partitions.Length];
+                    state.Partitions.CopyTo(grown, 0);
+                    for (var i = state.Partitions.Length; i < grown.Length; i++)
+                    {
+                        grown[i] = new PartitionAccumulator(name, i, this);
+                    }
+
+                    state.Partitions = grown;
+                }
+
+                state.Info = info;
+                AssignLeaders(state, snapshot);
+            }
+        }
+    }
+
+    private void AssignLeaders(TopicState state, ClusterSnapshot snapshot)
+    {
+        foreach (var partition in state.Partitions)
+        {
+            var info = partition.Partition < state.Info.Partitions.Length ? state.Info.Partitions[partition.Partition] : default;
+            BrokerSender? leader = null;
+            if (info.HasLeader && snapshot.Brokers.TryGetValue(info.LeaderId, out var address))
+            {
+                leader = SenderFor(address);
+            }
+
+            var previous = partition.Sender;
+            if (ReferenceEquals(previous, leader))
+            {
+                continue;
+            }
+
+            previous?.Unassign(partition);
+            partition.Sender = leader;
+            leader?.Assign(partition);
+        }
+    }
+
+    private BrokerSender SenderFor(BrokerAddress address)
+    {
+        lock (_senders)
+        {
+            if (!_senders.TryGetValue(address.NodeId, out var sender))
+            {
+                sender = new BrokerSender(this, address);
+                _senders[address.NodeId] = sender;
+            }
+            else if (sender.Address != address)
+            {
+                sender.Address = address;
+            }
+
+            return sender;
+        }
+    }
+
+    private async Task CompleteLoopAsync()
+    {
+        var reader = _completions.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var completion))
+            {
+                Report(completion);
+            }
+        }
+    }
+
+    private void Report(in Completion completion)
+    {
+        var batch = completion.Batch;
+        var partition = batch.Partition;
+        var logAppendTime = completion.LogAppendTimeMs >= 0;
+        var deliveries = batch.Deliveries;
+        for (var i = 0; i < deliveries.Count; i++)
+        {
+            var delivery = deliveries[i];
+            var timestamp = logAppendTime
+                ? new Timestamp(completion.LogAppendTimeMs, TimestampType.LogAppendTime)
+                : new Timestamp(delivery.TimestampMs, TimestampType.CreateTime);
+            var offset = completion.Error is null && completion.BaseOffset >= 0 ? completion.BaseOffset + i : -1;
+            var result = new DeliveryResult(partition.Topic, partition.Partition, offset, timestamp);
+            if (completion.Error is null)
+            {
+                delivery.Promise?.Succeed(result);
+            }
+            else
+            {
+                delivery.Promise?.Fail(completion.Error);
+            }
+
+            if (delivery.Handler is { } handler)
+            {
+                try
+                {
+                    handler(new DeliveryReport(result, completion.Error));
+                }
+                catch (Exception e)
+                {
+                    // A throwing handler must not stop the reports of the records behind it.
+                    LogHandlerFailed(e, partition.Topic, partition.Partition);
+                }
+            }
+        }
+
+        partition.Remove(batch);
+        batch.ReleaseFlushWaiters();
+        batch.Dispose();
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Retrying batch for {Topic}[{Partition}] (attempt {Attempts}): {Reason}")]
+    private partial void LogRetry(string topic, int partition, int attempts, string reason);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "A delivery handler threw for a record of {Topic}[{Partition}]; the producer goes on")]
+    private partial void LogHandlerFailed(Exception exception, string topic, int partition);
+
+    private readonly record struct Completion(ProducerBatch Batch, KafkaException? Error, long BaseOffset, long LogAppendTimeMs);
+}
