@@ -16,10 +16,19 @@ internal sealed class BrokerConnection : IAsyncDisposable
     // A broker never sends a response this large to a producer; a bigger size means a corrupt stream.
     private const int MaxResponseSize = 100 * 1024 * 1024;
 
+    // How long a closing connection waits for the broker to close its side.
+    private static readonly TimeSpan GracefulCloseWait = TimeSpan.FromSeconds(2);
+
     private readonly Socket _socket;
     private readonly ConnectionSettings _settings;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Queue<PendingRequest> _pending = new();
+
+    // Correlation ids of requests that expect no answer (Produce with acks=0). Kafka never
+    // answers them, but librdkafka's mock broker does; such an answer is recognised and dropped
+    // instead of being taken for a broken stream. Bounded: only recent ids can be answered late.
+    private readonly Queue<int> _unanswered = new();
+    private const int MaxUnanswered = 1024;
     private readonly Timer _timeoutTimer;
     private readonly CancellationTokenSource _closing = new();
     private Task _receiveLoop = Task.CompletedTask;
@@ -116,7 +125,11 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
             var correlationId = ++_nextCorrelationId;
             BinaryPrimitives.WriteInt32BigEndian(frame.WrittenSpanForPatching[RequestFrame.CorrelationIdOffset..], correlationId);
-            if (handler is not null)
+            if (handler is null)
+            {
+                RememberUnanswered(correlationId);
+            }
+            else
             {
                 Enqueue(new PendingRequest(correlationId, handler, apiVersion, responseHeaderVersion, Environment.TickCount64 + (long)_settings.RequestTimeout.TotalMilliseconds));
             }
@@ -140,6 +153,26 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Close gracefully: half-close, then let the broker read what was written and close its
+        // side. Closing outright while answers sit unread resets the connection, and a reset
+        // can drop requests the broker has not read yet (acks=0 ones have no other trace).
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!IsFailed)
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+        }
+        catch (SocketException)
+        {
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        await Task.WhenAny(_receiveLoop, Task.Delay(GracefulCloseWait)).ConfigureAwait(false);
         Fail(new KafkaNetworkException($"The connection to broker {Address} was closed by the producer."));
         await _receiveLoop.ConfigureAwait(false);
         await _timeoutTimer.DisposeAsync().ConfigureAwait(false);
@@ -182,6 +215,19 @@ internal sealed class BrokerConnection : IAsyncDisposable
         }
 
         throw new KafkaNetworkException($"Broker {Address} did not accept any ApiVersions request version Samsa can send.");
+    }
+
+    private void RememberUnanswered(int correlationId)
+    {
+        lock (_pending)
+        {
+            if (_unanswered.Count == MaxUnanswered)
+            {
+                _unanswered.Dequeue();
+            }
+
+            _unanswered.Enqueue(correlationId);
+        }
     }
 
     private void Enqueue(in PendingRequest request)
@@ -299,6 +345,11 @@ internal sealed class BrokerConnection : IAsyncDisposable
         PendingRequest request;
         lock (_pending)
         {
+            if (_unanswered.Contains(correlationId) && !(_pending.TryPeek(out var head) && head.CorrelationId == correlationId))
+            {
+                return;
+            }
+
             if (!_pending.TryDequeue(out request))
             {
                 throw new KafkaProtocolException($"Broker {Address} sent a response (correlation id {correlationId}) to no request.");

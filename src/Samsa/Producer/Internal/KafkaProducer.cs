@@ -55,13 +55,19 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
             return ValueTask.FromException<DeliveryResult>(invalid);
         }
 
-        if (!_engine.TryGetTopic(record.Topic, out var topic))
-        {
-            return new ValueTask<DeliveryResult>(ProduceWhenTopicKnownAsync(record, cancellationToken));
-        }
-
         var promise = DeliveryPromise.Rent();
-        if (Append(topic, record, promise, null) is { } error)
+        var topic = _engine.GetTopic(record.Topic);
+        if (!topic.IsReady)
+        {
+            topic.WhenResolved((resolved, failure) =>
+            {
+                if ((failure ?? Append(resolved, record, promise, null)) is { } error)
+                {
+                    promise.Fail(error);
+                }
+            });
+        }
+        else if (Append(topic, record, promise, null) is { } error)
         {
             promise.Fail(error);
         }
@@ -77,21 +83,27 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
 
     public void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
     {
-        KafkaException? error;
-        if ((error = CheckRecord(record)) is null)
+        if (CheckRecord(record) is { } invalid)
         {
-            if (!_engine.TryGetTopic(record.Topic, out var topic))
-            {
-                _engine.TrackMetadataWait(ProduceWhenTopicKnownAsync(record, deliveryHandler));
-                return;
-            }
-
-            error = Append(topic, record, null, deliveryHandler);
+            ReportFailure(record, deliveryHandler, invalid);
+            return;
         }
 
-        if (error is not null)
+        var topic = _engine.GetTopic(record.Topic);
+        if (!topic.IsReady)
         {
-            deliveryHandler?.Invoke(new DeliveryReport(new DeliveryResult(record.Topic ?? "", record.Partition ?? -1, -1, record.Timestamp), error));
+            // Never block the caller: the record waits for metadata in the topic's queue.
+            topic.WhenResolved((resolved, failure) =>
+            {
+                if ((failure ?? Append(resolved, record, null, deliveryHandler)) is { } error)
+                {
+                    ReportFailure(record, deliveryHandler, error);
+                }
+            });
+        }
+        else if (Append(topic, record, null, deliveryHandler) is { } error)
+        {
+            ReportFailure(record, deliveryHandler, error);
         }
     }
 
@@ -157,36 +169,8 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         return null;
     }
 
-    private async Task<DeliveryResult> ProduceWhenTopicKnownAsync(ProducerRecord<TKey, TValue> record, CancellationToken cancellationToken)
-    {
-        var topic = await _engine.GetTopicAsync(record.Topic, cancellationToken).ConfigureAwait(false);
-        var promise = DeliveryPromise.Rent();
-        if (Append(topic, record, promise, null) is { } error)
-        {
-            promise.Fail(error);
-        }
-
-        return await promise.Task.ConfigureAwait(false);
-    }
-
-    private async Task ProduceWhenTopicKnownAsync(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler)
-    {
-        KafkaException? error;
-        try
-        {
-            var topic = await _engine.GetTopicAsync(record.Topic, CancellationToken.None).ConfigureAwait(false);
-            error = Append(topic, record, null, deliveryHandler);
-        }
-        catch (KafkaException e)
-        {
-            error = e;
-        }
-
-        if (error is not null)
-        {
-            deliveryHandler?.Invoke(new DeliveryReport(new DeliveryResult(record.Topic, record.Partition ?? -1, -1, record.Timestamp), error));
-        }
-    }
+    private static void ReportFailure(in ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler, KafkaException error) =>
+        deliveryHandler?.Invoke(new DeliveryReport(new DeliveryResult(record.Topic ?? "", record.Partition ?? -1, -1, record.Timestamp), error));
 
     /// <summary>Serializes, partitions and appends; returns the error if this record cannot be produced.</summary>
     private KafkaException? Append(TopicState topic, in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler)

@@ -6,13 +6,70 @@ using Samsa.Network;
 
 namespace Samsa.Producer.Internal;
 
-/// <summary>The partitions of one topic the producer writes to, and the metadata they were built from.</summary>
-internal sealed class TopicState(TopicInfo info, PartitionAccumulator[] partitions)
+/// <summary>
+/// The partitions of one topic the producer writes to. It starts unresolved while its metadata
+/// is fetched; records produced meanwhile wait in a queue and are appended, in call order, the
+/// moment it resolves, so waiting for metadata never reorders a caller's records.
+/// </summary>
+internal sealed class TopicState(string name)
 {
-    public TopicInfo Info { get; set; } = info;
+    private List<Action<TopicState, KafkaException?>>? _waiting = [];
+    private KafkaException? _failure;
+
+    public string Name { get; } = name;
+
+    public TopicInfo Info { get; set; } = null!;
 
     /// <summary>Indexed by partition; replaced (grown) when the topic gains partitions.</summary>
-    public PartitionAccumulator[] Partitions { get; set; } = partitions;
+    public PartitionAccumulator[] Partitions { get; set; } = [];
+
+    /// <summary>True once metadata is known and every waiting record has been appended.</summary>
+    public bool IsReady { get; private set; }
+
+    /// <summary>
+    /// Runs <paramref name="append"/> when the topic resolves (with the error if it cannot),
+    /// or at once if it already has.
+    /// </summary>
+    public void WhenResolved(Action<TopicState, KafkaException?> append)
+    {
+        KafkaException? failure;
+        lock (this)
+        {
+            if (_waiting is not null)
+            {
+                _waiting.Add(append);
+                return;
+            }
+
+            failure = _failure;
+        }
+
+        append(this, failure);
+    }
+
+    /// <summary>Ends the wait: appends every waiting record in order, then opens the fast path.</summary>
+    public void Resolve(KafkaException? failure)
+    {
+        lock (this)
+        {
+            _failure = failure;
+            foreach (var append in _waiting ?? [])
+            {
+                append(this, failure);
+            }
+
+            _waiting = null;
+            IsReady = failure is null;
+        }
+    }
+
+    /// <summary>Completes when the topic has resolved, either way.</summary>
+    public Task WaitResolvedAsync()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        WhenResolved((_, _) => done.TrySetResult());
+        return done.Task;
+    }
 }
 
 /// <summary>
@@ -30,7 +87,6 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     private readonly Channel<Completion> _completions = Channel.CreateUnbounded<Completion>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _completionLoop;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<Task, bool> _waitingForMetadata = new();
     private int _closed;
 
     public ProducerEngine(ProducerOptions options, ILogger logger)
@@ -61,34 +117,30 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
-    /// <summary>The topic's partitions, when its metadata is already known: the fast path.</summary>
-    public bool TryGetTopic(string topic, out TopicState state)
+    /// <summary>
+    /// The topic's state, creating it and starting its metadata fetch on first use. Check
+    /// <see cref="TopicState.IsReady"/>: if false, append through <see cref="TopicState.WhenResolved"/>.
+    /// </summary>
+    public TopicState GetTopic(string topic)
     {
-        if (_topics.TryGetValue(topic, out state!))
+        if (_topics.TryGetValue(topic, out var state))
         {
-            if (Metadata.IsStale)
+            if (state.IsReady && Metadata.IsStale)
             {
                 Metadata.RequestRefresh();
             }
 
-            return true;
+            return state;
         }
 
-        return false;
-    }
+        var created = new TopicState(topic);
+        state = _topics.GetOrAdd(topic, created);
+        if (ReferenceEquals(state, created))
+        {
+            _ = ResolveAsync(created);
+        }
 
-    /// <summary>Waits for the topic's metadata (up to <c>max.block.ms</c>) and sets up its partitions.</summary>
-    public async Task<TopicState> GetTopicAsync(string topic, CancellationToken cancellationToken)
-    {
-        var info = await Metadata.GetTopicAsync(topic, Options.MaxBlock, cancellationToken).ConfigureAwait(false);
-        return _topics.GetOrAdd(topic, static (name, arg) => arg.Engine.CreateTopicState(name, arg.Info), (Engine: this, Info: info));
-    }
-
-    /// <summary>Tracks a record that is waiting for metadata, so that a flush waits for it too.</summary>
-    public void TrackMetadataWait(Task append)
-    {
-        _waitingForMetadata[append] = true;
-        append.ContinueWith(static (t, state) => ((ProducerEngine)state!)._waitingForMetadata.TryRemove(t, out _), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return state;
     }
 
     public ProducerBatch NewBatch(PartitionAccumulator partition) =>
@@ -98,7 +150,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         // Records still waiting for their topic's metadata were produced before this call too.
-        await Task.WhenAll(_waitingForMetadata.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(_topics.Values.Where(t => !t.IsReady).Select(t => t.WaitResolvedAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
 
         var waiter = new FlushWaiter();
         foreach (var topic in _topics.Values)
@@ -196,24 +248,41 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
     }
 
-    private TopicState CreateTopicState(string topic, TopicInfo info)
+    private async Task ResolveAsync(TopicState state)
     {
-        var partitions = new PartitionAccumulator[info.Partitions.Length];
-        for (var i = 0; i < partitions.Length; i++)
+        TopicInfo info;
+        try
         {
-            partitions[i] = new PartitionAccumulator(topic, i, this);
+            info = await Metadata.GetTopicAsync(state.Name, Options.MaxBlock, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (KafkaException e)
+        {
+            // Forget the topic so that a later record tries again from scratch.
+            _topics.TryRemove(new KeyValuePair<string, TopicState>(state.Name, state));
+            state.Resolve(e);
+            return;
         }
 
-        var state = new TopicState(info, partitions);
-        AssignLeaders(state, Metadata.Snapshot);
-        return state;
+        lock (state)
+        {
+            state.Info = info;
+            state.Partitions = new PartitionAccumulator[info.Partitions.Length];
+            for (var i = 0; i < state.Partitions.Length; i++)
+            {
+                state.Partitions[i] = new PartitionAccumulator(state.Name, i, this);
+            }
+
+            AssignLeaders(state, Metadata.Snapshot);
+        }
+
+        state.Resolve(null);
     }
 
     private void OnMetadataUpdated(ClusterSnapshot snapshot)
     {
         foreach (var (name, state) in _topics)
         {
-            if (!snapshot.Topics.TryGetValue(name, out var info) || info.Partitions.Length == 0)
+            if (!state.IsReady || !snapshot.Topics.TryGetValue(name, out var info) || info.Partitions.Length == 0)
             {
                 continue;
             }
