@@ -183,7 +183,8 @@ internal sealed class MetadataManager(
         return new ClusterSnapshot(brokers, topicInfos, Environment.TickCount64);
     }
 
-    private async Task<BrokerConnection> AnyConnectionAsync()
+    /// <summary>A connection to any broker that answers: an existing one, else known brokers, else bootstrap servers.</summary>
+    public async Task<BrokerConnection> AnyConnectionAsync()
     {
         if (connections.AnyLive() is { } live)
         {

@@ -170,9 +170,28 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
+        var identity = ProducerIdAndEpoch.None;
+        if (_engine.Identity is { } producerIdentity)
+        {
+            try
+            {
+                identity = await producerIdentity.GetAsync().WaitAsync(token).ConfigureAwait(false);
+            }
+            catch (KafkaException e)
+            {
+                _inFlight.Release();
+                foreach (var batch in batches)
+                {
+                    _engine.RetryOrFail(batch, e);
+                }
+
+                return;
+            }
+        }
+
         foreach (var batch in batches)
         {
-            batch.Seal(options.CompressionType, _engine.CompressionLevel);
+            batch.Seal(options.CompressionType, _engine.CompressionLevel, identity);
             batch.Attempts++;
         }
 

@@ -11,6 +11,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     private readonly List<ProducerBatch> _retries = [];
     private readonly List<ProducerBatch> _incomplete = [];
     private ProducerBatch? _open;
+    private int _nextSequence;
 
     public object Lock { get; } = new();
 
@@ -109,6 +110,20 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             }
 
             return candidate;
+        }
+    }
+
+    /// <summary>
+    /// Reserves <paramref name="count"/> sequence numbers for a batch of an idempotent producer.
+    /// Sequences wrap from int.MaxValue to 0, as the broker expects.
+    /// </summary>
+    public int TakeSequences(int count)
+    {
+        lock (Lock)
+        {
+            var first = _nextSequence;
+            _nextSequence = (int)(((long)first + count) % ((long)int.MaxValue + 1));
+            return first;
         }
     }
 

@@ -42,11 +42,16 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     /// <summary>Bytes this batch holds against <c>buffer.memory</c>; fixed when it is closed.</summary>
     public int ReservedBytes { get; set; }
 
-    public void Seal(CompressionType compression, int compressionLevel)
+    /// <summary>
+    /// Encodes the batch on its first send. An idempotent producer stamps its id and epoch and
+    /// takes the partition's next sequence numbers here, so sequences follow send order.
+    /// </summary>
+    public void Seal(CompressionType compression, int compressionLevel, ProducerIdAndEpoch identity)
     {
         if (!IsSealed)
         {
-            Sealed = Builder.Seal(compression, compressionLevel, producerId: -1, producerEpoch: -1, baseSequence: -1, isTransactional: false);
+            var baseSequence = identity.ProducerId >= 0 ? Partition.TakeSequences(Builder.RecordCount) : -1;
+            Sealed = Builder.Seal(compression, compressionLevel, identity.ProducerId, identity.Epoch, baseSequence, isTransactional: false);
             IsSealed = true;
         }
     }

@@ -102,6 +102,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         var bootstrap = options.BootstrapServers.Select((s, i) => BrokerAddress.Parse(s) with { NodeId = -1 - i }).ToList();
         Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge);
         Metadata.Updated += OnMetadataUpdated;
+        Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
 
@@ -114,6 +115,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     public BrokerConnections Connections { get; }
 
     public MetadataManager Metadata { get; }
+
+    /// <summary>Null unless <c>enable.idempotence</c> is in effect.</summary>
+    public ProducerIdentity? Identity { get; }
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 

@@ -1,0 +1,60 @@
+using Samsa.Producer.Internal;
+using Samsa.Records;
+
+namespace Samsa.Tests.Producer;
+
+/// <summary>An idempotent producer's batches carry its id and epoch and consecutive sequences per partition.</summary>
+public sealed class SequenceNumberTests
+{
+    [Fact]
+    public void BatchesOfOnePartitionTakeConsecutiveSequences()
+    {
+        var partition = new PartitionAccumulator("t", 0, null!);
+        var identity = new ProducerIdAndEpoch(4242, 7);
+        var first = SealedBatch(partition, records: 3, identity);
+        var second = SealedBatch(partition, records: 2, identity);
+
+        var a = RecordBatchReader.ReadAll(first.Sealed.Span).Single();
+        var b = RecordBatchReader.ReadAll(second.Sealed.Span).Single();
+        Assert.Equal((4242L, (short)7, 0), (a.ProducerId, a.ProducerEpoch, a.BaseSequence));
+        Assert.Equal((4242L, (short)7, 3), (b.ProducerId, b.ProducerEpoch, b.BaseSequence));
+    }
+
+    [Fact]
+    public void ResealingKeepsTheSequenceOfTheFirstSend()
+    {
+        var partition = new PartitionAccumulator("t", 0, null!);
+        var batch = SealedBatch(partition, records: 2, new ProducerIdAndEpoch(1, 0));
+        batch.Seal(CompressionType.None, 0, new ProducerIdAndEpoch(1, 0));
+        Assert.Equal(2, partition.TakeSequences(1));
+    }
+
+    [Fact]
+    public void SequencesWrapAtIntMaxValue()
+    {
+        var partition = new PartitionAccumulator("t", 0, null!);
+        Assert.Equal(0, partition.TakeSequences(int.MaxValue - 1));
+        Assert.Equal(int.MaxValue - 1, partition.TakeSequences(3));
+        Assert.Equal(1, partition.TakeSequences(1));
+    }
+
+    [Fact]
+    public void WithoutIdempotenceTheFieldsAreUnset()
+    {
+        var batch = SealedBatch(new PartitionAccumulator("t", 0, null!), records: 1, ProducerIdAndEpoch.None);
+        var decoded = RecordBatchReader.ReadAll(batch.Sealed.Span).Single();
+        Assert.Equal((-1L, (short)-1, -1), (decoded.ProducerId, decoded.ProducerEpoch, decoded.BaseSequence));
+    }
+
+    private static ProducerBatch SealedBatch(PartitionAccumulator partition, int records, ProducerIdAndEpoch identity)
+    {
+        var batch = new ProducerBatch(partition, 1024, createdTicks: 0);
+        for (var i = 0; i < records; i++)
+        {
+            Assert.True(batch.Builder.TryAppend(1_000 + i, default, keyIsNull: true, [(byte)i], valueIsNull: false, headers: null, batchSizeLimit: 1024));
+        }
+
+        batch.Seal(CompressionType.None, 0, identity);
+        return batch;
+    }
+}
