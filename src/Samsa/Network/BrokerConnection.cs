@@ -58,6 +58,17 @@ internal sealed class BrokerConnection : IAsyncDisposable
     public static async Task<BrokerConnection> ConnectAsync(BrokerAddress address, ConnectionSettings settings, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+
+        // send.buffer.bytes / receive.buffer.bytes: -1 keeps the operating system's default.
+        if (settings.SendBufferBytes >= 0)
+        {
+            socket.SendBufferSize = settings.SendBufferBytes;
+        }
+
+        if (settings.ReceiveBufferBytes >= 0)
+        {
+            socket.ReceiveBufferSize = settings.ReceiveBufferBytes;
+        }
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             timeout.CancelAfter(settings.ConnectTimeout);

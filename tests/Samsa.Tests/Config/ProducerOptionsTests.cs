@@ -181,14 +181,14 @@ public sealed class ProducerOptionsTests
     }
 
     [Fact]
-    public void DocsTableListsEveryKnownKey()
+    public void ReadmeConfigTableListsEveryKnownKey()
     {
-        var path = Path.Combine(RepoRoot.Require(), "docs", "config-table.md");
+        var path = Path.Combine(RepoRoot.Require(), "README.md");
         Assert.True(File.Exists(path), $"{path} is missing.");
         var text = File.ReadAllText(path);
         foreach (var key in ProducerConfigKeys.All)
         {
-            Assert.True(text.Contains($"`{key}`", StringComparison.Ordinal), $"docs/config-table.md does not list `{key}`.");
+            Assert.True(text.Contains($"`{key}`", StringComparison.Ordinal), $"README.md's config table does not list `{key}`.");
         }
     }
 

@@ -95,7 +95,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _logger = logger;
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
-        var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout);
+        var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes);
         Connections = new BrokerConnections(settings, options.ReconnectBackoff, options.ReconnectBackoffMax);
 
         // Bootstrap servers get negative ids, as in the Java client, so they never collide with brokers.
