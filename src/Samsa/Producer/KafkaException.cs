@@ -65,6 +65,13 @@ public sealed class InvalidRecordException(string message)
 public sealed class SerializationException(string message, Exception innerException)
     : KafkaException(message, ErrorCode.InvalidRecord, isRetriable: false, innerException);
 
+/// <summary>
+/// <c>buffer.memory</c> was full for longer than <c>max.block.ms</c> (or, with <c>TryProduce</c>,
+/// at the moment of the call): records are produced faster than the cluster takes them.
+/// </summary>
+public sealed class BufferFullException(string message)
+    : KafkaException(message, ErrorCode.RequestTimedOut, isRetriable: true);
+
 /// <summary>The serialized record is larger than <c>max.request.size</c> (or <c>buffer.memory</c>).</summary>
 public sealed class RecordTooLargeException(string message)
     : KafkaException(message, ErrorCode.MessageTooLarge, isRetriable: false);

@@ -61,15 +61,25 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         {
             topic.WhenResolved((resolved, failure) =>
             {
-                if ((failure ?? Append(resolved, record, promise, null)) is { } error)
+                // Already accepted while the topic resolved: it may overshoot buffer.memory rather than wait again.
+                if ((failure ?? Append(resolved, record, promise, null, heldBytes: 0, out _)) is { } error)
                 {
                     promise.Fail(error);
                 }
             });
+
+            return promise.Task;
         }
-        else if (Append(topic, record, promise, null) is { } error)
+
+        var appendError = Append(topic, record, promise, null, heldBytes: -1, out var blockedBytes);
+        if (blockedBytes > 0)
         {
-            promise.Fail(error);
+            return new ValueTask<DeliveryResult>(ProduceWhenBufferFreesAsync(topic, record, promise, blockedBytes, cancellationToken));
+        }
+
+        if (appendError is not null)
+        {
+            promise.Fail(appendError);
         }
 
         return promise.Task;
@@ -81,31 +91,11 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         Produce(ToRecord(topic, message), deliveryHandler);
     }
 
-    public void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
-    {
-        if (CheckRecord(record) is { } invalid)
-        {
-            ReportFailure(record, deliveryHandler, invalid);
-            return;
-        }
+    public void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null) =>
+        ProduceWithHandler(record, deliveryHandler, blockWhenFull: true);
 
-        var topic = _engine.GetTopic(record.Topic);
-        if (!topic.IsReady)
-        {
-            // Never block the caller: the record waits for metadata in the topic's queue.
-            topic.WhenResolved((resolved, failure) =>
-            {
-                if ((failure ?? Append(resolved, record, null, deliveryHandler)) is { } error)
-                {
-                    ReportFailure(record, deliveryHandler, error);
-                }
-            });
-        }
-        else if (Append(topic, record, null, deliveryHandler) is { } error)
-        {
-            ReportFailure(record, deliveryHandler, error);
-        }
-    }
+    public bool TryProduce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null) =>
+        ProduceWithHandler(record, deliveryHandler, blockWhenFull: false);
 
     public Task FlushAsync(CancellationToken cancellationToken = default) => _engine.FlushAsync(cancellationToken);
 
@@ -169,12 +159,96 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         return null;
     }
 
+    private bool ProduceWithHandler(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler, bool blockWhenFull)
+    {
+        if (CheckRecord(record) is { } invalid)
+        {
+            ReportFailure(record, deliveryHandler, invalid);
+            return true;
+        }
+
+        var topic = _engine.GetTopic(record.Topic);
+        if (!topic.IsReady)
+        {
+            // Never block the caller for metadata: the record waits in the topic's queue, and is
+            // then appended even past buffer.memory, since it was accepted already.
+            topic.WhenResolved((resolved, failure) =>
+            {
+                if ((failure ?? Append(resolved, record, null, deliveryHandler, heldBytes: 0, out _)) is { } error)
+                {
+                    ReportFailure(record, deliveryHandler, error);
+                }
+            });
+            return true;
+        }
+
+        var error = Append(topic, record, null, deliveryHandler, heldBytes: -1, out var blockedBytes);
+        if (blockedBytes > 0)
+        {
+            if (!blockWhenFull)
+            {
+                return false;
+            }
+
+            // buffer.memory is full: wait for reported batches to free it, as the Java client's send() does.
+            error = _engine.Memory.Reserve(blockedBytes, _engine.Options.MaxBlock)
+                ? Append(topic, record, null, deliveryHandler, blockedBytes, out _)
+                : BufferFull(record);
+        }
+
+        if (error is not null)
+        {
+            ReportFailure(record, deliveryHandler, error);
+        }
+
+        return true;
+    }
+
+    private async Task<DeliveryResult> ProduceWhenBufferFreesAsync(TopicState topic, ProducerRecord<TKey, TValue> record, DeliveryPromise promise, int bytes, CancellationToken cancellationToken)
+    {
+        if (!await _engine.Memory.ReserveAsync(bytes, _engine.Options.MaxBlock, cancellationToken).ConfigureAwait(false))
+        {
+            throw BufferFull(record);
+        }
+
+        if (Append(topic, record, promise, null, bytes, out _) is { } error)
+        {
+            throw error;
+        }
+
+        return await promise.Task.ConfigureAwait(false);
+    }
+
+    private BufferFullException BufferFull(in ProducerRecord<TKey, TValue> record) => new(
+        $"buffer.memory ({_engine.Options.BufferMemory} bytes) stayed full for max.block.ms ({_engine.Options.MaxBlock.TotalMilliseconds:0} ms): records are produced faster than the cluster accepts them. Produce more slowly, or raise buffer.memory or max.block.ms.")
+    {
+        Topic = record.Topic,
+        Partition = record.Partition,
+    };
+
     private static void ReportFailure(in ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler, KafkaException error) =>
         deliveryHandler?.Invoke(new DeliveryReport(new DeliveryResult(record.Topic ?? "", record.Partition ?? -1, -1, record.Timestamp), error));
 
-    /// <summary>Serializes, partitions and appends; returns the error if this record cannot be produced.</summary>
-    private KafkaException? Append(TopicState topic, in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler)
+    /// <summary>
+    /// Serializes, partitions and appends; returns the error if this record cannot be produced.
+    /// With <paramref name="heldBytes"/> &lt; 0 it reserves buffer memory without waiting and, if
+    /// the buffer is full, appends nothing and sets <paramref name="blockedBytes"/> to what it needs;
+    /// otherwise the caller already holds <paramref name="heldBytes"/> (released here on error).
+    /// </summary>
+    private KafkaException? Append(TopicState topic, in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, int heldBytes, out int blockedBytes)
     {
+        var error = AppendCore(topic, record, promise, handler, heldBytes, out blockedBytes);
+        if (error is not null && heldBytes > 0)
+        {
+            _engine.Memory.Release(heldBytes);
+        }
+
+        return error;
+    }
+
+    private KafkaException? AppendCore(TopicState topic, in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, int heldBytes, out int blockedBytes)
+    {
+        blockedBytes = 0;
         var keyBuffer = t_keyBuffer ??= new PooledBufferWriter(256);
         var valueBuffer = t_valueBuffer ??= new PooledBufferWriter(1024);
         keyBuffer.Reset();
@@ -240,9 +314,36 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
             };
         }
 
+        if (size > _engine.Memory.Limit)
+        {
+            return new RecordTooLargeException(
+                $"The record for topic '{record.Topic}' is {size} bytes when encoded, more than buffer.memory ({_engine.Memory.Limit}). Send a smaller record or raise buffer.memory.")
+            {
+                Topic = record.Topic,
+                Partition = partition,
+            };
+        }
+
+        if (heldBytes < 0)
+        {
+            if (!_engine.Memory.TryReserve(size))
+            {
+                blockedBytes = size;
+                return null;
+            }
+        }
+        else if (size > heldBytes)
+        {
+            _engine.Memory.ForceReserve(size - heldBytes);
+        }
+        else if (size < heldBytes)
+        {
+            _engine.Memory.Release(heldBytes - size);
+        }
+
         var timestampMs = record.Timestamp.Type == TimestampType.NotAvailable ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : record.Timestamp.UnixTimestampMs;
         var accumulator = topic.Partitions[partition];
-        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, record.Headers, new PendingDelivery(promise, handler, timestampMs)))
+        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, record.Headers, new PendingDelivery(promise, handler, timestampMs), size))
         {
             accumulator.Sender?.Wake();
         }

@@ -26,7 +26,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// Appends one record, opening a new batch when the open one is full. Returns true when the
     /// sender should look again: a batch was opened (a new linger deadline) or one is full.
     /// </summary>
-    public bool Append(long timestampMs, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, in PendingDelivery delivery)
+    public bool Append(long timestampMs, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, in PendingDelivery delivery, int reservedBytes)
     {
         var batchSize = engine.Options.BatchSize;
         lock (Lock)
@@ -46,6 +46,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             }
 
             _open.Deliveries.Add(delivery);
+            _open.ReservedBytes += reservedBytes;
             if (_open.Builder.SizeInBytes >= batchSize)
             {
                 _ready.Enqueue(_open);
@@ -168,6 +169,51 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         {
             _incomplete.Remove(batch);
         }
+    }
+
+    /// <summary>True while any batch of this partition has not been reported.</summary>
+    public bool HasIncomplete
+    {
+        get
+        {
+            lock (Lock)
+            {
+                return _incomplete.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the unsent batches that have outlived <c>delivery.timeout.ms</c> (a partition with no
+    /// leader, or one whose broker is down); batches in flight are bounded by the request timeout.
+    /// </summary>
+    public List<ProducerBatch>? TakeExpired(long expiredBeforeMs)
+    {
+        List<ProducerBatch>? expired = null;
+        lock (Lock)
+        {
+            for (var i = _retries.Count - 1; i >= 0; i--)
+            {
+                if (_retries[i].CreatedTicks < expiredBeforeMs)
+                {
+                    (expired ??= []).Add(_retries[i]);
+                    _retries.RemoveAt(i);
+                }
+            }
+
+            while (_ready.TryPeek(out var oldest) && oldest.CreatedTicks < expiredBeforeMs)
+            {
+                (expired ??= []).Add(_ready.Dequeue());
+            }
+
+            if (_ready.Count == 0 && _open is not null && _open.CreatedTicks < expiredBeforeMs)
+            {
+                (expired ??= []).Add(_open);
+                _open = null;
+            }
+        }
+
+        return expired;
     }
 
     /// <summary>Takes every batch not yet sent, for failing them at shutdown.</summary>

@@ -39,7 +39,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     /// <summary>A retried batch is not sent again before this time (<c>retry.backoff.ms</c>).</summary>
     public long RetryNotBeforeTicks { get; set; }
 
-    /// <summary>Bytes this batch holds against <c>buffer.memory</c>; fixed when it is closed.</summary>
+    /// <summary>Bytes its records hold against <c>buffer.memory</c>, given back when the batch is reported.</summary>
     public int ReservedBytes { get; set; }
 
     /// <summary>

@@ -87,6 +87,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     private readonly Channel<Completion> _completions = Channel.CreateUnbounded<Completion>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _completionLoop;
     private readonly ILogger _logger;
+    private readonly Timer _expiryTimer;
+    private int _expiryArmed;
     private int _closed;
 
     public ProducerEngine(ProducerOptions options, ILogger logger)
@@ -102,9 +104,15 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         var bootstrap = options.BootstrapServers.Select((s, i) => BrokerAddress.Parse(s) with { NodeId = -1 - i }).ToList();
         Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge);
         Metadata.Updated += OnMetadataUpdated;
+        Memory = new BufferMemory(options.BufferMemory);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
+        _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
+
+    // How often unsent batches are checked against delivery.timeout.ms, and leaderless partitions
+    // trigger a metadata refresh. The check runs only while some batch is unreported.
+    private static readonly TimeSpan ExpiryCheckInterval = TimeSpan.FromMilliseconds(500);
 
     public ProducerOptions Options { get; }
 
@@ -115,6 +123,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     public BrokerConnections Connections { get; }
 
     public MetadataManager Metadata { get; }
+
+    public BufferMemory Memory { get; }
 
     /// <summary>Null unless <c>enable.idempotence</c> is in effect.</summary>
     public ProducerIdentity? Identity { get; }
@@ -147,8 +157,15 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         return state;
     }
 
-    public ProducerBatch NewBatch(PartitionAccumulator partition) =>
-        new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs);
+    public ProducerBatch NewBatch(PartitionAccumulator partition)
+    {
+        if (Interlocked.Exchange(ref _expiryArmed, 1) == 0)
+        {
+            _expiryTimer.Change(ExpiryCheckInterval, Timeout.InfiniteTimeSpan);
+        }
+
+        return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs);
+    }
 
     /// <summary>Waits until every record produced before the call has been reported.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -242,6 +259,56 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
         _completions.Writer.TryComplete();
         await _completionLoop.ConfigureAwait(false);
+        await _expiryTimer.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void OnExpiryTimer()
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        var expiredBefore = MonotonicClock.NowMs - (long)Options.DeliveryTimeout.TotalMilliseconds;
+        var pending = false;
+        var leaderless = false;
+        foreach (var topic in _topics.Values)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                foreach (var batch in partition.TakeExpired(expiredBefore) ?? [])
+                {
+                    Fail(batch, new KafkaTimeoutException(
+                        $"{partition}: the record was not sent within delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms)"
+                        + (partition.Sender is null ? "; the partition has no leader the producer can reach." : "; its leader did not take it in time."))
+                    {
+                        Topic = partition.Topic,
+                        Partition = partition.Partition,
+                    });
+                }
+
+                if (partition.HasIncomplete)
+                {
+                    pending = true;
+                    leaderless |= partition.Sender is null;
+                }
+            }
+        }
+
+        if (leaderless)
+        {
+            Metadata.RequestRefresh();
+        }
+
+        // Disarm only when nothing is pending; a batch opened meanwhile re-arms it in NewBatch.
+        if (pending)
+        {
+            _expiryTimer.Change(ExpiryCheckInterval, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            Volatile.Write(ref _expiryArmed, 0);
+        }
     }
 
     // KIP-580: exponential backoff with ±20% jitter, so that many clients do not retry in step.
@@ -402,6 +469,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
 
         partition.Remove(batch);
+        Memory.Release(batch.ReservedBytes);
         batch.ReleaseFlushWaiters();
         batch.Dispose();
     }
