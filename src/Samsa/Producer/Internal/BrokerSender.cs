@@ -248,6 +248,12 @@ internal sealed class BrokerSender : IAsyncDisposable
                 else
                 {
                     var error = (ErrorCode)result.ErrorCode;
+                    if (error is ErrorCode.NotLeaderOrFollower or ErrorCode.FencedLeaderEpoch && result.CurrentLeader.LeaderId >= 0)
+                    {
+                        // KIP-951: the broker names the new leader, so the retry need not wait for metadata.
+                        engine.ApplyLeaderHint(batch.Partition, result.CurrentLeader.LeaderId, response.NodeEndpoints);
+                    }
+
                     engine.RetryOrFail(batch, new KafkaBrokerException(error, result.ErrorMessage, batch.Partition.Topic, batch.Partition.Partition));
                 }
             }

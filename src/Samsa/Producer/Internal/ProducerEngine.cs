@@ -401,6 +401,36 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Moves a partition to the leader a Produce response named (KIP-951), using the endpoint the
+    /// response carried when the broker is not in the metadata yet. Metadata is refreshed anyway.
+    /// </summary>
+    public void ApplyLeaderHint(PartitionAccumulator partition, int leaderId, List<Protocol.Messages.ProduceResponse.NodeEndpoint> endpoints)
+    {
+        var address = Metadata.Snapshot.Brokers.TryGetValue(leaderId, out var known) ? known : (BrokerAddress?)null;
+        foreach (var endpoint in endpoints)
+        {
+            if (address is null && endpoint.NodeId == leaderId)
+            {
+                address = new BrokerAddress(endpoint.NodeId, endpoint.Host, endpoint.Port);
+            }
+        }
+
+        if (address is not { } leader)
+        {
+            return;
+        }
+
+        var sender = SenderFor(leader);
+        var previous = partition.Sender;
+        if (!ReferenceEquals(previous, sender))
+        {
+            previous?.Unassign(partition);
+            partition.Sender = sender;
+            sender.Assign(partition);
+        }
+    }
+
     private BrokerSender SenderFor(BrokerAddress address)
     {
         lock (_senders)
