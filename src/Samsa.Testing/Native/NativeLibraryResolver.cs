@@ -81,13 +81,9 @@ internal static class NativeLibraryResolver
 
     private static string? FindLibraryPath()
     {
+        // The build and publish outputs both carry the library under the app's base directory
+        // (Assembly.Location would add nothing, and is empty under Native AOT).
         var dirs = new List<string> { AppContext.BaseDirectory };
-        // Fallback for hosts whose base directory is not the build output.
-        var asmDir = Path.GetDirectoryName(typeof(NativeLibraryResolver).Assembly.Location);
-        if (!string.IsNullOrEmpty(asmDir))
-        {
-            dirs.Add(asmDir);
-        }
 
         string rid, file;
         if (RequiresBundledBuild)

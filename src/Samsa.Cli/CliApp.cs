@@ -1,0 +1,161 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+
+namespace Samsa.Cli;
+
+/// <summary>Exit codes of every command.</summary>
+public static class ExitCodes
+{
+    /// <summary>Everything worked: every record was acknowledged.</summary>
+    public const int Success = 0;
+
+    /// <summary>Some record failed or was never acknowledged, or the run failed (e.g. a Kafka error).</summary>
+    public const int Failed = 1;
+
+    /// <summary>Bad arguments, configuration or input file.</summary>
+    public const int Usage = 2;
+}
+
+/// <summary>The I/O a command runs with; tests pass their own writers.</summary>
+internal sealed record CliContext(TextReader Stdin, TextWriter Stdout, TextWriter Stderr, bool StdoutIsTerminal, CancellationToken Cancellation)
+{
+    private readonly Lock _gate = new();
+
+    /// <summary>Writes one line to stderr; safe from any thread (delivery handlers, timers).</summary>
+    public void Error(string line)
+    {
+        lock (_gate)
+        {
+            Stderr.WriteLine(line);
+            Stderr.Flush();
+        }
+    }
+
+    /// <summary>Writes to stdout under the same lock as <see cref="Error"/>.</summary>
+    public void Out(string text, bool newLine = true)
+    {
+        lock (_gate)
+        {
+            if (newLine)
+            {
+                Stdout.WriteLine(text);
+            }
+            else
+            {
+                Stdout.Write(text);
+            }
+
+            Stdout.Flush();
+        }
+    }
+}
+
+/// <summary>A problem with the user's input (arguments, files): reported as one line, exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The command tree and its entry point.</summary>
+public static class CliApp
+{
+    /// <summary>
+    /// Parses <paramref name="args"/> and runs the command. Never throws for bad input: errors are one
+    /// line on <paramref name="stderr"/> and a non-zero exit code (see <see cref="ExitCodes"/>).
+    /// </summary>
+    public static async Task<int> RunAsync(
+        string[] args,
+        TextReader stdin,
+        TextWriter stdout,
+        TextWriter stderr,
+        bool stdoutIsTerminal = false,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var context = new CliContext(stdin, stdout, stderr, stdoutIsTerminal, cancellationToken);
+        var root = BuildRootCommand(context);
+        var parseResult = root.Parse(args.Length == 0 ? ["--help"] : args);
+        if (args.Length == 0)
+        {
+            await parseResult.InvokeAsync(new InvocationConfiguration { Output = stderr, Error = stderr }, cancellationToken).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        if (parseResult.Action is ParseErrorAction)
+        {
+            // The first error, as one line (the rest usually follow from it), naming the option when there is one.
+            foreach (var error in parseResult.Errors.OrderBy(e => e.Message.StartsWith("Required command", StringComparison.Ordinal) ? 1 : 0).Take(1))
+            {
+                var message = string.Join(' ', error.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                var prefix = error.SymbolResult is OptionResult o && !message.Contains(o.Option.Name, StringComparison.Ordinal) ? $"{o.Option.Name}: " : "";
+                context.Error($"samsa: {prefix}{message}");
+            }
+
+            if (parseResult.Errors.Count > 1)
+            {
+                context.Error($"samsa: ({parseResult.Errors.Count - 1} more error{(parseResult.Errors.Count > 2 ? "s" : "")})");
+            }
+
+            var command = parseResult.CommandResult.Command;
+            var path = command == root ? "samsa" : $"samsa {command.Name}";
+            context.Error($"Try '{path} --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return await parseResult.InvokeAsync(
+                new InvocationConfiguration
+                {
+                    Output = stdout,
+                    Error = stderr,
+                    EnableDefaultExceptionHandler = false,
+                    ProcessTerminationTimeout = null, // Program.cs owns Ctrl+C and SIGTERM
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (UsageException e)
+        {
+            context.Error($"samsa: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (ConfigException e)
+        {
+            context.Error($"samsa: invalid producer configuration: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            context.Error($"samsa: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (KafkaException e)
+        {
+            context.Error($"samsa: {e.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            context.Error("samsa: interrupted.");
+            return ExitCodes.Failed;
+        }
+        catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            // E.g. the embedded cluster failing to start (librdkafka missing or a port problem).
+            context.Error($"samsa: {e.GetType().Name}: {e.Message}");
+            return ExitCodes.Failed;
+        }
+    }
+
+    internal static Command BuildRootCommand(CliContext context)
+    {
+        // A plain Command rather than RootCommand, so that usage says "samsa" whatever the host process is called.
+        var root = new Command("samsa", "samsa: a Kafka producer command-line tool (pure .NET). " +
+            "Without --bootstrap-server, produce and perf start an embedded mock cluster.");
+        root.Options.Add(new HelpOption());
+        root.Options.Add(new VersionOption());
+        root.Subcommands.Add(ProduceCommand.Create(context));
+        root.Subcommands.Add(PerfCommand.Create(context));
+        root.Subcommands.Add(ClusterCommand.Create(context));
+        return root;
+    }
+}

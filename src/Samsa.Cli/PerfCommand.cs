@@ -1,0 +1,501 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Samsa.Cli;
+
+/// <summary>How perf hands records to the producer.</summary>
+internal enum PerfMode
+{
+    /// <summary><c>Produce(record, handler)</c>: never waits for a record.</summary>
+    Callback,
+
+    /// <summary><c>ProduceAsync</c> with up to <see cref="PerfCommand.AwaitWindow"/> records outstanding.</summary>
+    Await,
+}
+
+/// <summary>
+/// <c>samsa perf</c>: a producer throughput and latency benchmark (the CLI's counterpart of
+/// kafka-producer-perf-test).
+/// </summary>
+/// <remarks>
+/// Latency is ack time minus send time, both <see cref="Stopwatch"/> timestamps, recorded into a
+/// preallocated <see cref="LatencyHistogram"/>. Callback mode: a shared handler cannot tell records
+/// apart, so each record borrows a <see cref="Probe"/> (its send timestamp plus a delegate bound once to
+/// it) from a pool preallocated before the measurement starts, and gives it back in its handler; nothing
+/// is allocated per record. When more than <see cref="MaxProbes"/> records are outstanding, the extra ones
+/// use a shared handler and are counted but not timed (shown as "latency samples"). Await mode: up to
+/// <see cref="AwaitWindow"/> records are outstanding and awaited in send order, so a record's latency is
+/// measured when the loop observes its completion (an upper bound, by at most the head-of-line wait).
+/// One warm-up record (metadata, connections, JIT) is sent before the measurement and not counted.
+/// </remarks>
+internal static class PerfCommand
+{
+    public const int AwaitWindow = 10_000;
+    public const int MaxProbes = 1 << 18;
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
+
+    public static Command Create(CliContext context)
+    {
+        var settings = new ProducerSettings(withBatchingOptions: true);
+        var topic = new Option<string>("--topic", "-t") { Description = "The topic to produce to.", Required = true };
+        var numRecords = new Option<long>("--num-records", "-n") { Description = "How many records to produce.", Required = true, HelpName = "N" };
+        numRecords.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long>() <= 0)
+            {
+                r.AddError("--num-records must be positive.");
+            }
+        });
+        var recordSize = new Option<int>("--record-size", "-s") { Description = "Value size in bytes (random bytes, the same for every record).", Required = true, HelpName = "S" };
+        recordSize.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--record-size must not be negative.");
+            }
+        });
+        var throughput = new Option<double>("--throughput")
+        {
+            Description = "Limit to R records/s (paced by sleeping, not spinning); -1 = unlimited.",
+            DefaultValueFactory = _ => -1,
+            HelpName = "R",
+        };
+        throughput.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<double>();
+            if (v != -1 && !(v > 0))
+            {
+                r.AddError("--throughput must be positive, or -1 for unlimited.");
+            }
+        });
+        var keys = new Option<int>("--keys")
+        {
+            Description = "Cycle through K distinct keys \"key-{i % K}\"; 0 = records without a key.",
+            DefaultValueFactory = _ => 0,
+            HelpName = "K",
+        };
+        keys.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--keys must not be negative.");
+            }
+        });
+        var mode = new Option<string>("--mode")
+        {
+            Description = "callback: Produce with one shared delivery handler (latency via pooled per-record probes); " +
+                $"await: ProduceAsync with up to {AwaitWindow} records outstanding.",
+            DefaultValueFactory = _ => "callback",
+        };
+        mode.AcceptOnlyFromAmong("callback", "await");
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print one JSON object instead of the human output on stdout: records, errors, seconds, " +
+                "records_per_sec, mb_per_sec, latency_ms {avg, p50, p95, p99, p999, max}, cpu_seconds, allocated_bytes.",
+        };
+
+        var command = new Command("perf",
+            "Producer benchmark: records/s, MB/s (values, 10^6 bytes) and ack latency percentiles, with progress every 2 s. " +
+            "Exit code 0 when every record was acknowledged.");
+        command.Options.Add(topic);
+        command.Options.Add(numRecords);
+        command.Options.Add(recordSize);
+        command.Options.Add(throughput);
+        command.Options.Add(keys);
+        command.Options.Add(mode);
+        command.Options.Add(json);
+        settings.AddTo(command);
+
+        command.SetAction((parseResult, ct) => RunAsync(context, new Args(
+            parseResult.GetValue(topic)!,
+            parseResult.GetValue(numRecords),
+            parseResult.GetValue(recordSize),
+            parseResult.GetValue(throughput),
+            parseResult.GetValue(keys),
+            parseResult.GetValue(mode) == "await" ? PerfMode.Await : PerfMode.Callback,
+            parseResult.GetValue(json),
+            settings.Resolve(parseResult, "samsa-perf"))));
+        return command;
+    }
+
+    private sealed record Args(string Topic, long NumRecords, int RecordSize, double Throughput, int Keys, PerfMode Mode, bool Json, ResolvedSettings Settings);
+
+    private static async Task<int> RunAsync(CliContext context, Args args)
+    {
+        var (options, cluster) = args.Settings.Connect(context, args.Topic);
+        using var clusterScope = cluster;
+
+        // Keys and the value are made once, so that the figures measure the producer, not the benchmark.
+        var keys = new string?[Math.Max(1, args.Keys)];
+        for (var k = 0; k < args.Keys; k++)
+        {
+            keys[k] = string.Create(CultureInfo.InvariantCulture, $"key-{k}");
+        }
+
+        var value = new byte[args.RecordSize];
+        new Random(42).NextBytes(value);
+
+        var ct = context.Cancellation;
+        var run = new PerfRun(args.Mode == PerfMode.Callback ? (int)Math.Min(args.NumRecords, MaxProbes) : 0);
+        var producer = new ProducerBuilder<string, byte[]>(options).SetCloseTimeout(TimeSpan.FromSeconds(5)).Build();
+        await using (producer.ConfigureAwait(false))
+        {
+            await producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[0], value), ct).ConfigureAwait(false);
+
+            if (!args.Json)
+            {
+                context.Out(string.Create(CultureInfo.InvariantCulture,
+                    $"samsa perf: {args.NumRecords} records of {args.RecordSize} B to '{args.Topic}', {(args.Keys == 0 ? "no keys" : $"{args.Keys} keys")}, " +
+                    $"mode={args.Mode.ToString().ToLowerInvariant()}, acks={AcksName(options.Acks)}, compression={options.CompressionType.ToString().ToLowerInvariant()}, " +
+                    $"throughput={(args.Throughput > 0 ? args.Throughput.ToString(CultureInfo.InvariantCulture) + " records/s" : "unlimited")}"));
+            }
+
+            var process = Process.GetCurrentProcess();
+            GC.Collect();
+            process.Refresh();
+            var cpuBefore = process.TotalProcessorTime;
+            var allocatedBefore = GC.GetTotalAllocatedBytes(true);
+            var start = Stopwatch.GetTimestamp();
+            var progress = args.Json ? null : new Progress(context, run, args.RecordSize, start);
+            using var timer = progress is null ? null : new Timer(static s => ((Progress)s!).Report(), progress, ProgressInterval, ProgressInterval);
+
+            long sent = 0;
+            var pacer = new Pacer(args.Throughput, start);
+            try
+            {
+                if (args.Mode == PerfMode.Callback)
+                {
+                    for (; sent < args.NumRecords && !ct.IsCancellationRequested; sent++)
+                    {
+                        var record = new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], value);
+                        var probe = run.Rent();
+                        if (probe is null)
+                        {
+                            producer.Produce(record, run.UntimedHandler);
+                        }
+                        else
+                        {
+                            probe.Start = Stopwatch.GetTimestamp();
+                            producer.Produce(record, probe.Handler);
+                        }
+
+                        if (pacer.Enabled)
+                        {
+                            await pacer.WaitAsync(sent + 1, ct).ConfigureAwait(false);
+                        }
+                    }
+                }
+                else
+                {
+                    var windowSize = (int)Math.Min(AwaitWindow, args.NumRecords);
+                    var window = new ValueTask<DeliveryResult>[windowSize];
+                    var starts = new long[windowSize];
+                    for (; sent < args.NumRecords && !ct.IsCancellationRequested; sent++)
+                    {
+                        var slot = (int)(sent % windowSize);
+                        if (sent >= windowSize)
+                        {
+                            await run.AwaitOne(window[slot], starts[slot]).ConfigureAwait(false);
+                        }
+
+                        starts[slot] = Stopwatch.GetTimestamp();
+                        // Each ValueTask in the window is awaited exactly once, in order.
+#pragma warning disable CA2012
+                        window[slot] = producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], value), CancellationToken.None);
+#pragma warning restore CA2012
+                        if (pacer.Enabled)
+                        {
+                            await pacer.WaitAsync(sent + 1, ct).ConfigureAwait(false);
+                        }
+                    }
+
+                    var outstanding = Math.Min(sent, windowSize);
+                    for (var j = 0L; j < outstanding; j++)
+                    {
+                        var slot = (int)((sent - outstanding + j) % windowSize);
+                        await run.AwaitOne(window[slot], starts[slot]).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Interrupted while pacing: report what was sent.
+            }
+
+            try
+            {
+                await producer.FlushAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            var allocated = GC.GetTotalAllocatedBytes(true) - allocatedBefore;
+            process.Refresh();
+            var cpu = process.TotalProcessorTime - cpuBefore;
+            timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            progress?.Finish();
+
+            var result = new PerfResult(sent, run.Acknowledged, run.Failed, elapsed.TotalSeconds, args.RecordSize, run.Histogram, cpu.TotalSeconds, allocated);
+            if (args.Json)
+            {
+                context.Out(result.ToJson());
+            }
+            else
+            {
+                result.WriteHuman(context);
+            }
+
+            if (run.FirstError is { } error)
+            {
+                context.Error($"samsa perf: first error: {error.GetType().Name} ({error.ErrorCode}): {error.Message}");
+            }
+
+            if (ct.IsCancellationRequested)
+            {
+                context.Error($"samsa perf: interrupted after {sent} of {args.NumRecords} records.");
+            }
+
+            return run.Failed == 0 && run.Acknowledged == sent && sent == args.NumRecords ? ExitCodes.Success : ExitCodes.Failed;
+        }
+    }
+
+    private static string AcksName(Acks acks) => acks switch
+    {
+        Acks.All => "all",
+        Acks.None => "0",
+        _ => ((short)acks).ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Sleeps when ahead of the target rate; never spins.</summary>
+    private sealed class Pacer(double recordsPerSecond, long start)
+    {
+        private static readonly long MinSleepTicks = Stopwatch.Frequency / 1000; // 1 ms
+
+        public bool Enabled { get; } = recordsPerSecond > 0;
+
+        public Task WaitAsync(long sent, CancellationToken ct)
+        {
+            var due = start + (long)(sent / recordsPerSecond * Stopwatch.Frequency);
+            var ahead = due - Stopwatch.GetTimestamp();
+            return ahead < MinSleepTicks
+                ? Task.CompletedTask
+                : Task.Delay(TimeSpan.FromSeconds(ahead / (double)Stopwatch.Frequency), ct);
+        }
+    }
+}
+
+/// <summary>A record's send timestamp and a handler bound to it once; reused through <see cref="PerfRun"/>'s pool.</summary>
+internal sealed class Probe
+{
+    public Probe(PerfRun run) => Handler = report => run.OnTimed(this, report);
+
+    public long Start;
+
+    public Action<DeliveryReport> Handler { get; }
+}
+
+/// <summary>The counters, the histogram and the probe pool of one perf run.</summary>
+internal sealed class PerfRun
+{
+    private readonly Lock _poolLock = new();
+    private readonly Probe[] _pool;
+    private int _free;
+    private long _acknowledged;
+    private long _failed;
+    private KafkaException? _firstError;
+
+    public PerfRun(int probes)
+    {
+        _pool = new Probe[probes];
+        for (var i = 0; i < probes; i++)
+        {
+            _pool[i] = new Probe(this);
+        }
+
+        _free = probes;
+        UntimedHandler = OnUntimed;
+    }
+
+    public LatencyHistogram Histogram { get; } = new();
+
+    public Action<DeliveryReport> UntimedHandler { get; }
+
+    public long Acknowledged => Interlocked.Read(ref _acknowledged);
+
+    public long Failed => Interlocked.Read(ref _failed);
+
+    public KafkaException? FirstError => Volatile.Read(ref _firstError);
+
+    public Probe? Rent()
+    {
+        lock (_poolLock)
+        {
+            return _free == 0 ? null : _pool[--_free];
+        }
+    }
+
+    public void OnTimed(Probe probe, DeliveryReport report)
+    {
+        var start = probe.Start;
+        lock (_poolLock)
+        {
+            _pool[_free++] = probe;
+        }
+
+        if (report.IsSuccess)
+        {
+            Histogram.RecordSince(start);
+            Interlocked.Increment(ref _acknowledged);
+        }
+        else
+        {
+            Fail(report.Error!);
+        }
+    }
+
+    public async ValueTask AwaitOne(ValueTask<DeliveryResult> pending, long start)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+            Histogram.RecordSince(start);
+            Interlocked.Increment(ref _acknowledged);
+        }
+        catch (KafkaException e)
+        {
+            Fail(e);
+        }
+    }
+
+    private void OnUntimed(DeliveryReport report)
+    {
+        if (report.IsSuccess)
+        {
+            Interlocked.Increment(ref _acknowledged);
+        }
+        else
+        {
+            Fail(report.Error!);
+        }
+    }
+
+    private void Fail(KafkaException error)
+    {
+        Interlocked.Increment(ref _failed);
+        Interlocked.CompareExchange(ref _firstError, error, null);
+    }
+}
+
+/// <summary>Progress every 2 s: a live line on a terminal, plain lines otherwise.</summary>
+internal sealed class Progress(CliContext context, PerfRun run, int recordSize, long start)
+{
+    private readonly Lock _gate = new();
+    private long _lastTimestamp = start;
+    private long _lastAcked;
+    private long _lastLatencyCount;
+    private long _lastLatencySum;
+    private int _lastWidth;
+    private bool _finished;
+
+    public void Report()
+    {
+        lock (_gate)
+        {
+            if (_finished)
+            {
+                return;
+            }
+
+            var now = Stopwatch.GetTimestamp();
+            var acked = run.Acknowledged;
+            var latencyCount = run.Histogram.Count;
+            var latencySum = run.Histogram.SumMicros;
+            var seconds = (now - _lastTimestamp) / (double)Stopwatch.Frequency;
+            var rate = seconds > 0 ? (acked - _lastAcked) / seconds : 0;
+            var samples = latencyCount - _lastLatencyCount;
+            var avgMs = samples > 0 ? (latencySum - _lastLatencySum) / (double)samples / 1000 : 0;
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"{acked,12:N0} records acked, {rate,12:N1} records/s ({rate * recordSize / 1e6,8:F2} MB/s), {avgMs,9:F2} ms avg latency, {run.Failed} errors");
+            (_lastTimestamp, _lastAcked, _lastLatencyCount, _lastLatencySum) = (now, acked, latencyCount, latencySum);
+
+            if (context.StdoutIsTerminal)
+            {
+                var padding = Math.Max(0, _lastWidth - line.Length);
+                _lastWidth = line.Length;
+                context.Out("\r" + line + new string(' ', padding), newLine: false);
+            }
+            else
+            {
+                context.Out(line);
+            }
+        }
+    }
+
+    public void Finish()
+    {
+        lock (_gate)
+        {
+            _finished = true;
+            if (context.StdoutIsTerminal && _lastWidth > 0)
+            {
+                context.Out("");
+            }
+        }
+    }
+}
+
+/// <summary>The figures of a finished run, as text or as one JSON object.</summary>
+internal sealed record PerfResult(long Records, long Acknowledged, long Errors, double Seconds, int RecordSize, LatencyHistogram Latency, double CpuSeconds, long AllocatedBytes)
+{
+    public double RecordsPerSecond => Seconds > 0 ? Acknowledged / Seconds : 0;
+
+    public double MegabytesPerSecond => RecordsPerSecond * RecordSize / 1e6;
+
+    public string ToJson()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("records", Records);
+            w.WriteNumber("errors", Errors);
+            w.WriteNumber("seconds", Math.Round(Seconds, 6));
+            w.WriteNumber("records_per_sec", Math.Round(RecordsPerSecond, 1));
+            w.WriteNumber("mb_per_sec", Math.Round(MegabytesPerSecond, 3));
+            w.WriteStartObject("latency_ms");
+            w.WriteNumber("avg", Math.Round(Latency.AverageMs, 3));
+            w.WriteNumber("p50", Latency.PercentileMs(0.50));
+            w.WriteNumber("p95", Latency.PercentileMs(0.95));
+            w.WriteNumber("p99", Latency.PercentileMs(0.99));
+            w.WriteNumber("p999", Latency.PercentileMs(0.999));
+            w.WriteNumber("max", Latency.MaxMs);
+            w.WriteEndObject();
+            w.WriteNumber("cpu_seconds", Math.Round(CpuSeconds, 3));
+            w.WriteNumber("allocated_bytes", AllocatedBytes);
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public void WriteHuman(CliContext context)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var unacknowledged = Records - Acknowledged - Errors;
+        context.Out(string.Create(c, $"records:          {Records:N0} sent, {Acknowledged:N0} acknowledged, {Errors:N0} errors{(unacknowledged > 0 ? $", {unacknowledged:N0} never reported" : "")}"));
+        context.Out(string.Create(c, $"elapsed:          {Seconds:F3} s"));
+        context.Out(string.Create(c, $"throughput:       {RecordsPerSecond:N1} records/s, {MegabytesPerSecond:F2} MB/s"));
+        context.Out(string.Create(c,
+            $"latency (ms):     avg {Latency.AverageMs:F2}, p50 {Latency.PercentileMs(0.50):F2}, p95 {Latency.PercentileMs(0.95):F2}, " +
+            $"p99 {Latency.PercentileMs(0.99):F2}, p99.9 {Latency.PercentileMs(0.999):F2}, max {Latency.MaxMs:F2} ({Latency.Count:N0} samples)"));
+        context.Out(string.Create(c,
+            $"cpu:              {CpuSeconds:F3} s ({(Records > 0 ? CpuSeconds * 1e6 / Records : 0):F2} µs/record, whole process, an embedded cluster included)"));
+        context.Out(string.Create(c,
+            $"allocated:        {AllocatedBytes:N0} B ({(Records > 0 ? (double)AllocatedBytes / Records : 0):F1} B/record, managed heap)"));
+    }
+}

@@ -1,0 +1,190 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Samsa.Testing;
+
+namespace Samsa.Cli;
+
+/// <summary>
+/// The producer options shared by <c>produce</c> and <c>perf</c>, and how they merge into
+/// <see cref="ProducerOptions"/>: explicit options override <c>-X</c>, which overrides <c>--producer.config</c>.
+/// </summary>
+internal sealed class ProducerSettings
+{
+    /// <summary>Partitions of the topic created on the embedded cluster.</summary>
+    public const int EmbeddedPartitions = 6;
+
+    /// <summary>Brokers of the embedded cluster.</summary>
+    public const int EmbeddedBrokers = 3;
+
+    public Option<string?> BootstrapServer { get; } = new("--bootstrap-server", "-b")
+    {
+        Description = "Kafka brokers, HOST:PORT[,HOST:PORT...]. Without it (and without bootstrap.servers in -X or " +
+            $"--producer.config), an embedded {EmbeddedBrokers}-broker mock cluster is started and the topic is created with {EmbeddedPartitions} partitions.",
+        HelpName = "HOST:PORT[,...]",
+    };
+
+    public Option<string[]> ProducerProperty { get; } = new("--producer-property", "-X")
+    {
+        Description = "A producer config setting in Java form, e.g. -X linger.ms=10 (repeatable; any producer key).",
+        HelpName = "key=value",
+        AllowMultipleArgumentsPerToken = false,
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    public Option<FileInfo> ProducerConfig { get; } = new("--producer.config")
+    {
+        Description = "A Java .properties file of producer settings. -X and the explicit options override it.",
+        HelpName = "FILE",
+    };
+
+    public Option<string?> Acks { get; } = new("--acks")
+    {
+        Description = "Acknowledgements the leader waits for: 0, 1 or all (producer default: all).",
+    };
+
+    public Option<string?> Compression { get; } = new("--compression")
+    {
+        Description = "Compression codec: none, gzip, snappy, lz4 or zstd (producer default: none).",
+    };
+
+    public Option<int?> LingerMs { get; } = new("--linger-ms")
+    {
+        Description = "linger.ms: how long to wait to fill a batch (producer default: 5).",
+        HelpName = "N",
+    };
+
+    public Option<int?> BatchSize { get; } = new("--batch-size")
+    {
+        Description = "batch.size in bytes (producer default: 16384).",
+        HelpName = "N",
+    };
+
+    public ProducerSettings(bool withBatchingOptions)
+    {
+        WithBatchingOptions = withBatchingOptions;
+        Acks.AcceptOnlyFromAmong("0", "1", "all", "-1");
+        Compression.AcceptOnlyFromAmong("none", "gzip", "snappy", "lz4", "zstd");
+        ProducerProperty.Validators.Add(result => RequireKeyValue(result, "-X/--producer-property"));
+        LingerMs.Validators.Add(result => NotNegative(result, LingerMs));
+        BatchSize.Validators.Add(result => NotNegative(result, BatchSize));
+        ProducerConfig.AcceptExistingOnly();
+    }
+
+    private bool WithBatchingOptions { get; }
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(BootstrapServer);
+        command.Options.Add(Acks);
+        command.Options.Add(Compression);
+        if (WithBatchingOptions)
+        {
+            command.Options.Add(LingerMs);
+            command.Options.Add(BatchSize);
+        }
+
+        command.Options.Add(ProducerProperty);
+        command.Options.Add(ProducerConfig);
+    }
+
+    /// <summary>Adds a "must be key=value" validator (also used for --header).</summary>
+    public static void RequireKeyValue(OptionResult result, string name)
+    {
+        foreach (var token in result.Tokens)
+        {
+            var eq = token.Value.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                result.AddError($"{name} expects key=value, got '{token.Value}'.");
+                return;
+            }
+        }
+    }
+
+    private static void NotNegative(OptionResult result, Option<int?> option)
+    {
+        if (result.Tokens.Count > 0 && result.GetValueOrDefault<int?>() is < 0)
+        {
+            result.AddError($"{option.Name} must not be negative.");
+        }
+    }
+
+    /// <summary>
+    /// Merges file, -X and explicit options (in rising precedence) into Java properties, and parses them
+    /// (unknown keys and bad values throw <see cref="ConfigException"/> here, before any cluster starts).
+    /// </summary>
+    public ResolvedSettings Resolve(ParseResult parseResult, string clientId)
+    {
+        var properties = new List<KeyValuePair<string, string>> { new("client.id", clientId) };
+
+        if (parseResult.GetValue(ProducerConfig) is { } file)
+        {
+            try
+            {
+                properties.AddRange(JavaProperties.Load(file.FullName));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                throw new UsageException($"cannot read --producer.config '{file.FullName}': {e.Message}");
+            }
+        }
+
+        foreach (var kv in parseResult.GetValue(ProducerProperty) ?? [])
+        {
+            var eq = kv.IndexOf('=', StringComparison.Ordinal);
+            properties.Add(new(kv[..eq].Trim(), kv[(eq + 1)..].Trim()));
+        }
+
+        void Explicit(string key, string? value)
+        {
+            if (value is not null)
+            {
+                properties.Add(new(key, value));
+            }
+        }
+
+        Explicit("bootstrap.servers", parseResult.GetValue(BootstrapServer));
+        Explicit("acks", parseResult.GetValue(Acks));
+        Explicit("compression.type", parseResult.GetValue(Compression));
+        if (WithBatchingOptions)
+        {
+            Explicit("linger.ms", parseResult.GetValue(LingerMs)?.ToString(CultureInfo.InvariantCulture));
+            Explicit("batch.size", parseResult.GetValue(BatchSize)?.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var options = ProducerOptions.FromProperties(properties);
+        return new ResolvedSettings(options, options.BootstrapServers.Count > 0);
+    }
+}
+
+/// <summary>Parsed producer options; <see cref="HasBootstrap"/> false means "use the embedded cluster".</summary>
+internal sealed record ResolvedSettings(ProducerOptions Options, bool HasBootstrap)
+{
+    /// <summary>
+    /// Starts the embedded cluster when no bootstrap servers were given (and says so on stderr), and
+    /// returns the final options. The caller disposes the returned cluster (null when not started).
+    /// </summary>
+    public (ProducerOptions Options, MockCluster? Cluster) Connect(CliContext context, string topic)
+    {
+        if (HasBootstrap)
+        {
+            return (Options, null);
+        }
+
+        var cluster = MockCluster.Start(ProducerSettings.EmbeddedBrokers);
+        try
+        {
+            cluster.CreateTopic(topic, ProducerSettings.EmbeddedPartitions);
+        }
+        catch
+        {
+            cluster.Dispose();
+            throw;
+        }
+
+        context.Error($"samsa: no --bootstrap-server given: started an embedded mock cluster (librdkafka {MockCluster.NativeVersion}, " +
+            $"{cluster.BrokerCount} brokers at {cluster.BootstrapServers}) with topic '{topic}' ({ProducerSettings.EmbeddedPartitions} partitions).");
+        return (Options with { BootstrapServers = cluster.BootstrapServers.Split(',') }, cluster);
+    }
+}
