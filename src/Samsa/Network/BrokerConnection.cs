@@ -246,7 +246,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
         lock (_pending)
         {
             _pending.Enqueue(request);
-            if (!_timerArmed)
+            if (!_timerArmed && !IsFailed)
             {
                 _timerArmed = true;
                 _timeoutTimer.Change(_settings.RequestTimeout, Timeout.InfiniteTimeSpan);
@@ -257,6 +257,18 @@ internal sealed class BrokerConnection : IAsyncDisposable
     // The timer is armed only while requests are pending, and checks just the oldest: answers
     // come in order, so if the oldest is on time, all are. An idle connection wakes nobody.
     private void OnTimeoutTimer()
+    {
+        try
+        {
+            CheckOldestRequest();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection was disposed meanwhile; a timer callback must never throw.
+        }
+    }
+
+    private void CheckOldestRequest()
     {
         long dueInMs;
         lock (_pending)

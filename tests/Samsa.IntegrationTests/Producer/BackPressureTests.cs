@@ -53,7 +53,7 @@ public sealed class BackPressureTests
         {
             BootstrapServers = cluster.BootstrapServers.Split(','),
             BufferMemory = 2048,
-            MaxBlock = TimeSpan.FromMilliseconds(300),
+            MaxBlock = TimeSpan.FromSeconds(2), // bounds both the metadata wait and the wait for buffer space
             Linger = TimeSpan.FromSeconds(60), // nothing is sent, so nothing frees the buffer
             BatchSize = 1 << 20,
         };

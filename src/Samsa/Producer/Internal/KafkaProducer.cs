@@ -59,15 +59,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         var topic = _engine.GetTopic(record.Topic);
         if (!topic.IsReady)
         {
-            topic.WhenResolved((resolved, failure) =>
-            {
-                // Already accepted while the topic resolved: it may overshoot buffer.memory rather than wait again.
-                if ((failure ?? Append(resolved, record, promise, null, heldBytes: 0, out _)) is { } error)
-                {
-                    promise.Fail(error);
-                }
-            });
-
+            AppendWhenResolved(topic, record, promise, null);
             return promise.Task;
         }
 
@@ -170,15 +162,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         var topic = _engine.GetTopic(record.Topic);
         if (!topic.IsReady)
         {
-            // Never block the caller for metadata: the record waits in the topic's queue, and is
-            // then appended even past buffer.memory, since it was accepted already.
-            topic.WhenResolved((resolved, failure) =>
-            {
-                if ((failure ?? Append(resolved, record, null, deliveryHandler, heldBytes: 0, out _)) is { } error)
-                {
-                    ReportFailure(record, deliveryHandler, error);
-                }
-            });
+            AppendWhenResolved(topic, record, null, deliveryHandler);
             return true;
         }
 
@@ -202,6 +186,30 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         }
 
         return true;
+    }
+
+    // A method of its own: a lambda in the callers would make them allocate its closure on every
+    // call, fast path included.
+    private void AppendWhenResolved(TopicState topic, ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? deliveryHandler)
+    {
+        // Never block the caller for metadata: the record waits in the topic's queue, and is then
+        // appended even past buffer.memory, since it was accepted already.
+        topic.WhenResolved((resolved, failure) =>
+        {
+            if ((failure ?? Append(resolved, record, promise, deliveryHandler, heldBytes: 0, out _)) is not { } error)
+            {
+                return;
+            }
+
+            if (promise is not null)
+            {
+                promise.Fail(error);
+            }
+            else
+            {
+                ReportFailure(record, deliveryHandler, error);
+            }
+        });
     }
 
     private async Task<DeliveryResult> ProduceWhenBufferFreesAsync(TopicState topic, ProducerRecord<TKey, TValue> record, DeliveryPromise promise, int bytes, CancellationToken cancellationToken)

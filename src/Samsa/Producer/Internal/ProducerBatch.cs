@@ -14,20 +14,21 @@ internal readonly struct PendingDelivery(DeliveryPromise? promise, Action<Delive
 
 /// <summary>
 /// One record batch for one partition, from the first append until every record in it has been
-/// reported. It owns the encoded bytes and the list of whom to tell.
+/// reported. It owns the encoded bytes and the list of whom to tell. The engine reuses batch
+/// objects (see <see cref="Reuse"/>), so their buffers and lists stop growing once warm.
 /// </summary>
 internal sealed class ProducerBatch(PartitionAccumulator partition, int initialCapacity, long createdTicks) : IDisposable
 {
     private List<FlushWaiter>? _flushWaiters;
 
-    public PartitionAccumulator Partition { get; } = partition;
+    public PartitionAccumulator Partition { get; private set; } = partition;
 
     public RecordBatchBuilder Builder { get; } = new(initialCapacity);
 
     public List<PendingDelivery> Deliveries { get; } = [];
 
     /// <summary>When the first record went in; linger counts from here.</summary>
-    public long CreatedTicks { get; } = createdTicks;
+    public long CreatedTicks { get; private set; } = createdTicks;
 
     /// <summary>The wire bytes, fixed at the first send so that a retry sends the same batch.</summary>
     public ReadOnlyMemory<byte> Sealed { get; private set; }
@@ -80,6 +81,21 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
                 waiter.DoneOne();
             }
         }
+    }
+
+    /// <summary>Makes a reported batch a new, empty one, keeping its buffers.</summary>
+    public void Reuse(PartitionAccumulator partition, long createdTicks)
+    {
+        Partition = partition;
+        CreatedTicks = createdTicks;
+        Builder.Reset();
+        Deliveries.Clear();
+        Sealed = default;
+        IsSealed = false;
+        Attempts = 0;
+        RetryNotBeforeTicks = 0;
+        ReservedBytes = 0;
+        _flushWaiters = null;
     }
 
     public void Dispose() => Builder.Dispose();

@@ -87,6 +87,10 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     private readonly Channel<Completion> _completions = Channel.CreateUnbounded<Completion>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _completionLoop;
     private readonly ILogger _logger;
+    // Reported batches, kept for reuse: their record buffers and delivery lists are already grown.
+    // As many as buffer.memory can keep in use at once, so a busy producer stops allocating them.
+    private readonly Stack<ProducerBatch> _batchPool = new();
+    private readonly int _maxPooledBatches;
     private readonly Timer _expiryTimer;
     private int _expiryArmed;
     private int _closed;
@@ -105,6 +109,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge);
         Metadata.Updated += OnMetadataUpdated;
         Memory = new BufferMemory(options.BufferMemory);
+        _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _completionLoop = Task.Run(CompleteLoopAsync);
@@ -159,12 +164,30 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public ProducerBatch NewBatch(PartitionAccumulator partition)
     {
-        if (Interlocked.Exchange(ref _expiryArmed, 1) == 0)
+        if (Interlocked.Exchange(ref _expiryArmed, 1) == 0 && !IsClosed)
         {
-            _expiryTimer.Change(ExpiryCheckInterval, Timeout.InfiniteTimeSpan);
+            try
+            {
+                _expiryTimer.Change(ExpiryCheckInterval, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
         }
 
-        return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs);
+        ProducerBatch? reused = null;
+        lock (_batchPool)
+        {
+            _batchPool.TryPop(out reused);
+        }
+
+        if (reused is null)
+        {
+            return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs);
+        }
+
+        reused.Reuse(partition, MonotonicClock.NowMs);
+        return reused;
     }
 
     /// <summary>Waits until every record produced before the call has been reported.</summary>
@@ -301,13 +324,19 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
 
         // Disarm only when nothing is pending; a batch opened meanwhile re-arms it in NewBatch.
-        if (pending)
+        if (!pending)
+        {
+            Volatile.Write(ref _expiryArmed, 0);
+            return;
+        }
+
+        try
         {
             _expiryTimer.Change(ExpiryCheckInterval, Timeout.InfiniteTimeSpan);
         }
-        else
+        catch (ObjectDisposedException)
         {
-            Volatile.Write(ref _expiryArmed, 0);
+            // Disposed meanwhile: a timer callback must never throw, it would end the process.
         }
     }
 
@@ -501,6 +530,17 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         partition.Remove(batch);
         Memory.Release(batch.ReservedBytes);
         batch.ReleaseFlushWaiters();
+        lock (_batchPool)
+        {
+            if (_batchPool.Count < _maxPooledBatches)
+            {
+                // Clear the references now, so a pooled batch keeps no caller's objects alive.
+                batch.Deliveries.Clear();
+                _batchPool.Push(batch);
+                return;
+            }
+        }
+
         batch.Dispose();
     }
 
