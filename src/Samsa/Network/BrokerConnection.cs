@@ -294,6 +294,8 @@ internal sealed class BrokerConnection : IAsyncDisposable
             $"Broker {Address} did not answer within request.timeout.ms ({_settings.RequestTimeout.TotalMilliseconds:0} ms); the connection was closed."));
     }
 
+    // One async method for the whole loop, so that its state machine is allocated once per
+    // connection rather than once per receive.
     private async Task ReceiveLoopAsync()
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
@@ -302,24 +304,52 @@ internal sealed class BrokerConnection : IAsyncDisposable
         {
             while (true)
             {
-                while (end - start < 4)
+                // A frame is a 4-byte size, then that many bytes; read until one is whole.
+                var needed = 4;
+                while (end - start < needed)
                 {
-                    (buffer, start, end) = await ReceiveMoreAsync(buffer, start, end, 4).ConfigureAwait(false);
+                    if (buffer.Length - start < needed)
+                    {
+                        buffer = MakeRoom(buffer, ref start, ref end, needed);
+                    }
+
+                    var read = await _socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None, _closing.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        throw new EndOfStreamException();
+                    }
+
+                    end += read;
+                    if (needed == 4 && end - start >= 4)
+                    {
+                        var size = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start));
+                        if (size < 4 || size > MaxResponseSize)
+                        {
+                            throw new KafkaProtocolException($"a response frame of {size} bytes");
+                        }
+
+                        needed = 4 + size;
+                    }
                 }
 
-                var size = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start));
-                if (size < 4 || size > MaxResponseSize)
+                // Several frames may have arrived in one read: dispatch every whole one.
+                while (end - start >= 4)
                 {
-                    throw new KafkaProtocolException($"a response frame of {size} bytes");
+                    var size = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start));
+                    if (size < 4 || size > MaxResponseSize)
+                    {
+                        throw new KafkaProtocolException($"a response frame of {size} bytes");
+                    }
+
+                    if (end - start < 4 + size)
+                    {
+                        break;
+                    }
+
+                    Dispatch(buffer.AsSpan(start + 4, size));
+                    start += 4 + size;
                 }
 
-                while (end - start < 4 + size)
-                {
-                    (buffer, start, end) = await ReceiveMoreAsync(buffer, start, end, 4 + size).ConfigureAwait(false);
-                }
-
-                Dispatch(buffer.AsSpan(start + 4, size));
-                start += 4 + size;
                 if (start == end)
                 {
                     start = end = 0;
@@ -338,28 +368,19 @@ internal sealed class BrokerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads more bytes, first making room for a frame of <paramref name="needed"/> bytes.</summary>
-    private async ValueTask<(byte[] Buffer, int Start, int End)> ReceiveMoreAsync(byte[] buffer, int start, int end, int needed)
+    /// <summary>Moves the unread bytes to the front, into a bigger buffer if a frame of <paramref name="needed"/> bytes would not fit.</summary>
+    private static byte[] MakeRoom(byte[] buffer, ref int start, ref int end, int needed)
     {
-        if (buffer.Length - start < needed)
+        var target = buffer.Length >= needed ? buffer : ArrayPool<byte>.Shared.Rent(needed);
+        Buffer.BlockCopy(buffer, start, target, 0, end - start);
+        if (!ReferenceEquals(target, buffer))
         {
-            var target = buffer.Length >= needed ? buffer : ArrayPool<byte>.Shared.Rent(needed);
-            Buffer.BlockCopy(buffer, start, target, 0, end - start);
-            if (!ReferenceEquals(target, buffer))
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
-            (buffer, end, start) = (target, end - start, 0);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        var read = await _socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None, _closing.Token).ConfigureAwait(false);
-        if (read == 0)
-        {
-            throw new EndOfStreamException();
-        }
-
-        return (buffer, start, end + read);
+        end -= start;
+        start = 0;
+        return target;
     }
 
     private void Dispatch(ReadOnlySpan<byte> frame)

@@ -17,10 +17,18 @@ internal sealed class AsyncSignal : IDisposable
         }
     }
 
-    /// <summary>Waits for a signal; <see cref="Timeout.InfiniteTimeSpan"/> waits without a deadline.</summary>
-    public async ValueTask WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for a signal; <see cref="Timeout.InfiniteTimeSpan"/> waits without a deadline. The
+    /// caller passes the result to <see cref="Consumed"/>; keeping this method free of async
+    /// spares a state machine per wait.
+    /// </summary>
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        _semaphore.WaitAsync(timeout, cancellationToken);
+
+    /// <summary>Re-arms the signal after a wait that ended with one.</summary>
+    public void Consumed(bool signalled)
     {
-        if (await _semaphore.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        if (signalled)
         {
             Volatile.Write(ref _isSet, 0);
         }

@@ -76,7 +76,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                 if (batches.Count == 0)
                 {
                     var sleep = nextWake == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, nextWake - now));
-                    await _wake.WaitAsync(sleep, token).ConfigureAwait(false);
+                    _wake.Consumed(await _wake.WaitAsync(sleep, token).ConfigureAwait(false));
                     continue;
                 }
 
@@ -225,11 +225,121 @@ internal sealed class BrokerSender : IAsyncDisposable
     {
         public void OnResponse(ReadOnlySpan<byte> body, short apiVersion)
         {
+            if (!TryCompleteAllSucceeded(body, apiVersion))
+            {
+                CompleteFromDecodedResponse(body, apiVersion);
+            }
+
+            sender._inFlight.Release();
+            sender.Wake();
+        }
+
+        // The common case, every partition accepted, read straight from the bytes: no response
+        // objects, no strings. Anything else (an error, a record error, an unexpected shape) returns
+        // false before completing anything, and the generated decoder takes over.
+        private bool TryCompleteAllSucceeded(ReadOnlySpan<byte> body, short version)
+        {
+            const int MaxFastBatches = 64;
+            if (batches.Length > MaxFastBatches)
+            {
+                return false;
+            }
+
+            Span<long> baseOffsets = stackalloc long[batches.Length];
+            Span<long> appendTimes = stackalloc long[batches.Length];
+            Span<bool> found = stackalloc bool[batches.Length];
+            var flexible = version >= 9;
+            var reader = new KafkaReader(body);
+            var topicCount = flexible ? reader.ReadCompactArrayLength() : reader.ReadArrayLength();
+            for (var t = 0; t < topicCount && !reader.Failed; t++)
+            {
+                var name = reader.ReadRaw(flexible ? (int)reader.ReadUnsignedVarInt() - 1 : reader.ReadInt16());
+                var partitionCount = flexible ? reader.ReadCompactArrayLength() : reader.ReadArrayLength();
+                for (var p = 0; p < partitionCount && !reader.Failed; p++)
+                {
+                    var index = reader.ReadInt32();
+                    var errorCode = reader.ReadInt16();
+                    var baseOffset = reader.ReadInt64();
+                    var appendTime = reader.ReadInt64();
+                    if (version >= 5)
+                    {
+                        reader.ReadInt64(); // log_start_offset
+                    }
+
+                    if (version >= 8)
+                    {
+                        var recordErrors = flexible ? reader.ReadCompactArrayLength() : reader.ReadArrayLength();
+                        var errorMessageLength = flexible ? (int)reader.ReadUnsignedVarInt() - 1 : reader.ReadInt16();
+                        if (recordErrors > 0 || errorMessageLength >= 0)
+                        {
+                            return false;
+                        }
+                    }
+
+                    if (flexible)
+                    {
+                        reader.SkipTaggedFields();
+                    }
+
+                    if (errorCode != 0)
+                    {
+                        return false;
+                    }
+
+                    var i = IndexOf(name, index);
+                    if (i < 0)
+                    {
+                        return false;
+                    }
+
+                    (baseOffsets[i], appendTimes[i], found[i]) = (baseOffset, appendTime, true);
+                }
+
+                if (flexible)
+                {
+                    reader.SkipTaggedFields();
+                }
+            }
+
+            if (reader.Failed || found.Contains(false))
+            {
+                return false;
+            }
+
+            for (var i = 0; i < batches.Length; i++)
+            {
+                sender._engine.Complete(batches[i], baseOffsets[i], appendTimes[i]);
+            }
+
+            return true;
+        }
+
+        private int IndexOf(ReadOnlySpan<byte> topic, int partition)
+        {
+            for (var i = 0; i < batches.Length; i++)
+            {
+                var p = batches[i].Partition;
+                if (p.Partition == partition && topic.SequenceEqual(p.TopicUtf8))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        private void CompleteFromDecodedResponse(ReadOnlySpan<byte> body, short apiVersion)
+        {
             var reader = new KafkaReader(body);
             var response = ProduceResponse.Read(ref reader, apiVersion);
             if (reader.Failed)
             {
-                OnFailure(new KafkaNetworkException($"Malformed Produce response from broker {sender.Address}: {reader.FailureReason}."));
+                var error = new KafkaNetworkException($"Malformed Produce response from broker {sender.Address}: {reader.FailureReason}.");
+                foreach (var batch in batches)
+                {
+                    sender._engine.RetryOrFail(batch, error);
+                }
+
                 return;
             }
 
@@ -257,9 +367,6 @@ internal sealed class BrokerSender : IAsyncDisposable
                     engine.RetryOrFail(batch, new KafkaBrokerException(error, result.ErrorMessage, batch.Partition.Topic, batch.Partition.Partition));
                 }
             }
-
-            sender._inFlight.Release();
-            sender.Wake();
         }
 
         public void OnFailure(KafkaException error)

@@ -17,6 +17,9 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
     public string Topic { get; } = topic;
 
+    /// <summary>The topic name as it appears on the wire, for matching responses without decoding strings.</summary>
+    public byte[] TopicUtf8 { get; } = System.Text.Encoding.UTF8.GetBytes(topic);
+
     public int Partition { get; } = partition;
 
     /// <summary>The sender of the partition's current leader; null while the leader is unknown.</summary>
