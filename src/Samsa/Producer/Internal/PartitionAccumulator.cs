@@ -11,6 +11,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     private readonly List<ProducerBatch> _retries = [];
     private readonly List<ProducerBatch> _incomplete = [];
     private ProducerBatch? _open;
+    private ProducerBatch? _inFlight;
     private int _nextSequence;
 
     public object Lock { get; } = new();
@@ -69,6 +70,14 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     {
         lock (Lock)
         {
+            // One batch of a partition in flight at a time when order must hold: a later batch sent
+            // while an earlier one may still fail and be retried could be stored before it. The
+            // batch's answer wakes the sender again (see OnAnswered).
+            if (_inFlight is not null)
+            {
+                return null;
+            }
+
             ProducerBatch? candidate = null;
             if (_retries.Count > 0)
             {
@@ -113,6 +122,11 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
                 _open = null;
             }
 
+            if (engine.Options.EnableIdempotence || engine.Options.MaxInFlightRequestsPerConnection == 1)
+            {
+                _inFlight = candidate;
+            }
+
             return candidate;
         }
     }
@@ -131,11 +145,28 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         }
     }
 
+    /// <summary>The broker answered for this batch (or it failed): the partition may send its next one.</summary>
+    public void OnAnswered(ProducerBatch batch)
+    {
+        lock (Lock)
+        {
+            if (ReferenceEquals(_inFlight, batch))
+            {
+                _inFlight = null;
+            }
+        }
+    }
+
     /// <summary>Puts a batch that failed retriably back at the head, in its original order.</summary>
     public void Requeue(ProducerBatch batch, long notBeforeMs)
     {
         lock (Lock)
         {
+            if (ReferenceEquals(_inFlight, batch))
+            {
+                _inFlight = null;
+            }
+
             batch.RetryNotBeforeTicks = notBeforeMs;
             var index = _retries.FindIndex(b => b.CreatedTicks > batch.CreatedTicks);
             _retries.Insert(index < 0 ? _retries.Count : index, batch);

@@ -213,12 +213,18 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     }
 
     /// <summary>The batch was acknowledged: report its records.</summary>
-    public void Complete(ProducerBatch batch, long baseOffset, long logAppendTimeMs) =>
+    public void Complete(ProducerBatch batch, long baseOffset, long logAppendTimeMs)
+    {
+        batch.Partition.OnAnswered(batch);
         _completions.Writer.TryWrite(new Completion(batch, null, baseOffset, logAppendTimeMs));
+    }
 
     /// <summary>The batch failed for good: report the error for each of its records.</summary>
-    public void Fail(ProducerBatch batch, KafkaException error) =>
+    public void Fail(ProducerBatch batch, KafkaException error)
+    {
+        batch.Partition.OnAnswered(batch);
         _completions.Writer.TryWrite(new Completion(batch, error, -1, -1));
+    }
 
     /// <summary>
     /// Sends a failed batch again after a backoff when the error is retriable and the batch
