@@ -25,7 +25,8 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
 
     public RecordBatchBuilder Builder { get; } = new(initialCapacity);
 
-    public List<PendingDelivery> Deliveries { get; } = [];
+    // Sized for records of about 100 bytes, so a typical batch never regrows its list.
+    public List<PendingDelivery> Deliveries { get; } = new(Math.Max(16, initialCapacity / 100));
 
     /// <summary>When the first record went in; linger counts from here.</summary>
     public long CreatedTicks { get; private set; } = createdTicks;
