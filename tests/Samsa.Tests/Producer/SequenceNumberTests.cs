@@ -26,16 +26,33 @@ public sealed class SequenceNumberTests
         var partition = new PartitionAccumulator("t", 0, null!);
         var batch = SealedBatch(partition, records: 2, new ProducerIdAndEpoch(1, 0));
         batch.Seal(CompressionType.None, 0, new ProducerIdAndEpoch(1, 0));
-        Assert.Equal(2, partition.TakeSequences(1));
+        Assert.Equal(2, partition.TakeSequences(1, new ProducerIdAndEpoch(1, 0)));
+    }
+
+    [Fact]
+    public void ARetryAfterAnEpochBumpIsRestampedFromSequenceZero()
+    {
+        var partition = new PartitionAccumulator("t", 0, null!);
+        var before = new ProducerIdAndEpoch(9, 1);
+        SealedBatch(partition, records: 4, before); // sequences 0-3 under epoch 1
+        var retried = SealedBatch(partition, records: 2, before); // 4-5, then rejected
+
+        var after = new ProducerIdAndEpoch(9, 2);
+        retried.Seal(CompressionType.None, 0, after);
+
+        var decoded = RecordBatchReader.ReadAll(retried.Sealed.Span).Single(); // the CRC is checked here too
+        Assert.Equal((9L, (short)2, 0), (decoded.ProducerId, decoded.ProducerEpoch, decoded.BaseSequence));
+        Assert.Equal(after, retried.SealedIdentity);
+        Assert.Equal(2, partition.TakeSequences(1, after));
     }
 
     [Fact]
     public void SequencesWrapAtIntMaxValue()
     {
         var partition = new PartitionAccumulator("t", 0, null!);
-        Assert.Equal(0, partition.TakeSequences(int.MaxValue - 1));
-        Assert.Equal(int.MaxValue - 1, partition.TakeSequences(3));
-        Assert.Equal(1, partition.TakeSequences(1));
+        Assert.Equal(0, partition.TakeSequences(int.MaxValue - 1, ProducerIdAndEpoch.None));
+        Assert.Equal(int.MaxValue - 1, partition.TakeSequences(3, ProducerIdAndEpoch.None));
+        Assert.Equal(1, partition.TakeSequences(1, ProducerIdAndEpoch.None));
     }
 
     [Fact]

@@ -13,6 +13,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     private ProducerBatch? _open;
     private ProducerBatch? _inFlight;
     private int _nextSequence;
+    private ProducerIdAndEpoch _sequenceIdentity = ProducerIdAndEpoch.None;
 
     public object Lock { get; } = new();
 
@@ -135,10 +136,17 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// Reserves <paramref name="count"/> sequence numbers for a batch of an idempotent producer.
     /// Sequences wrap from int.MaxValue to 0, as the broker expects.
     /// </summary>
-    public int TakeSequences(int count)
+    public int TakeSequences(int count, ProducerIdAndEpoch identity)
     {
         lock (Lock)
         {
+            // Sequences count per producer id and epoch: a new epoch starts again from 0.
+            if (identity != _sequenceIdentity)
+            {
+                _sequenceIdentity = identity;
+                _nextSequence = 0;
+            }
+
             var first = _nextSequence;
             _nextSequence = (int)(((long)first + count) % ((long)int.MaxValue + 1));
             return first;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Samsa.Records;
 
 namespace Samsa.Producer.Internal;
@@ -52,11 +53,22 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     {
         if (!IsSealed)
         {
-            var baseSequence = identity.ProducerId >= 0 ? Partition.TakeSequences(Builder.RecordCount) : -1;
+            var baseSequence = identity.ProducerId >= 0 ? Partition.TakeSequences(Builder.RecordCount, identity) : -1;
             Sealed = Builder.Seal(compression, compressionLevel, identity.ProducerId, identity.Epoch, baseSequence, isTransactional: false);
+            SealedIdentity = identity;
             IsSealed = true;
         }
+        else if (identity != SealedIdentity)
+        {
+            // A retry after an epoch bump: same records, new epoch, new sequences; no re-compression.
+            var baseSequence = Partition.TakeSequences(Builder.RecordCount, identity);
+            RecordBatchBuilder.RewriteProducerState(MemoryMarshal.AsMemory(Sealed).Span, identity.ProducerId, identity.Epoch, baseSequence);
+            SealedIdentity = identity;
+        }
     }
+
+    /// <summary>The producer id and epoch the sealed bytes carry.</summary>
+    public ProducerIdAndEpoch SealedIdentity { get; private set; } = ProducerIdAndEpoch.None;
 
     /// <summary>Registers a flush that waits for this batch; called under the partition's lock.</summary>
     public void AddFlushWaiter(FlushWaiter waiter)
@@ -93,6 +105,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
         Deliveries.Clear();
         Sealed = default;
         IsSealed = false;
+        SealedIdentity = ProducerIdAndEpoch.None;
         Attempts = 0;
         RetryNotBeforeTicks = 0;
         ReservedBytes = 0;

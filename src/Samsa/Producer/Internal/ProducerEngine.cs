@@ -234,9 +234,21 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     {
         var now = MonotonicClock.NowMs;
         var expired = now - batch.CreatedTicks >= (long)Options.DeliveryTimeout.TotalMilliseconds;
-        if (!error.IsRetriable || IsClosed || batch.Attempts > Options.Retries || expired)
+
+        // The broker no longer accepts this producer's sequence state for the partition (it lost
+        // the producer's state, or saw a gap after an expired or failed batch). Rather than fail
+        // every later batch too, move to a new epoch, where sequences restart at 0, and send the
+        // batch again: only one batch per partition is in flight, so order still holds.
+        var sequenceBroken = Identity is not null && error is KafkaBrokerException
+            && error.ErrorCode is ErrorCode.OutOfOrderSequenceNumber or ErrorCode.UnknownProducerId or ErrorCode.InvalidProducerEpoch;
+        if (sequenceBroken)
         {
-            Fail(batch, expired && error.IsRetriable
+            Identity!.RequestBump(batch.SealedIdentity);
+        }
+
+        if (!(error.IsRetriable || sequenceBroken) || IsClosed || batch.Attempts > Options.Retries || expired)
+        {
+            Fail(batch, expired && (error.IsRetriable || sequenceBroken)
                 ? new KafkaTimeoutException($"{batch.Partition}: delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms) passed after {batch.Attempts} attempt(s); last error: {error.Message}", error) { Topic = batch.Partition.Topic, Partition = batch.Partition.Partition }
                 : error);
             return;
