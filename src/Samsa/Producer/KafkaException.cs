@@ -79,3 +79,14 @@ public sealed class RecordTooLargeException(string message)
 /// <summary>The producer was disposed before the record could be delivered, or a call came after.</summary>
 public sealed class ProducerClosedException(string message)
     : KafkaException(message, ErrorCode.UnknownServerError, isRetriable: false);
+
+/// <summary>
+/// The producer hit an error it cannot recover from (for example, the cluster refuses it a
+/// producer id): every record not yet delivered fails with this error, and so does every later
+/// call. Dispose the producer; a new one may work once the cause is fixed.
+/// </summary>
+public sealed class ProducerFatalException(string message, KafkaException cause)
+    : KafkaException(message, cause.ErrorCode, isRetriable: false, cause)
+{
+    public override bool IsFatal => true;
+}

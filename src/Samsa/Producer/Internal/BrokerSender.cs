@@ -180,6 +180,14 @@ internal sealed class BrokerSender : IAsyncDisposable
             catch (KafkaException e)
             {
                 _inFlight.Release();
+
+                // Without a producer id an idempotent producer can send nothing: a refusal that
+                // retrying cannot change (authorization, an unsupported broker) is fatal.
+                if (!e.IsRetriable)
+                {
+                    _engine.EnterFatalState(e);
+                }
+
                 foreach (var batch in batches)
                 {
                     _engine.RetryOrFail(batch, e);

@@ -134,6 +134,11 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
             return new ProducerClosedException("The producer has been disposed; create a new one to produce.");
         }
 
+        if (_engine.FatalError is { } fatal)
+        {
+            return fatal;
+        }
+
         if (string.IsNullOrEmpty(record.Topic))
         {
             return new InvalidRecordException("The record has no topic (null or empty); set ProducerRecord.Topic.");

@@ -94,6 +94,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     private readonly Timer _expiryTimer;
     private int _expiryArmed;
     private int _closed;
+    private ProducerFatalException? _fatalError;
 
     public ProducerEngine(ProducerOptions options, ILogger logger)
     {
@@ -135,6 +136,32 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     public ProducerIdentity? Identity { get; }
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>Set once the producer cannot go on; every later record fails with it.</summary>
+    public ProducerFatalException? FatalError => Volatile.Read(ref _fatalError);
+
+    /// <summary>Puts the producer in its failed state and fails every record not yet delivered.</summary>
+    public void EnterFatalState(KafkaException cause)
+    {
+        var fatal = new ProducerFatalException(
+            $"The producer has failed and cannot produce any more: {cause.Message} Dispose it and create a new one once the cause is fixed.", cause);
+        if (Interlocked.CompareExchange(ref _fatalError, fatal, null) is not null)
+        {
+            return;
+        }
+
+        LogFatal(cause, cause.Message);
+        foreach (var topic in _topics.Values)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                foreach (var batch in partition.TakeUnsent())
+                {
+                    Fail(batch, fatal);
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// The topic's state, creating it and starting its metadata fetch on first use. Check
@@ -244,6 +271,12 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         if (sequenceBroken)
         {
             Identity!.RequestBump(batch.SealedIdentity);
+        }
+
+        if (FatalError is { } fatal)
+        {
+            Fail(batch, fatal);
+            return;
         }
 
         if (!(error.IsRetriable || sequenceBroken) || IsClosed || batch.Attempts > Options.Retries || expired)
@@ -564,6 +597,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Retrying batch for {Topic}[{Partition}] (attempt {Attempts}): {Reason}")]
     private partial void LogRetry(string topic, int partition, int attempts, string reason);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Critical, Message = "The producer entered its failed state: {Reason}")]
+    private partial void LogFatal(Exception exception, string reason);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "A delivery handler threw for a record of {Topic}[{Partition}]; the producer goes on")]
     private partial void LogHandlerFailed(Exception exception, string topic, int partition);

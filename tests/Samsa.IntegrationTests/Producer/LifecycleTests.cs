@@ -1,0 +1,134 @@
+using Microsoft.Extensions.Logging;
+using Samsa.IntegrationTests.Infrastructure;
+using Samsa.Testing;
+
+namespace Samsa.IntegrationTests.Producer;
+
+/// <summary>Fatal errors, cancellation and throwing delivery handlers.</summary>
+public sealed class LifecycleTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task ARefusedProducerIdIsFatalAndEveryLaterCallSaysSo()
+    {
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("fatal", 1);
+        cluster.PushRequestErrors(KafkaApiKey.InitProducerId, 31); // CLUSTER_AUTHORIZATION_FAILED
+        await using var producer = new ProducerBuilder<Null, string>(new ProducerOptions { BootstrapServers = cluster.BootstrapServers.Split(',') }).Build();
+
+        var first = await Assert.ThrowsAsync<ProducerFatalException>(() => producer.ProduceAsync(new ProducerRecord<Null, string>("fatal", "a")).AsTask().WaitAsync(Bound));
+        Assert.True(first.IsFatal);
+        Assert.Equal(ErrorCode.ClusterAuthorizationFailed, first.ErrorCode);
+        Assert.Contains("CLUSTER_AUTHORIZATION_FAILED", first.Message, StringComparison.Ordinal);
+
+        // The failed state is permanent and reported at once, on both paths.
+        var later = await Assert.ThrowsAsync<ProducerFatalException>(() => producer.ProduceAsync(new ProducerRecord<Null, string>("fatal", "b")).AsTask().WaitAsync(Bound));
+        Assert.Same(first, later);
+        DeliveryReport? report = null;
+        producer.Produce(new ProducerRecord<Null, string>("fatal", "c"), r => report = r);
+        Assert.Same(first, report?.Error);
+    }
+
+    [Fact]
+    public async Task AnAlreadyCancelledTokenWithdrawsTheRecord()
+    {
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("cancel", 1);
+        await using var producer = new ProducerBuilder<Null, string>(new ProducerOptions { BootstrapServers = cluster.BootstrapServers.Split(',') }).Build();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => producer.ProduceAsync(new ProducerRecord<Null, string>("cancel", "withdrawn"), new CancellationToken(canceled: true)).AsTask());
+        await producer.ProduceAsync(new ProducerRecord<Null, string>("cancel", "kept"));
+        Assert.Equal(["kept"], RecordReader.ReadPartition(cluster.BootstrapServers, "cancel", 0).Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)));
+    }
+
+    [Fact]
+    public async Task CancellingWhileWaitingForBufferSpaceWithdrawsTheRecordButNotTheAcceptedOnes()
+    {
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("cancel-wait", 1);
+        var options = new ProducerOptions
+        {
+            BootstrapServers = cluster.BootstrapServers.Split(','),
+            BufferMemory = 1024,
+            Linger = TimeSpan.FromSeconds(60), // nothing is sent until the flush, so the buffer stays full
+            BatchSize = 1 << 20,
+            MaxBlock = TimeSpan.FromSeconds(30),
+        };
+        await using var producer = new ProducerBuilder<Null, byte[]>(options).Build();
+        var warmUp = producer.ProduceAsync(new ProducerRecord<Null, byte[]>("cancel-wait", new byte[10])).AsTask();
+        await producer.FlushAsync().WaitAsync(Bound);
+        await warmUp;
+
+        var accepted = 0;
+        while (producer.TryProduce(new ProducerRecord<Null, byte[]>("cancel-wait", new byte[100])))
+        {
+            Assert.True(++accepted < 50, "the buffer never filled");
+        }
+
+        using var cancel = new CancellationTokenSource();
+        var waiting = producer.ProduceAsync(new ProducerRecord<Null, byte[]>("cancel-wait", new byte[100]), cancel.Token).AsTask();
+        Assert.False(waiting.IsCompleted);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Bound));
+
+        // Accepted records are still delivered; the withdrawn one never reaches the log.
+        await producer.FlushAsync().WaitAsync(Bound);
+        Assert.Equal(1 + accepted, RecordReader.ReadPartition(cluster.BootstrapServers, "cancel-wait", 0).Count);
+    }
+
+    [Fact]
+    public async Task AThrowingHandlerIsLoggedAndTheRecordsBehindItAreStillReported()
+    {
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("handlers", 1);
+        var logger = new RecordingLogger();
+        var reported = 0;
+        await using (var producer = new ProducerBuilder<Null, string>(new ProducerOptions { BootstrapServers = cluster.BootstrapServers.Split(',') }).SetLogger(logger).Build())
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var index = i;
+                producer.Produce(new ProducerRecord<Null, string>("handlers", $"v{i}"), _ =>
+                {
+                    Interlocked.Increment(ref reported);
+                    if (index % 5 == 0)
+                    {
+                        throw new InvalidOperationException($"handler {index} failed");
+                    }
+                });
+            }
+
+            await producer.FlushAsync().WaitAsync(Bound);
+        }
+
+        Assert.Equal(20, reported);
+        Assert.Equal(4, logger.Errors.Count(e => e.Exception is InvalidOperationException));
+        Assert.Equal(20, RecordReader.ReadPartition(cluster.BootstrapServers, "handlers", 0).Count);
+    }
+
+    private sealed class RecordingLogger : ILogger
+    {
+        public List<(LogLevel Level, Exception? Exception)> Errors { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Error)
+            {
+                lock (Errors)
+                {
+                    Errors.Add((logLevel, exception));
+                }
+            }
+        }
+    }
+}
