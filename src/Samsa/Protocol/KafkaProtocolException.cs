@@ -1,4 +1,4 @@
 namespace Samsa.Protocol;
 
 /// <summary>Bytes from a broker that do not decode as the message they should be.</summary>
-public sealed class KafkaProtocolException(string message) : Exception(message);
+internal sealed class KafkaProtocolException(string message) : Exception(message);
