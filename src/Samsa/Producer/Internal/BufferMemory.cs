@@ -7,37 +7,22 @@ namespace Samsa.Producer.Internal;
 /// </summary>
 internal sealed class BufferMemory(long limit)
 {
+    // Reserving and releasing are lock-free while nobody waits; the lock guards only the waiters.
     private readonly object _lock = new();
     private readonly LinkedList<Waiter> _waiters = new();
     private long _used;
+    private int _waiterCount;
 
     public long Limit { get; } = limit;
 
     public long Used => Interlocked.Read(ref _used);
 
-    public bool TryReserve(int bytes)
-    {
-        lock (_lock)
-        {
-            // Waiters go first, in arrival order, so a stream of small records cannot starve a big one.
-            if (_waiters.Count > 0 || _used + bytes > Limit)
-            {
-                return false;
-            }
-
-            _used += bytes;
-            return true;
-        }
-    }
+    public bool TryReserve(int bytes) =>
+        // Waiters go first, in arrival order, so a stream of small records cannot starve a big one.
+        Volatile.Read(ref _waiterCount) == 0 && TryAdd(bytes);
 
     /// <summary>Takes the bytes even past the limit, for records that cannot wait (see callers).</summary>
-    public void ForceReserve(int bytes)
-    {
-        lock (_lock)
-        {
-            _used += bytes;
-        }
-    }
+    public void ForceReserve(int bytes) => Interlocked.Add(ref _used, bytes);
 
     /// <summary>Waits asynchronously until the bytes can be reserved; false if <paramref name="timeout"/> passed first.</summary>
     public async Task<bool> ReserveAsync(int bytes, TimeSpan timeout, CancellationToken cancellationToken)
@@ -86,14 +71,17 @@ internal sealed class BufferMemory(long limit)
     {
         lock (_lock)
         {
-            if (_waiters.Count == 0 && _used + bytes <= Limit)
+            if (_waiters.Count == 0 && TryAdd(bytes))
             {
-                _used += bytes;
                 return null;
             }
 
             var waiter = new Waiter(bytes);
             waiter.Node = _waiters.AddLast(waiter);
+            _waiterCount++;
+
+            // A release that ran before the count went up did not look for waiters: look now.
+            GrantLocked();
             return waiter;
         }
     }
@@ -105,13 +93,15 @@ internal sealed class BufferMemory(long limit)
             if (waiter.Granted.Task.IsCompletedSuccessfully)
             {
                 // Granted just as the wait ended: the caller gives up, so give the bytes back.
-                ReleaseLocked(waiter.Bytes);
+                Interlocked.Add(ref _used, -waiter.Bytes);
             }
             else
             {
                 _waiters.Remove(waiter.Node!);
-                GrantLocked();
+                _waiterCount--;
             }
+
+            GrantLocked();
         }
     }
 
@@ -122,24 +112,39 @@ internal sealed class BufferMemory(long limit)
             return;
         }
 
-        lock (_lock)
+        Interlocked.Add(ref _used, -bytes);
+        if (Volatile.Read(ref _waiterCount) > 0)
         {
-            ReleaseLocked(bytes);
+            lock (_lock)
+            {
+                GrantLocked();
+            }
         }
     }
 
-    private void ReleaseLocked(int bytes)
+    private bool TryAdd(int bytes)
     {
-        _used -= bytes;
-        GrantLocked();
+        while (true)
+        {
+            var used = Interlocked.Read(ref _used);
+            if (used + bytes > Limit)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _used, used + bytes, used) == used)
+            {
+                return true;
+            }
+        }
     }
 
     private void GrantLocked()
     {
-        while (_waiters.First is { } first && _used + first.Value.Bytes <= Limit)
+        while (_waiters.First is { } first && TryAdd(first.Value.Bytes))
         {
-            _used += first.Value.Bytes;
             _waiters.RemoveFirst();
+            _waiterCount--;
             first.Value.Granted.TrySetResult();
         }
     }
