@@ -103,7 +103,9 @@ internal sealed class MetadataManager(
     }
 
     /// <summary>True when the snapshot is older than <c>metadata.max.age.ms</c>.</summary>
-    public bool IsStale => Environment.TickCount64 - Snapshot.RefreshedAtTicks > (long)maxAge.TotalMilliseconds;
+    /// <remarks>False while a refresh is under way, so the produce path does not keep asking for one.</remarks>
+    public bool IsStale =>
+        Environment.TickCount64 - Snapshot.RefreshedAtTicks > (long)maxAge.TotalMilliseconds && Volatile.Read(ref _refreshing) is null;
 
     private async Task RefreshLoopAsync()
     {

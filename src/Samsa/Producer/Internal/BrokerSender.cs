@@ -106,6 +106,11 @@ internal sealed class BrokerSender : IAsyncDisposable
             for (var n = 0; n < count; n++)
             {
                 var partition = _partitions[(_drainStart + n) % count];
+                if (!ReferenceEquals(partition.Sender, this))
+                {
+                    continue;
+                }
+
                 var batch = partition.TryDrain(nowMs, bytesLeft, batches.Count == 0, ref nextWakeMs);
                 if (batch is null)
                 {
@@ -140,18 +145,8 @@ internal sealed class BrokerSender : IAsyncDisposable
         }
         catch (Exception e) when (e is KafkaException or ObjectDisposedException)
         {
-            _inFlight.Release();
-            if (e is not KafkaException error)
-            {
-                error = new ProducerClosedException("The producer was disposed before this record was sent.");
-            }
-
             _engine.Metadata.RequestRefresh();
-            foreach (var batch in batches)
-            {
-                _engine.RetryOrFail(batch, error);
-            }
-
+            GiveBack(batches, e as KafkaException ?? new ProducerClosedException("The producer was disposed before this record was sent."));
             return;
         }
 
@@ -179,8 +174,6 @@ internal sealed class BrokerSender : IAsyncDisposable
             }
             catch (KafkaException e)
             {
-                _inFlight.Release();
-
                 // Without a producer id an idempotent producer can send nothing: a refusal that
                 // retrying cannot change (authorization, an unsupported broker) is fatal.
                 if (!e.IsRetriable)
@@ -188,11 +181,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                     _engine.EnterFatalState(e);
                 }
 
-                foreach (var batch in batches)
-                {
-                    _engine.RetryOrFail(batch, e);
-                }
-
+                GiveBack(batches, e);
                 return;
             }
         }
@@ -226,6 +215,16 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         var request = new InFlightProduce(this, [.. batches]);
         await connection.SendFrameAsync(frame, request, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+    }
+
+    /// <summary>Frees the request slot taken for batches that were not sent, and retries or fails them.</summary>
+    private void GiveBack(List<ProducerBatch> batches, KafkaException error)
+    {
+        _inFlight.Release();
+        foreach (var batch in batches)
+        {
+            _engine.RetryOrFail(batch, error);
+        }
     }
 
     /// <summary>One Produce request awaiting its answer; completes its batches on the receive loop.</summary>

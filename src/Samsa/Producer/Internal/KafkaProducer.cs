@@ -283,22 +283,18 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         var value = valueBuffer.WrittenSpan;
         var info = topic.Info;
         var partitionCount = info.Partitions.Length;
-        int partition;
-        if (record.Partition is { } explicitPartition)
+        if (record.Partition is { } explicitPartition && explicitPartition >= partitionCount)
         {
-            if (explicitPartition >= partitionCount)
+            return new InvalidRecordException(
+                $"Partition {explicitPartition} does not exist: topic '{record.Topic}' has {partitionCount} partition(s), numbered 0 to {partitionCount - 1}.")
             {
-                return new InvalidRecordException(
-                    $"Partition {explicitPartition} does not exist: topic '{record.Topic}' has {partitionCount} partition(s), numbered 0 to {partitionCount - 1}.")
-                {
-                    Topic = record.Topic,
-                    Partition = explicitPartition,
-                };
-            }
-
-            partition = explicitPartition;
+                Topic = record.Topic,
+                Partition = explicitPartition,
+            };
         }
-        else if (_partitioner is not null)
+
+        int partition;
+        if (record.Partition is null && _partitioner is not null)
         {
             partition = _partitioner.Partition(record.Topic, key, keyIsNull, partitionCount);
             if ((uint)partition >= (uint)partitionCount)
@@ -313,7 +309,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         }
         else
         {
-            partition = DefaultPartitioner.Partition(record.Topic, null, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions);
+            partition = DefaultPartitioner.Partition(record.Topic, record.Partition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions);
         }
 
         var size = RecordBatchBuilder.EstimateRecordSize(key, keyIsNull, value, valueIsNull, record.Headers);
@@ -363,7 +359,8 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
 
         if (record.Partition is null && _partitioner is null && (keyIsNull || _engine.Options.PartitionerIgnoreKeys))
         {
-            _sticky.OnAppended(record.Topic, partition, size);
+            // KIP-794 counts the bytes the record adds to its batch, not a lone batch's header.
+            _sticky.OnAppended(record.Topic, partition, size - RecordBatchBuilder.HeaderSize);
         }
 
         return null;

@@ -11,6 +11,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     private readonly List<ProducerBatch> _retries = [];
     private readonly List<ProducerBatch> _incomplete = [];
     private ProducerBatch? _open;
+    private BrokerSender? _sender;
     private ProducerBatch? _inFlight;
     private int _nextSequence;
     private ProducerIdAndEpoch _sequenceIdentity = ProducerIdAndEpoch.None;
@@ -25,7 +26,10 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     public int Partition { get; } = partition;
 
     /// <summary>The sender of the partition's current leader; null while the leader is unknown.</summary>
-    public BrokerSender? Sender { get; set; }
+    public BrokerSender? Sender => Volatile.Read(ref _sender);
+
+    /// <summary>Makes <paramref name="leader"/> the partition's sender and returns the previous one.</summary>
+    public BrokerSender? SwapSender(BrokerSender? leader) => Interlocked.Exchange(ref _sender, leader);
 
     /// <summary>
     /// Appends one record, opening a new batch when the open one is full. Returns true when the

@@ -151,16 +151,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
 
         LogFatal(cause, cause.Message);
-        foreach (var topic in _topics.Values)
-        {
-            foreach (var partition in topic.Partitions)
-            {
-                foreach (var batch in partition.TakeUnsent())
-                {
-                    Fail(batch, fatal);
-                }
-            }
-        }
+        FailUnsent(_ => fatal);
     }
 
     /// <summary>
@@ -320,20 +311,24 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             await sender.DisposeAsync().ConfigureAwait(false);
         }
 
+        FailUnsent(partition => new ProducerClosedException($"The producer was disposed before the record for {partition} was sent."));
+        _completions.Writer.TryComplete();
+        await _completionLoop.ConfigureAwait(false);
+        await _expiryTimer.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void FailUnsent(Func<PartitionAccumulator, KafkaException> error)
+    {
         foreach (var topic in _topics.Values)
         {
             foreach (var partition in topic.Partitions)
             {
                 foreach (var batch in partition.TakeUnsent())
                 {
-                    Fail(batch, new ProducerClosedException($"The producer was disposed before the record for {partition} was sent."));
+                    Fail(batch, error(partition));
                 }
             }
         }
-
-        _completions.Writer.TryComplete();
-        await _completionLoop.ConfigureAwait(false);
-        await _expiryTimer.DisposeAsync().ConfigureAwait(false);
     }
 
     private void OnExpiryTimer()
@@ -469,15 +464,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
                 leader = SenderFor(address);
             }
 
-            var previous = partition.Sender;
-            if (ReferenceEquals(previous, leader))
-            {
-                continue;
-            }
-
-            previous?.Unassign(partition);
-            partition.Sender = leader;
-            leader?.Assign(partition);
+            MoveTo(partition, leader);
         }
     }
 
@@ -501,14 +488,21 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             return;
         }
 
-        var sender = SenderFor(leader);
-        var previous = partition.Sender;
-        if (!ReferenceEquals(previous, sender))
+        MoveTo(partition, SenderFor(leader));
+    }
+
+    // Metadata updates and leader hints (on the receive loop) may move a partition at once; a
+    // sender skips a partition that is no longer its own, so a stale entry in its list is harmless.
+    private static void MoveTo(PartitionAccumulator partition, BrokerSender? leader)
+    {
+        var previous = partition.SwapSender(leader);
+        if (ReferenceEquals(previous, leader))
         {
-            previous?.Unassign(partition);
-            partition.Sender = sender;
-            sender.Assign(partition);
+            return;
         }
+
+        previous?.Unassign(partition);
+        leader?.Assign(partition);
     }
 
     private BrokerSender SenderFor(BrokerAddress address)
