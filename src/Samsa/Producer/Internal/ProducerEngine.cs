@@ -462,9 +462,17 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         var reader = _completions.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var completion))
+            ReportingThread.Enter();
+            try
             {
-                Report(completion);
+                while (reader.TryRead(out var completion))
+                {
+                    Report(completion);
+                }
+            }
+            finally
+            {
+                ReportingThread.Exit();
             }
         }
     }

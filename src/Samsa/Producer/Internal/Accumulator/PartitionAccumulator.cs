@@ -28,6 +28,21 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// <summary>The sender of the partition's current leader; null while the leader is unknown.</summary>
     public BrokerSender? Sender => Volatile.Read(ref _sender);
 
+    /// <summary>
+    /// Batches appended but not yet sent (open one included), read without the lock: the adaptive
+    /// partitioner (KIP-794) sends fewer records to partitions with longer queues.
+    /// </summary>
+    public int QueuedBatches => Volatile.Read(ref _queuedBatches);
+
+    /// <summary>
+    /// Since when (monotonic ms) the partition has had a batch ready that its leader's sender has not
+    /// taken; 0 while it has none. <c>partitioner.availability.timeout.ms</c> reads it.
+    /// </summary>
+    public long ReadyWaitingSinceMs => Volatile.Read(ref _readyWaitingSinceMs);
+
+    private int _queuedBatches;
+    private long _readyWaitingSinceMs;
+
     /// <summary>Makes <paramref name="leader"/> the partition's sender and returns the previous one.</summary>
     public BrokerSender? SwapSender(BrokerSender? leader) => Interlocked.Exchange(ref _sender, leader);
 
@@ -50,6 +65,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
                 _open = engine.NewBatch(this);
                 _incomplete.Add(_open);
+                _queuedBatches++;
                 _open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, batchSize);
                 wake = true;
             }
@@ -58,6 +74,11 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             _open.ReservedBytes += reservedBytes;
             if (_open.Builder.SizeInBytes >= batchSize)
             {
+                if (_readyWaitingSinceMs == 0)
+                {
+                    _readyWaitingSinceMs = MonotonicClock.NowMs;
+                }
+
                 _ready.Enqueue(_open);
                 _open = null;
                 wake = true;
@@ -121,11 +142,15 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             else if (_ready.Count > 0)
             {
                 _ready.Dequeue();
+                _queuedBatches--;
             }
             else
             {
                 _open = null;
+                _queuedBatches--;
             }
+
+            _readyWaitingSinceMs = 0;
 
             if (engine.Options.EnableIdempotence || engine.Options.MaxInFlightRequestsPerConnection == 1)
             {
