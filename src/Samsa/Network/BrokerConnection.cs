@@ -140,9 +140,12 @@ internal sealed class BrokerConnection : IAsyncDisposable
             {
                 RememberUnanswered(correlationId);
             }
-            else
+            else if (!TryEnqueue(new PendingRequest(correlationId, handler, apiVersion, responseHeaderVersion, Environment.TickCount64 + (long)_settings.RequestTimeout.TotalMilliseconds)))
             {
-                Enqueue(new PendingRequest(correlationId, handler, apiVersion, responseHeaderVersion, Environment.TickCount64 + (long)_settings.RequestTimeout.TotalMilliseconds));
+                // The connection failed since the check above; its failure has already failed
+                // everything that was pending, so this request is failed here instead.
+                handler.OnFailure(Volatile.Read(ref _failure)!);
+                return;
             }
 
             var remaining = frame.WrittenMemory;
@@ -241,16 +244,25 @@ internal sealed class BrokerConnection : IAsyncDisposable
         }
     }
 
-    private void Enqueue(in PendingRequest request)
+    // Checked under the same lock that Fail takes to collect the pending requests, so a request is
+    // either collected there or refused here: it can never be left behind with nobody to answer it.
+    private bool TryEnqueue(in PendingRequest request)
     {
         lock (_pending)
         {
+            if (IsFailed)
+            {
+                return false;
+            }
+
             _pending.Enqueue(request);
             if (!_timerArmed && !IsFailed)
             {
                 _timerArmed = true;
                 _timeoutTimer.Change(_settings.RequestTimeout, Timeout.InfiniteTimeSpan);
             }
+
+            return true;
         }
     }
 

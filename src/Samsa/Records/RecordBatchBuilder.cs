@@ -242,6 +242,89 @@ internal sealed class RecordBatchBuilder : IDisposable
     }
 
     /// <summary>
+    /// Moves every record from index <paramref name="keep"/> on into the empty <paramref name="tail"/>,
+    /// re-encoding their offset and timestamp deltas against the tail's own base; this builder keeps the
+    /// first <paramref name="keep"/> records and can be sealed again. Used to split a batch the broker
+    /// refused as too large (MESSAGE_TOO_LARGE), as the Java producer does.
+    /// </summary>
+    public void MoveRecordsTo(RecordBatchBuilder tail, int keep)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(keep, RecordCount);
+        if (tail.RecordCount != 0)
+        {
+            throw new ArgumentException("The tail batch must be empty.", nameof(tail));
+        }
+
+        var position = HeaderSize;
+        var keptEnd = 0;
+        long keptMax = 0;
+        for (var index = 0; index < RecordCount; index++)
+        {
+            // A record: varint body length, then attributes, varlong timestamp delta, varint offset
+            // delta, and the key, value and headers, which are copied as they are.
+            var reader = new KafkaReader(_buffer.AsSpan(position, _length - position));
+            var bodyLength = reader.ReadVarInt();
+            var bodyStart = reader.Position;
+            reader.ReadInt8();
+            var timestamp = FirstTimestamp + reader.ReadVarLong();
+            reader.ReadVarInt();
+            var rest = _buffer.AsSpan(position + reader.Position, bodyLength - (reader.Position - bodyStart));
+            if (reader.Failed)
+            {
+                throw new InvalidOperationException($"Record {index} of the batch could not be read back: {reader.FailureReason}.");
+            }
+
+            if (index < keep)
+            {
+                keptMax = index == 0 ? timestamp : Math.Max(keptMax, timestamp);
+            }
+            else
+            {
+                tail.AppendEncoded(timestamp, rest);
+            }
+
+            position += bodyStart + bodyLength;
+            if (index == keep - 1)
+            {
+                keptEnd = position;
+            }
+        }
+
+        _length = keptEnd;
+        RecordCount = keep;
+        _maxTimestamp = keptMax;
+        _sealed = false;
+    }
+
+    // Appends a record whose key, value and headers are already encoded (see MoveRecordsTo).
+    private void AppendEncoded(long timestampMs, ReadOnlySpan<byte> keyValueHeaders)
+    {
+        if (RecordCount == 0)
+        {
+            FirstTimestamp = timestampMs;
+            _maxTimestamp = timestampMs;
+        }
+        else if (timestampMs > _maxTimestamp)
+        {
+            _maxTimestamp = timestampMs;
+        }
+
+        var timestampDelta = timestampMs - FirstTimestamp;
+        var bodySize = 1 + VarInt.SizeOfSigned64(timestampDelta) + VarInt.SizeOfSigned(RecordCount) + keyValueHeaders.Length;
+        var recordSize = VarInt.SizeOfSigned(bodySize) + bodySize;
+        EnsureCapacity(_length + recordSize);
+        var span = _buffer.AsSpan(_length, recordSize);
+        var pos = VarInt.WriteSigned(span, bodySize);
+        span[pos++] = 0;
+        pos += VarInt.WriteSigned64(span[pos..], timestampDelta);
+        pos += VarInt.WriteSigned(span[pos..], RecordCount);
+        keyValueHeaders.CopyTo(span[pos..]);
+        _length += recordSize;
+        RecordCount++;
+    }
+
+    /// <summary>
     /// Patches producer id, epoch and base sequence of a sealed batch and recomputes its CRC, for
     /// a retry under a new epoch or sequence; the records (compressed or not) are left untouched.
     /// </summary>

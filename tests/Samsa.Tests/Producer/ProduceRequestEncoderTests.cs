@@ -98,7 +98,7 @@ public sealed class ProduceRequestEncoderTests
             Assert.True(batch.Builder.TryAppend(1_700_000_000_000 + i, default, keyIsNull: true, value, valueIsNull: false, headers: null, batchSizeLimit: 1024));
         }
 
-        batch.Seal(CompressionType.None, compressionLevel: 0, ProducerIdAndEpoch.None);
+        batch.Seal(CompressionType.None, compressionLevel: 0);
         return batch;
     }
 }

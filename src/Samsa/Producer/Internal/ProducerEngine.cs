@@ -116,16 +116,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public ProducerBatch NewBatch(PartitionAccumulator partition)
     {
-        if (Interlocked.Exchange(ref _expiryArmed, 1) == 0 && !IsClosed)
-        {
-            try
-            {
-                _expiryTimer.Change(ExpiryCheckInterval, Timeout.InfiniteTimeSpan);
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
+        ArmExpiryCheck();
 
         ProducerBatch? reused = null;
         lock (_batchPool)
@@ -164,65 +155,89 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The batch was acknowledged: report its records.</summary>
-    public void Complete(ProducerBatch batch, long baseOffset, long logAppendTimeMs)
+    /// <summary>The broker stored the batch (<paramref name="baseOffset"/> -1 where it did not say where): report its records.</summary>
+    public void OnStored(ProducerBatch batch, long baseOffset, long logAppendTimeMs)
     {
-        batch.Partition.OnAnswered(batch);
-        _completions.Writer.TryWrite(new Completion(batch, null, baseOffset, logAppendTimeMs));
+        var partition = batch.Partition;
+        partition.OnStored(batch);
+        Report(new Completion(batch, null, baseOffset, logAppendTimeMs));
+
+        // The partition may send its next batch, possibly through another sender since a leader move.
+        partition.Sender?.Wake();
     }
 
-    /// <summary>The batch failed for good: report the error for each of its records.</summary>
-    public void Fail(ProducerBatch batch, KafkaException error)
+    /// <summary>The broker refused the batch for its partition with <paramref name="code"/>.</summary>
+    public void OnBrokerError(ProducerBatch batch, ErrorCode code, string? brokerMessage)
     {
-        batch.Partition.OnAnswered(batch);
-        _completions.Writer.TryWrite(new Completion(batch, error, -1, -1));
+        var partition = batch.Partition;
+        if (code == ErrorCode.DuplicateSequenceNumber && batch.BaseSequence >= 0)
+        {
+            // The broker has this batch already, but no longer knows its offset: it was stored, as
+            // Java reports it. Failing it would lead a caller who retries on failure to write it twice.
+            OnStored(batch, baseOffset: -1, logAppendTimeMs: -1);
+            return;
+        }
+
+        if (code is ErrorCode.MessageTooLarge or ErrorCode.RecordListTooLarge && batch.Builder.RecordCount > 1 && FatalError is null && !IsClosed)
+        {
+            LogSplit(partition.Topic, partition.Partition, batch.Builder.RecordCount, code);
+            partition.SplitTooLarge(batch, MonotonicClock.NowMs);
+            partition.Sender?.Wake();
+            return;
+        }
+
+        // The leader wrote the batch but could not replicate it in time: a retry may find it stored.
+        var maybeWritten = code is ErrorCode.NotEnoughReplicasAfterAppend or ErrorCode.RequestTimedOut;
+        OnAttemptFailed(batch, new KafkaBrokerException(code, brokerMessage, partition.Topic, partition.Partition), maybeWritten);
     }
 
     /// <summary>
-    /// Sends a failed batch again after a backoff when the error is retriable and the batch
-    /// has retries and time left (<c>retries</c>, <c>delivery.timeout.ms</c>); fails it otherwise.
+    /// An attempt to send the batch failed. It goes again after a backoff while the error allows it and
+    /// <c>retries</c> and <c>delivery.timeout.ms</c> have room; the partition's sequence rules decide
+    /// the idempotent cases (see <see cref="PartitionSequences"/>). Otherwise its records fail.
     /// </summary>
-    public void RetryOrFail(ProducerBatch batch, KafkaException error)
+    /// <param name="batch">The batch whose attempt failed.</param>
+    /// <param name="error">Why it failed.</param>
+    /// <param name="maybeWritten">The attempt ended without a definite answer: the broker may have stored it.</param>
+    public void OnAttemptFailed(ProducerBatch batch, KafkaException error, bool maybeWritten)
     {
+        var partition = batch.Partition;
         var now = MonotonicClock.NowMs;
         var expired = now - batch.CreatedTicks >= (long)Options.DeliveryTimeout.TotalMilliseconds;
-
-        // The broker no longer accepts this producer's sequence state for the partition (it lost
-        // the producer's state, or saw a gap after an expired or failed batch). Rather than fail
-        // every later batch too, move to a new epoch, where sequences restart at 0, and send the
-        // batch again: only one batch per partition is in flight, so order still holds.
-        var sequenceBroken = Identity is not null && error is KafkaBrokerException
-            && error.ErrorCode is ErrorCode.OutOfOrderSequenceNumber or ErrorCode.UnknownProducerId or ErrorCode.InvalidProducerEpoch;
-        if (sequenceBroken)
+        var mayRetry = FatalError is null && !IsClosed && !expired && batch.Attempts <= Options.Retries;
+        var verdict = partition.OnAttemptFailed(batch, error, maybeWritten, mayRetry, now + (long)RetryBackoff(batch.Attempts).TotalMilliseconds);
+        if (verdict == RetryVerdict.Fail)
         {
-            Identity!.RequestBump(batch.SealedIdentity);
-        }
-
-        if (FatalError is { } fatal)
-        {
-            Fail(batch, fatal);
-            return;
-        }
-
-        if (!(error.IsRetriable || sequenceBroken) || IsClosed || batch.Attempts > Options.Retries || expired)
-        {
-            Fail(batch, expired && (error.IsRetriable || sequenceBroken)
-                ? new KafkaTimeoutException($"{batch.Partition}: delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms) passed after {batch.Attempts} attempt(s); last error: {error.Message}", error) { Topic = batch.Partition.Topic, Partition = batch.Partition.Partition }
+            var retriable = error.IsRetriable || PartitionAccumulator.IsSequenceError(error);
+            KafkaException final = FatalError ?? (expired && retriable
+                ? new KafkaTimeoutException($"{partition}: delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms) passed after {batch.Attempts} attempt(s); last error: {error.Message}", error) { Topic = partition.Topic, Partition = partition.Partition }
                 : error);
-            return;
+            Report(new Completion(batch, final, -1, -1));
         }
-
-        if (error is KafkaNetworkException or KafkaTimeoutException
-            || error.ErrorCode is ErrorCode.NotLeaderOrFollower or ErrorCode.LeaderNotAvailable or ErrorCode.UnknownTopicOrPartition
-                or ErrorCode.FencedLeaderEpoch or ErrorCode.UnknownLeaderEpoch or ErrorCode.KafkaStorageError)
+        else
         {
-            Metadata.RequestRefresh();
+            if (error is KafkaNetworkException or KafkaTimeoutException
+                || error.ErrorCode is ErrorCode.NotLeaderOrFollower or ErrorCode.LeaderNotAvailable or ErrorCode.UnknownTopicOrPartition
+                    or ErrorCode.FencedLeaderEpoch or ErrorCode.UnknownLeaderEpoch or ErrorCode.KafkaStorageError)
+            {
+                Metadata.RequestRefresh();
+            }
+
+            if (verdict == RetryVerdict.RetryAfterEpochBump)
+            {
+                LogEpochBump(partition.Topic, partition.Partition, batch.Identity.ProducerId, batch.Identity.Epoch, error.Message);
+            }
+            else
+            {
+                LogRetry(partition.Topic, partition.Partition, batch.Attempts, error.Message);
+            }
         }
 
-        LogRetry(batch.Partition.Topic, batch.Partition.Partition, batch.Attempts, error.Message);
-        batch.Partition.Requeue(batch, now + (long)RetryBackoff(batch.Attempts).TotalMilliseconds);
-        batch.Partition.Sender?.Wake();
+        partition.Sender?.Wake();
     }
+
+    /// <summary>A broker asked the producer to slow down (KIP-219); its sender holds back meanwhile.</summary>
+    public void OnThrottled(BrokerAddress broker, int throttleTimeMs) => LogThrottled(broker, throttleTimeMs);
 
     public async ValueTask DisposeAsync()
     {
@@ -259,7 +274,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             {
                 foreach (var batch in partition.TakeUnsent())
                 {
-                    Fail(batch, error(partition));
+                    Report(new Completion(batch, error(partition), -1, -1));
                 }
             }
         }
@@ -281,13 +296,13 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             {
                 foreach (var batch in partition.TakeExpired(expiredBefore) ?? [])
                 {
-                    Fail(batch, new KafkaTimeoutException(
+                    Report(new Completion(batch, new KafkaTimeoutException(
                         $"{partition}: the record was not sent within delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms)"
                         + (partition.Sender is null ? "; the partition has no leader the producer can reach." : "; its leader did not take it in time."))
                     {
                         Topic = partition.Topic,
                         Partition = partition.Partition,
-                    });
+                    }, -1, -1));
                 }
 
                 if (partition.HasIncomplete)
@@ -303,10 +318,33 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             Metadata.RequestRefresh();
         }
 
-        // Disarm only when nothing is pending; a batch opened meanwhile re-arms it in NewBatch.
-        if (!pending)
+        if (pending)
         {
-            Volatile.Write(ref _expiryArmed, 0);
+            ScheduleExpiryCheck();
+            return;
+        }
+
+        // Disarm, then look once more: a batch opened during the scan above found the check still
+        // armed and did not arm it, so without this second look it would never expire.
+        Volatile.Write(ref _expiryArmed, 0);
+        if (_topics.Values.Any(t => t.Partitions.Any(p => p.HasIncomplete)))
+        {
+            ArmExpiryCheck();
+        }
+    }
+
+    private void ArmExpiryCheck()
+    {
+        if (Interlocked.Exchange(ref _expiryArmed, 1) == 0)
+        {
+            ScheduleExpiryCheck();
+        }
+    }
+
+    private void ScheduleExpiryCheck()
+    {
+        if (IsClosed)
+        {
             return;
         }
 
@@ -425,19 +463,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         MoveTo(partition, SenderFor(leader));
     }
 
-    // Metadata updates and leader hints (on the receive loop) may move a partition at once; a
-    // sender skips a partition that is no longer its own, so a stale entry in its list is harmless.
-    private static void MoveTo(PartitionAccumulator partition, BrokerSender? leader)
-    {
-        var previous = partition.SwapSender(leader);
-        if (ReferenceEquals(previous, leader))
-        {
-            return;
-        }
-
-        previous?.Unassign(partition);
-        leader?.Assign(partition);
-    }
+    private static void MoveTo(PartitionAccumulator partition, BrokerSender? leader) => partition.MoveTo(leader);
 
     private BrokerSender SenderFor(BrokerAddress address)
     {
@@ -447,6 +473,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             {
                 sender = new BrokerSender(this, address);
                 _senders[address.NodeId] = sender;
+                sender.Start();
             }
             else if (sender.Address != address)
             {
@@ -454,6 +481,26 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             }
 
             return sender;
+        }
+    }
+
+    // Reports go through the loop, in order; once it has closed (the producer is disposed), a late
+    // answer is reported right here rather than dropped, so its caller is never left waiting.
+    private void Report(in Completion completion)
+    {
+        if (_completions.Writer.TryWrite(completion))
+        {
+            return;
+        }
+
+        ReportingThread.Enter();
+        try
+        {
+            ReportNow(completion);
+        }
+        finally
+        {
+            ReportingThread.Exit();
         }
     }
 
@@ -467,7 +514,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             {
                 while (reader.TryRead(out var completion))
                 {
-                    Report(completion);
+                    ReportNow(completion);
                 }
             }
             finally
@@ -477,7 +524,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
     }
 
-    private void Report(in Completion completion)
+    private void ReportNow(in Completion completion)
     {
         var batch = completion.Batch;
         var partition = batch.Partition;
@@ -514,7 +561,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             }
         }
 
-        partition.Remove(batch);
+        partition.Reported(batch);
         Memory.Release(batch.ReservedBytes);
         batch.ReleaseFlushWaiters();
         lock (_batchPool)
@@ -533,6 +580,15 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Retrying batch for {Topic}[{Partition}] (attempt {Attempts}): {Reason}")]
     private partial void LogRetry(string topic, int partition, int attempts, string reason);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Broker {Broker} throttled the producer for {ThrottleTimeMs} ms (KIP-219); its requests wait")]
+    private partial void LogThrottled(BrokerAddress broker, int throttleTimeMs);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "The broker refused a batch of {RecordCount} records for {Topic}[{Partition}] as too large ({Error}); it goes again as two batches")]
+    private partial void LogSplit(string topic, int partition, int recordCount, ErrorCode error);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "The sequence state of {Topic}[{Partition}] (producer id {ProducerId}, epoch {Epoch}) is broken: the partition moves to the next epoch and resends from sequence 0 ({Reason})")]
+    private partial void LogEpochBump(string topic, int partition, long producerId, short epoch, string reason);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Critical, Message = "The producer entered its failed state: {Reason}")]
     private partial void LogFatal(Exception exception, string reason);

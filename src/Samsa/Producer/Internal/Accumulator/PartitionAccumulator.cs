@@ -1,20 +1,36 @@
+using System.Runtime.InteropServices;
+
 namespace Samsa.Producer.Internal;
 
 /// <summary>
-/// The batches of one partition: the open one that records are appended to, the closed ones
-/// waiting for their broker's sender, and retries, which go out before anything newer.
-/// Everything here happens under <see cref="Lock"/>, which is held only for short, non-blocking work.
+/// The batches of one partition, in one ordered list from the oldest unreported batch to the open
+/// one that records are appended to, with a drain cursor between those sent and those never sent
+/// (after franz-go's <c>recBuf</c>). Sent batches keep their sequence order: a retry is the same
+/// batch going out again, not a move to another queue. Batches answered but not yet reported wait
+/// in a second list, so that a flush still sees them.
 /// </summary>
+/// <remarks>
+/// Everything here happens under <see cref="Lock"/>, which is held only for short, non-blocking work.
+/// A partition's batches in flight are all on one sender: a new leader's sender takes the partition
+/// only once the old one's requests are answered, so two requests can never carry the same partition
+/// out of order.
+/// </remarks>
 internal sealed class PartitionAccumulator(string topic, int partition, ProducerEngine engine)
 {
-    private readonly Queue<ProducerBatch> _ready = new();
-    private readonly List<ProducerBatch> _retries = [];
-    private readonly List<ProducerBatch> _incomplete = [];
+    private readonly List<ProducerBatch> _batches = [];
+    private readonly List<ProducerBatch> _answered = [];
+    private readonly PartitionSequences _sequences = new();
+
+    // Taken before a sender's partition list, never inside the partition's Lock (a sender holds its
+    // list's lock while it drains, and draining takes Lock).
+    private readonly object _moveLock = new();
+    private int _sentCount;
     private ProducerBatch? _open;
     private BrokerSender? _sender;
-    private ProducerBatch? _inFlight;
-    private int _nextSequence;
-    private ProducerIdAndEpoch _sequenceIdentity = ProducerIdAndEpoch.None;
+    private BrokerSender? _inFlightSender;
+    private int _inFlightCount;
+    private int _queuedBatches;
+    private long _readyWaitingSinceMs;
 
     public object Lock { get; } = new();
 
@@ -40,11 +56,46 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// </summary>
     public long ReadyWaitingSinceMs => Volatile.Read(ref _readyWaitingSinceMs);
 
-    private int _queuedBatches;
-    private long _readyWaitingSinceMs;
+    /// <summary>The sequence state, for tests and diagnostics; read it under <see cref="Lock"/>.</summary>
+    internal PartitionSequences Sequences => _sequences;
 
-    /// <summary>Makes <paramref name="leader"/> the partition's sender and returns the previous one.</summary>
-    public BrokerSender? SwapSender(BrokerSender? leader) => Interlocked.Exchange(ref _sender, leader);
+    /// <summary>The unanswered batches in order, for tests and diagnostics; read it under <see cref="Lock"/>.</summary>
+    internal IReadOnlyList<ProducerBatch> Batches => _batches;
+
+    /// <summary>
+    /// Makes <paramref name="leader"/> the partition's sender. Metadata updates and leader hints (on a
+    /// receive loop) may move a partition at the same moment; the move lock makes each move whole, so
+    /// the partition is always registered with exactly the sender <see cref="Sender"/> names.
+    /// </summary>
+    public void MoveTo(BrokerSender? leader)
+    {
+        lock (_moveLock)
+        {
+            var previous = _sender;
+            if (ReferenceEquals(previous, leader))
+            {
+                return;
+            }
+
+            Volatile.Write(ref _sender, leader);
+            previous?.Unassign(this);
+            leader?.Assign(this);
+        }
+    }
+
+    /// <summary>True while any batch of this partition has not been reported.</summary>
+    public bool HasIncomplete
+    {
+        get
+        {
+            lock (Lock)
+            {
+                return _batches.Count + _answered.Count > 0;
+            }
+        }
+    }
+
+    private Span<ProducerBatch> Sent => CollectionsMarshal.AsSpan(_batches)[.._sentCount];
 
     /// <summary>
     /// Appends one record, opening a new batch when the open one is full. Returns true when the
@@ -60,11 +111,11 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             {
                 if (_open is not null)
                 {
-                    _ready.Enqueue(_open);
+                    MarkReadyWaiting();
                 }
 
                 _open = engine.NewBatch(this);
-                _incomplete.Add(_open);
+                _batches.Add(_open);
                 _queuedBatches++;
                 _open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, batchSize);
                 wake = true;
@@ -74,13 +125,8 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             _open.ReservedBytes += reservedBytes;
             if (_open.Builder.SizeInBytes >= batchSize)
             {
-                if (_readyWaitingSinceMs == 0)
-                {
-                    _readyWaitingSinceMs = MonotonicClock.NowMs;
-                }
-
-                _ready.Enqueue(_open);
                 _open = null;
+                MarkReadyWaiting();
                 wake = true;
             }
 
@@ -89,124 +135,200 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     }
 
     /// <summary>
-    /// Takes the next batch that may be sent now, if it fits in <paramref name="bytesLeft"/>
-    /// (a first batch always fits). Otherwise lowers <paramref name="nextWakeMs"/> to when one will be.
+    /// Takes the next batch this sender may send now, if it fits in <paramref name="bytesLeft"/> (a
+    /// first batch always fits), and marks it in flight. Otherwise lowers <paramref name="nextWakeMs"/>
+    /// to when one will be ready; a batch waiting for an answer is woken by that answer instead.
     /// </summary>
-    public ProducerBatch? TryDrain(long nowMs, int bytesLeft, bool isFirstInRequest, ref long nextWakeMs)
+    public ProducerBatch? TryDrain(BrokerSender sender, long nowMs, ProducerIdAndEpoch identity, int bytesLeft, bool isFirstInRequest, ref long nextWakeMs)
     {
+        var idempotent = identity.ProducerId >= 0;
         lock (Lock)
         {
-            // One batch of a partition in flight at a time when order must hold: a later batch sent
-            // while an earlier one may still fail and be retried could be stored before it. The
-            // batch's answer wakes the sender again (see OnAnswered).
-            if (_inFlight is not null)
+            // The sender that sent a batch keeps the partition until it is answered.
+            if (_inFlightCount > 0 && !ReferenceEquals(_inFlightSender, sender))
             {
                 return null;
             }
 
-            ProducerBatch? candidate = null;
-            if (_retries.Count > 0)
+            if (idempotent)
             {
-                candidate = _retries[0];
+                PrepareSequences(identity, nowMs, ref nextWakeMs);
+            }
+
+            var candidate = FirstAwaitingRetry();
+            var isNew = candidate is null;
+            if (candidate is not null)
+            {
+                if ((idempotent && !_sequences.MayRetry(candidate, Sent)) || (!idempotent && MustKeepOrder && _inFlightCount > 0))
+                {
+                    return null;
+                }
+
                 if (candidate.RetryNotBeforeTicks > nowMs)
                 {
                     nextWakeMs = Math.Min(nextWakeMs, candidate.RetryNotBeforeTicks);
                     return null;
                 }
             }
-            else if (_ready.Count > 0)
+            else
             {
-                candidate = _ready.Peek();
-            }
-            else if (_open is not null)
-            {
-                var deadline = _open.CreatedTicks + (long)engine.Options.Linger.TotalMilliseconds;
-                if (deadline > nowMs)
+                if (_sentCount == _batches.Count
+                    || _inFlightCount >= engine.Options.MaxInFlightRequestsPerConnection
+                    || (idempotent && !_sequences.MayStartNewBatch(identity)))
                 {
-                    nextWakeMs = Math.Min(nextWakeMs, deadline);
                     return null;
                 }
 
-                candidate = _open;
+                candidate = _batches[_sentCount];
+                if (ReferenceEquals(candidate, _open))
+                {
+                    var deadline = candidate.CreatedTicks + (long)engine.Options.Linger.TotalMilliseconds;
+                    if (deadline > nowMs)
+                    {
+                        nextWakeMs = Math.Min(nextWakeMs, deadline);
+                        return null;
+                    }
+                }
             }
 
-            if (candidate is null || (!isFirstInRequest && candidate.Builder.SizeInBytes > bytesLeft))
+            if (!isFirstInRequest && candidate.Builder.SizeInBytes > bytesLeft)
             {
                 return null;
             }
 
-            if (_retries.Count > 0)
+            if (isNew)
             {
-                _retries.RemoveAt(0);
-            }
-            else if (_ready.Count > 0)
-            {
-                _ready.Dequeue();
+                if (ReferenceEquals(candidate, _open))
+                {
+                    _open = null;
+                }
+
+                if (idempotent)
+                {
+                    _sequences.Stamp(candidate);
+                }
+
+                _sentCount++;
                 _queuedBatches--;
-            }
-            else
-            {
-                _open = null;
-                _queuedBatches--;
+                _readyWaitingSinceMs = _sentCount < _batches.Count && !ReferenceEquals(_batches[_sentCount], _open) ? nowMs : 0;
             }
 
-            _readyWaitingSinceMs = 0;
-
-            if (engine.Options.EnableIdempotence || engine.Options.MaxInFlightRequestsPerConnection == 1)
-            {
-                _inFlight = candidate;
-            }
-
+            candidate.State = BatchState.InFlight;
+            candidate.Sender = sender;
+            candidate.SequenceReset = false;
+            _inFlightCount++;
+            _inFlightSender = sender;
             return candidate;
         }
     }
 
+    // Without idempotence, only max.in.flight.requests.per.connection=1 promises order under retries.
+    private bool MustKeepOrder => engine.Options.MaxInFlightRequestsPerConnection == 1;
+
+    // Runs the sequence rules that need no answer: settle a doubt nobody can answer any more, ask for
+    // the bump the partition needs, and move to the producer's current epoch once that is safe.
+    private void PrepareSequences(ProducerIdAndEpoch identity, long nowMs, ref long nextWakeMs)
+    {
+        if (_sentCount == 0)
+        {
+            _sequences.ResolveWhenIdle();
+        }
+
+        if (_sequences.BumpRequested && _sequences.Identity == identity)
+        {
+            // The sender picks the new epoch up on its next pass.
+            engine.Identity!.RequestBump(identity);
+            nextWakeMs = Math.Min(nextWakeMs, nowMs + 1);
+        }
+
+        _sequences.CatchUp(identity, Sent);
+    }
+
+    private ProducerBatch? FirstAwaitingRetry()
+    {
+        foreach (var batch in Sent)
+        {
+            if (batch.State == BatchState.AwaitingRetry)
+            {
+                return batch;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The broker stored the batch (or already had it): it leaves the partition's list to be reported.</summary>
+    public void OnStored(ProducerBatch batch)
+    {
+        lock (Lock)
+        {
+            _sequences.OnStored(batch);
+            LeaveInFlight(batch);
+            RemoveAnswered(batch);
+        }
+    }
+
     /// <summary>
-    /// Reserves <paramref name="count"/> sequence numbers for a batch of an idempotent producer.
-    /// Sequences wrap from int.MaxValue to 0, as the broker expects.
+    /// An attempt failed. Decides, with the sequence rules for an idempotent batch, whether it goes
+    /// again (<paramref name="mayRetry"/> says whether the producer's limits allow that at all) and
+    /// updates the partition: a retried batch keeps its place and sequence, a failed one leaves it.
     /// </summary>
-    public int TakeSequences(int count, ProducerIdAndEpoch identity)
+    public RetryVerdict OnAttemptFailed(ProducerBatch batch, KafkaException error, bool maybeWritten, bool mayRetry, long retryNotBeforeMs)
     {
         lock (Lock)
         {
-            // Sequences count per producer id and epoch: a new epoch starts again from 0.
-            if (identity != _sequenceIdentity)
+            LeaveInFlight(batch);
+            batch.MaybeWritten |= maybeWritten;
+            var verdict = batch.BaseSequence >= 0 && IsSequenceError(error)
+                ? _sequences.OnSequenceError(batch, error.ErrorCode, Sent)
+                : error.IsRetriable ? RetryVerdict.Retry : RetryVerdict.Fail;
+            if (!mayRetry)
             {
-                _sequenceIdentity = identity;
-                _nextSequence = 0;
+                verdict = RetryVerdict.Fail;
             }
 
-            var first = _nextSequence;
-            _nextSequence = (int)(((long)first + count) % ((long)int.MaxValue + 1));
-            return first;
+            if (verdict == RetryVerdict.Fail)
+            {
+                RemoveFailed(batch);
+            }
+            else
+            {
+                batch.State = BatchState.AwaitingRetry;
+                batch.RetryNotBeforeTicks = retryNotBeforeMs;
+            }
+
+            return verdict;
         }
     }
 
-    /// <summary>The broker answered for this batch (or it failed): the partition may send its next one.</summary>
-    public void OnAnswered(ProducerBatch batch)
+    /// <summary>Sequence errors an idempotent producer recovers from whatever the error table says.</summary>
+    public static bool IsSequenceError(KafkaException error) =>
+        error is KafkaBrokerException && error.ErrorCode is ErrorCode.OutOfOrderSequenceNumber or ErrorCode.UnknownProducerId or ErrorCode.InvalidProducerEpoch;
+
+    /// <summary>
+    /// The broker refused the batch as too large: its records go again as two batches in its place,
+    /// in order, the second taking the sequences after the first (Java: <c>splitAndReenqueue</c>).
+    /// </summary>
+    public void SplitTooLarge(ProducerBatch batch, long retryNotBeforeMs)
     {
         lock (Lock)
         {
-            if (ReferenceEquals(_inFlight, batch))
+            LeaveInFlight(batch);
+            var tail = engine.NewBatch(this);
+            batch.SplitInto(tail);
+            var index = _batches.IndexOf(batch);
+            _batches.Insert(index + 1, tail);
+            batch.State = BatchState.AwaitingRetry;
+            batch.RetryNotBeforeTicks = retryNotBeforeMs;
+            if (batch.BaseSequence >= 0)
             {
-                _inFlight = null;
-            }
-        }
-    }
-
-    /// <summary>Puts a batch that failed retriably back at the head, in its original order.</summary>
-    public void Requeue(ProducerBatch batch, long notBeforeMs)
-    {
-        lock (Lock)
-        {
-            if (ReferenceEquals(_inFlight, batch))
-            {
-                _inFlight = null;
+                tail.Identity = batch.Identity;
+                tail.BaseSequence = PartitionSequences.Add(batch.BaseSequence, batch.Builder.RecordCount);
             }
 
-            batch.RetryNotBeforeTicks = notBeforeMs;
-            var index = _retries.FindIndex(b => b.CreatedTicks > batch.CreatedTicks);
-            _retries.Insert(index < 0 ? _retries.Count : index, batch);
+            tail.State = BatchState.AwaitingRetry;
+            tail.RetryNotBeforeTicks = retryNotBeforeMs;
+            _sentCount++;
         }
     }
 
@@ -220,91 +342,134 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         {
             if (_open is not null)
             {
-                _ready.Enqueue(_open);
                 _open = null;
+                MarkReadyWaiting();
             }
 
-            foreach (var batch in _incomplete)
+            foreach (var batch in _batches)
             {
                 batch.AddFlushWaiter(waiter);
             }
 
-            return _incomplete.Count > 0;
+            foreach (var batch in _answered)
+            {
+                batch.AddFlushWaiter(waiter);
+            }
+
+            return _batches.Count + _answered.Count > 0;
         }
     }
 
     /// <summary>Forgets a batch whose records have all been reported.</summary>
-    public void Remove(ProducerBatch batch)
+    public void Reported(ProducerBatch batch)
     {
         lock (Lock)
         {
-            _incomplete.Remove(batch);
-        }
-    }
-
-    /// <summary>True while any batch of this partition has not been reported.</summary>
-    public bool HasIncomplete
-    {
-        get
-        {
-            lock (Lock)
-            {
-                return _incomplete.Count > 0;
-            }
+            _answered.Remove(batch);
         }
     }
 
     /// <summary>
-    /// Takes the unsent batches that have outlived <c>delivery.timeout.ms</c> (a partition with no
-    /// leader, or one whose broker is down); batches in flight are bounded by the request timeout.
+    /// Takes the batches not in flight that have outlived <c>delivery.timeout.ms</c> (a partition with no
+    /// leader, a broker down, a batch retried too long), applying the sequence rules to each.
     /// </summary>
     public List<ProducerBatch>? TakeExpired(long expiredBeforeMs)
     {
         List<ProducerBatch>? expired = null;
         lock (Lock)
         {
-            for (var i = _retries.Count - 1; i >= 0; i--)
+            for (var i = 0; i < _batches.Count;)
             {
-                if (_retries[i].CreatedTicks < expiredBeforeMs)
+                var batch = _batches[i];
+                if (batch.State == BatchState.InFlight || batch.CreatedTicks >= expiredBeforeMs)
                 {
-                    (expired ??= []).Add(_retries[i]);
-                    _retries.RemoveAt(i);
+                    i++;
+                    continue;
                 }
-            }
 
-            while (_ready.TryPeek(out var oldest) && oldest.CreatedTicks < expiredBeforeMs)
-            {
-                (expired ??= []).Add(_ready.Dequeue());
-            }
-
-            if (_ready.Count == 0 && _open is not null && _open.CreatedTicks < expiredBeforeMs)
-            {
-                (expired ??= []).Add(_open);
-                _open = null;
+                RemoveFailed(batch);
+                (expired ??= []).Add(batch);
             }
         }
 
         return expired;
     }
 
-    /// <summary>Takes every batch not yet sent, for failing them at shutdown.</summary>
+    /// <summary>Takes every batch not in flight, for failing them at shutdown or in the fatal state.</summary>
     public List<ProducerBatch> TakeUnsent()
     {
+        var taken = new List<ProducerBatch>();
         lock (Lock)
         {
-            var unsent = new List<ProducerBatch>(_retries);
-            unsent.AddRange(_ready);
-            if (_open is not null)
+            for (var i = 0; i < _batches.Count;)
             {
-                unsent.Add(_open);
-            }
+                if (_batches[i].State == BatchState.InFlight)
+                {
+                    i++;
+                    continue;
+                }
 
-            _retries.Clear();
-            _ready.Clear();
-            _open = null;
-            return unsent;
+                taken.Add(_batches[i]);
+                RemoveFailed(_batches[i]);
+            }
         }
+
+        return taken;
     }
 
     public override string ToString() => $"{Topic}[{Partition}]";
+
+    private void LeaveInFlight(ProducerBatch batch)
+    {
+        if (batch.State != BatchState.InFlight)
+        {
+            return;
+        }
+
+        batch.Sender = null;
+        if (--_inFlightCount == 0)
+        {
+            _inFlightSender = null;
+        }
+    }
+
+    // Moves a batch that is done with (stored or failed) from the list to those awaiting their report.
+    private void RemoveAnswered(ProducerBatch batch)
+    {
+        var index = _batches.IndexOf(batch);
+        _batches.RemoveAt(index);
+        if (index < _sentCount)
+        {
+            _sentCount--;
+        }
+        else
+        {
+            _queuedBatches--;
+            if (ReferenceEquals(batch, _open))
+            {
+                _open = null;
+            }
+        }
+
+        _answered.Add(batch);
+    }
+
+    private void RemoveFailed(ProducerBatch batch)
+    {
+        LeaveInFlight(batch);
+        var wasSent = batch.BaseSequence >= 0;
+        RemoveAnswered(batch);
+        if (wasSent)
+        {
+            _sequences.OnFailed(batch, Sent);
+        }
+    }
+
+    private void MarkReadyWaiting()
+    {
+        if (_readyWaitingSinceMs == 0)
+        {
+            _readyWaitingSinceMs = MonotonicClock.NowMs;
+        }
+    }
 }

@@ -13,14 +13,33 @@ internal readonly struct PendingDelivery(DeliveryPromise? promise, Action<Delive
     public long TimestampMs { get; } = timestampMs;
 }
 
+/// <summary>Where a batch is in its partition's life; see <see cref="PartitionAccumulator"/>.</summary>
+internal enum BatchState
+{
+    /// <summary>Never sent: it has no sequence number yet and may still take records if it is the open one.</summary>
+    Unsent,
+
+    /// <summary>Handed to a sender, whose request has not been answered yet.</summary>
+    InFlight,
+
+    /// <summary>Sent at least once, answered with a retriable failure, waiting to go again.</summary>
+    AwaitingRetry,
+}
+
 /// <summary>
 /// One record batch for one partition, from the first append until every record in it has been
 /// reported. It owns the encoded bytes and the list of whom to tell. The engine reuses batch
 /// objects (see <see cref="Reuse"/>), so their buffers and lists stop growing once warm.
 /// </summary>
+/// <remarks>
+/// Every field that says where the batch stands (state, sequence, flags) is read and written under
+/// its partition's lock; the encoded bytes are touched only by the sender that holds the batch.
+/// </remarks>
 internal sealed class ProducerBatch(PartitionAccumulator partition, int initialCapacity, long createdTicks) : IDisposable
 {
     private List<FlushWaiter>? _flushWaiters;
+    private ProducerIdAndEpoch _sealedIdentity = ProducerIdAndEpoch.None;
+    private int _sealedSequence = -1;
 
     public PartitionAccumulator Partition { get; private set; } = partition;
 
@@ -29,13 +48,34 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     // Sized for records of about 100 bytes, so a typical batch never regrows its list.
     public List<PendingDelivery> Deliveries { get; } = new(Math.Max(16, initialCapacity / 100));
 
-    /// <summary>When the first record went in; linger counts from here.</summary>
+    /// <summary>When the first record went in; linger and delivery.timeout.ms count from here.</summary>
     public long CreatedTicks { get; private set; } = createdTicks;
 
-    /// <summary>The wire bytes, fixed at the first send so that a retry sends the same batch.</summary>
-    public ReadOnlyMemory<byte> Sealed { get; private set; }
+    public BatchState State { get; set; }
 
-    public bool IsSealed { get; private set; }
+    /// <summary>The sender whose request carries the batch while it is <see cref="BatchState.InFlight"/>.</summary>
+    public BrokerSender? Sender { get; set; }
+
+    /// <summary>The producer id and epoch the batch's sequence counts in (None when not idempotent).</summary>
+    public ProducerIdAndEpoch Identity { get; set; } = ProducerIdAndEpoch.None;
+
+    /// <summary>The first record's sequence number; -1 until the batch is first drained by an idempotent producer.</summary>
+    public int BaseSequence { get; set; } = -1;
+
+    public int LastSequence => BaseSequence < 0 ? -1 : PartitionSequences.Add(BaseSequence, Builder.RecordCount - 1);
+
+    /// <summary>
+    /// An attempt ended without a definite answer (the connection failed, the request timed out, or the
+    /// leader wrote it but could not replicate it in time): the broker may have stored the batch. Like
+    /// franz-go's <c>unsureIfProduced</c>, it stays set until an answer proves either way.
+    /// </summary>
+    public bool MaybeWritten { get; set; }
+
+    /// <summary>
+    /// The sequence was changed while a request with the old one was out. That request's
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER is then expected, not a sign of a gap (Java: sequenceHasBeenReset).
+    /// </summary>
+    public bool SequenceReset { get; set; }
 
     public int Attempts { get; set; }
 
@@ -45,30 +85,57 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     /// <summary>Bytes its records hold against <c>buffer.memory</c>, given back when the batch is reported.</summary>
     public int ReservedBytes { get; set; }
 
+    /// <summary>The wire bytes, fixed at the first send so that a retry sends the same batch.</summary>
+    public ReadOnlyMemory<byte> Sealed { get; private set; }
+
     /// <summary>
-    /// Encodes the batch on its first send. An idempotent producer stamps its id and epoch and
-    /// takes the partition's next sequence numbers here, so sequences follow send order.
+    /// Encodes the batch on its first send (compression, header, CRC). A retry under another producer
+    /// epoch or sequence patches only the header (<see cref="RecordBatchBuilder.RewriteProducerState"/>),
+    /// so the same records go out byte for byte, never re-compressed.
     /// </summary>
-    public void Seal(CompressionType compression, int compressionLevel, ProducerIdAndEpoch identity)
+    public void Seal(CompressionType compression, int compressionLevel)
     {
-        if (!IsSealed)
+        if (Sealed.IsEmpty)
         {
-            var baseSequence = identity.ProducerId >= 0 ? Partition.TakeSequences(Builder.RecordCount, identity) : -1;
-            Sealed = Builder.Seal(compression, compressionLevel, identity.ProducerId, identity.Epoch, baseSequence, isTransactional: false);
-            SealedIdentity = identity;
-            IsSealed = true;
+            Sealed = Builder.Seal(compression, compressionLevel, Identity.ProducerId, Identity.Epoch, BaseSequence, isTransactional: false);
         }
-        else if (identity != SealedIdentity)
+        else if (Identity != _sealedIdentity || BaseSequence != _sealedSequence)
         {
-            // A retry after an epoch bump: same records, new epoch, new sequences; no re-compression.
-            var baseSequence = Partition.TakeSequences(Builder.RecordCount, identity);
-            RecordBatchBuilder.RewriteProducerState(MemoryMarshal.AsMemory(Sealed).Span, identity.ProducerId, identity.Epoch, baseSequence);
-            SealedIdentity = identity;
+            RecordBatchBuilder.RewriteProducerState(MemoryMarshal.AsMemory(Sealed).Span, Identity.ProducerId, Identity.Epoch, BaseSequence);
         }
+
+        _sealedIdentity = Identity;
+        _sealedSequence = BaseSequence;
     }
 
-    /// <summary>The producer id and epoch the sealed bytes carry.</summary>
-    public ProducerIdAndEpoch SealedIdentity { get; private set; } = ProducerIdAndEpoch.None;
+    /// <summary>
+    /// Moves the second half of the records (and whom to tell about them) into <paramref name="tail"/>, for
+    /// a batch the broker found too large. The bytes are sealed again on the next send. Called under the
+    /// partition's lock.
+    /// </summary>
+    public void SplitInto(ProducerBatch tail)
+    {
+        var keep = Builder.RecordCount / 2;
+        Builder.MoveRecordsTo(tail.Builder, keep);
+        tail.Deliveries.AddRange(CollectionsMarshal.AsSpan(Deliveries)[keep..]);
+        Deliveries.RemoveRange(keep, Deliveries.Count - keep);
+
+        // The reservation follows the bytes, so buffer.memory is given back as each half is reported.
+        var tailShare = (int)((long)ReservedBytes * tail.Builder.SizeInBytes / (Builder.SizeInBytes + tail.Builder.SizeInBytes));
+        tail.ReservedBytes = tailShare;
+        ReservedBytes -= tailShare;
+        tail.CreatedTicks = CreatedTicks;
+        tail.Attempts = Attempts;
+        tail.MaybeWritten = MaybeWritten;
+        foreach (var waiter in _flushWaiters ?? [])
+        {
+            tail.AddFlushWaiter(waiter);
+        }
+
+        Sealed = default;
+        _sealedIdentity = ProducerIdAndEpoch.None;
+        _sealedSequence = -1;
+    }
 
     /// <summary>Registers a flush that waits for this batch; called under the partition's lock.</summary>
     public void AddFlushWaiter(FlushWaiter waiter)
@@ -104,13 +171,21 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
         Builder.Reset();
         Deliveries.Clear();
         Sealed = default;
-        IsSealed = false;
-        SealedIdentity = ProducerIdAndEpoch.None;
+        _sealedIdentity = ProducerIdAndEpoch.None;
+        _sealedSequence = -1;
+        State = BatchState.Unsent;
+        Sender = null;
+        Identity = ProducerIdAndEpoch.None;
+        BaseSequence = -1;
+        MaybeWritten = false;
+        SequenceReset = false;
         Attempts = 0;
         RetryNotBeforeTicks = 0;
         ReservedBytes = 0;
         _flushWaiters = null;
     }
+
+    public override string ToString() => $"{Partition} batch of {Builder.RecordCount} (seq {BaseSequence}, {State})";
 
     public void Dispose() => Builder.Dispose();
 }

@@ -14,8 +14,10 @@ internal readonly record struct ProducerIdAndEpoch(long ProducerId, short Epoch)
 /// <summary>
 /// Obtains the idempotent producer's id and epoch with InitProducerId, once, and hands the same
 /// answer to every sender. A failed attempt is forgotten, so the next sender to ask tries again.
-/// When the broker no longer accepts the current epoch's sequences, <see cref="RequestBump"/>
-/// asks for the next epoch of the same id (KIP-360), so the producer recovers by itself.
+/// When a partition's sequence state is broken, <see cref="RequestBump"/> moves the producer to the
+/// next epoch of the same id, locally, as Java's idempotent producer does (KIP-360): a broker takes a
+/// higher epoch that starts at sequence 0. Each partition moves to it on its own, once that is safe
+/// (see <see cref="PartitionSequences.CatchUp"/>).
 /// </summary>
 internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryBackoff)
 {
@@ -28,7 +30,7 @@ internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryB
         {
             if (_current is null || _current.IsFaulted || _current.IsCanceled)
             {
-                _current = InitAsync(ProducerIdAndEpoch.None);
+                _current = InitAsync();
             }
 
             return _current;
@@ -36,8 +38,9 @@ internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryB
     }
 
     /// <summary>
-    /// Moves to a new epoch, unless another batch already did for the same failed identity: many
-    /// partitions may report the same broken sequence state, and one bump serves them all.
+    /// Moves to the next epoch, unless another partition already did for the same identity: several
+    /// partitions may find the same epoch broken, and one bump serves them all. At the last epoch a
+    /// new producer id is fetched instead.
     /// </summary>
     public void RequestBump(ProducerIdAndEpoch failed)
     {
@@ -45,12 +48,14 @@ internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryB
         {
             if (_current is { IsCompletedSuccessfully: true } done && done.Result == failed)
             {
-                _current = InitAsync(failed);
+                _current = failed.Epoch < short.MaxValue
+                    ? Task.FromResult(failed with { Epoch = (short)(failed.Epoch + 1) })
+                    : InitAsync();
             }
         }
     }
 
-    private async Task<ProducerIdAndEpoch> InitAsync(ProducerIdAndEpoch previous)
+    private async Task<ProducerIdAndEpoch> InitAsync()
     {
         var connection = await metadata.AnyConnectionAsync().ConfigureAwait(false);
         var version = connection.Versions.Pick(ApiKey.InitProducerId, InitProducerIdRequest.LowestSupportedVersion, InitProducerIdRequest.HighestSupportedVersion);
@@ -61,18 +66,18 @@ internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryB
                 ErrorCode.UnsupportedVersion);
         }
 
-        // v3+ can bump the epoch of an existing id; older brokers hand out a new id instead,
-        // which serves as well since sequences restart either way.
-        var bump = previous.ProducerId >= 0 && version >= 3 && previous.Epoch < short.MaxValue;
-        var response = await SendAsync(connection, version, bump ? previous : ProducerIdAndEpoch.None).ConfigureAwait(false);
-        var error = (ErrorCode)response.ErrorCode;
-        if (error != ErrorCode.None && bump)
-        {
-            // A broker that refuses to bump this id (librdkafka's mock, for one) still hands out a new one.
-            response = await SendAsync(connection, version, ProducerIdAndEpoch.None).ConfigureAwait(false);
-            error = (ErrorCode)response.ErrorCode;
-        }
+        var response = await connection.SendAsync(
+            new InitProducerIdRequest
+            {
+                TransactionalId = null,
 
+                // As the Java client does for a producer that is idempotent but not transactional.
+                TransactionTimeoutMs = int.MaxValue,
+                ProducerId = -1,
+                ProducerEpoch = -1,
+            },
+            version).ConfigureAwait(false);
+        var error = (ErrorCode)response.ErrorCode;
         if (error != ErrorCode.None)
         {
             // Retriable errors (e.g. COORDINATOR_LOAD_IN_PROGRESS) wait a backoff before the next ask.
@@ -86,17 +91,4 @@ internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryB
 
         return new ProducerIdAndEpoch(response.ProducerId, response.ProducerEpoch);
     }
-
-    private static Task<InitProducerIdResponse> SendAsync(Network.BrokerConnection connection, short version, ProducerIdAndEpoch current) =>
-        connection.SendAsync(
-            new InitProducerIdRequest
-            {
-                TransactionalId = null,
-
-                // As the Java client does for a producer that is idempotent but not transactional.
-                TransactionTimeoutMs = int.MaxValue,
-                ProducerId = current.ProducerId,
-                ProducerEpoch = current.Epoch,
-            },
-            version);
 }

@@ -6,27 +6,35 @@ namespace Samsa.Producer.Internal;
 
 /// <summary>
 /// Sends Produce requests to one broker for every partition it leads. It sleeps until a batch
-/// is full, a linger deadline passes, a retry backoff ends or a flush asks, then sends at most
-/// one batch per partition per request, with up to <c>max.in.flight.requests.per.connection</c>
-/// requests outstanding.
+/// is full, a linger deadline passes, a retry backoff ends, an answer frees a partition or a flush
+/// asks, then sends at most one batch per partition per request, with up to
+/// <c>max.in.flight.requests.per.connection</c> requests outstanding. A broker that throttles the
+/// producer (KIP-219) gets nothing more until its throttle time has passed.
 /// </summary>
 internal sealed class BrokerSender : IAsyncDisposable
 {
     private readonly ProducerEngine _engine;
+
+    // The partitions this sender leads, once each: the set makes a second registration a no-op,
+    // the list keeps a stable order for fair draining.
+    private readonly HashSet<PartitionAccumulator> _assigned = [];
     private readonly List<PartitionAccumulator> _partitions = [];
     private readonly AsyncSignal _wake = new();
     private readonly SemaphoreSlim _inFlight;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private Task _loop = Task.CompletedTask;
     private int _drainStart;
+    private long _throttledUntilMs;
 
     public BrokerSender(ProducerEngine engine, BrokerAddress address)
     {
         _engine = engine;
         Address = address;
         _inFlight = new SemaphoreSlim(engine.Options.MaxInFlightRequestsPerConnection);
-        _loop = Task.Run(RunAsync);
     }
+
+    /// <summary>Starts the sending loop (apart from construction, so tests can drive a sender's partitions by hand).</summary>
+    public void Start() => _loop = Task.Run(RunAsync);
 
     /// <summary>Where the broker is; metadata may move it, keeping the node id.</summary>
     public BrokerAddress Address { get; set; }
@@ -37,7 +45,10 @@ internal sealed class BrokerSender : IAsyncDisposable
     {
         lock (_partitions)
         {
-            _partitions.Add(partition);
+            if (_assigned.Add(partition))
+            {
+                _partitions.Add(partition);
+            }
         }
 
         Wake();
@@ -47,7 +58,10 @@ internal sealed class BrokerSender : IAsyncDisposable
     {
         lock (_partitions)
         {
-            _partitions.Remove(partition);
+            if (_assigned.Remove(partition))
+            {
+                _partitions.Remove(partition);
+            }
         }
     }
 
@@ -71,8 +85,20 @@ internal sealed class BrokerSender : IAsyncDisposable
             while (!token.IsCancellationRequested)
             {
                 var now = MonotonicClock.NowMs;
+                var throttledUntil = Volatile.Read(ref _throttledUntilMs);
+                if (throttledUntil > now)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(throttledUntil - now), token).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (await GetIdentityAsync(token).ConfigureAwait(false) is not { } identity)
+                {
+                    continue;
+                }
+
                 var nextWake = long.MaxValue;
-                Drain(now, batches, ref nextWake);
+                Drain(now, identity, batches, ref nextWake);
                 if (batches.Count == 0)
                 {
                     var sleep = nextWake == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, nextWake - now));
@@ -90,12 +116,46 @@ internal sealed class BrokerSender : IAsyncDisposable
             // Stopping: whatever was drained but not sent goes back to the engine to fail.
             foreach (var batch in batches)
             {
-                _engine.Fail(batch, new ProducerClosedException("The producer was disposed before this record was sent."));
+                _engine.OnAttemptFailed(batch, new ProducerClosedException("The producer was disposed before this record was sent."), maybeWritten: false);
             }
         }
     }
 
-    private void Drain(long nowMs, List<ProducerBatch> batches, ref long nextWakeMs)
+    // The idempotent producer's id and epoch, which every batch is stamped with; None when not
+    // idempotent; null when it could not be had this time (the loop goes round again).
+    private async ValueTask<ProducerIdAndEpoch?> GetIdentityAsync(CancellationToken token)
+    {
+        if (_engine.Identity is not { } producerIdentity)
+        {
+            return ProducerIdAndEpoch.None;
+        }
+
+        var pending = producerIdentity.GetAsync();
+        if (pending.IsCompletedSuccessfully)
+        {
+            return pending.Result;
+        }
+
+        try
+        {
+            return await pending.WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (KafkaException e)
+        {
+            // Without a producer id an idempotent producer can send nothing: a refusal that
+            // retrying cannot change (authorization, an unsupported broker) is fatal. Otherwise
+            // the batches wait (delivery.timeout.ms still bounds them) and the next pass asks again.
+            if (!e.IsRetriable)
+            {
+                _engine.EnterFatalState(e);
+            }
+
+            await Task.Delay(_engine.Options.RetryBackoff, token).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private void Drain(long nowMs, ProducerIdAndEpoch identity, List<ProducerBatch> batches, ref long nextWakeMs)
     {
         var bytesLeft = _engine.Options.MaxRequestSize;
         lock (_partitions)
@@ -111,7 +171,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                     continue;
                 }
 
-                var batch = partition.TryDrain(nowMs, bytesLeft, batches.Count == 0, ref nextWakeMs);
+                var batch = partition.TryDrain(this, nowMs, identity, bytesLeft, batches.Count == 0, ref nextWakeMs);
                 if (batch is null)
                 {
                     continue;
@@ -153,42 +213,15 @@ internal sealed class BrokerSender : IAsyncDisposable
         var version = connection.Versions.Pick(ApiKey.Produce, ProduceRequestEncoder.LowestVersion, ProduceRequest.HighestSupportedVersion);
         if (version < 0)
         {
-            _inFlight.Release();
-            var error = new KafkaException(
+            GiveBack(batches, new KafkaException(
                 $"Broker {Address} supports Produce {connection.Versions.Describe(ApiKey.Produce)}; Samsa needs v{ProduceRequestEncoder.LowestVersion} or later (Kafka 0.11+).",
-                ErrorCode.UnsupportedVersion);
-            foreach (var batch in batches)
-            {
-                _engine.Fail(batch, error);
-            }
-
+                ErrorCode.UnsupportedVersion));
             return;
-        }
-
-        var identity = ProducerIdAndEpoch.None;
-        if (_engine.Identity is { } producerIdentity)
-        {
-            try
-            {
-                identity = await producerIdentity.GetAsync().WaitAsync(token).ConfigureAwait(false);
-            }
-            catch (KafkaException e)
-            {
-                // Without a producer id an idempotent producer can send nothing: a refusal that
-                // retrying cannot change (authorization, an unsupported broker) is fatal.
-                if (!e.IsRetriable)
-                {
-                    _engine.EnterFatalState(e);
-                }
-
-                GiveBack(batches, e);
-                return;
-            }
         }
 
         foreach (var batch in batches)
         {
-            batch.Seal(options.CompressionType, _engine.CompressionLevel, identity);
+            batch.Seal(options.CompressionType, _engine.CompressionLevel);
             batch.Attempts++;
         }
 
@@ -202,11 +235,11 @@ internal sealed class BrokerSender : IAsyncDisposable
             {
                 if (connection.IsFailed)
                 {
-                    _engine.RetryOrFail(batch, new KafkaNetworkException($"Lost the connection to broker {Address} while sending."));
+                    _engine.OnAttemptFailed(batch, new KafkaNetworkException($"Lost the connection to broker {Address} while sending."), maybeWritten: true);
                 }
                 else
                 {
-                    _engine.Complete(batch, baseOffset: -1, logAppendTimeMs: -1);
+                    _engine.OnStored(batch, baseOffset: -1, logAppendTimeMs: -1);
                 }
             }
 
@@ -223,20 +256,59 @@ internal sealed class BrokerSender : IAsyncDisposable
         _inFlight.Release();
         foreach (var batch in batches)
         {
-            _engine.RetryOrFail(batch, error);
+            _engine.OnAttemptFailed(batch, error, maybeWritten: false);
         }
     }
 
-    /// <summary>One Produce request awaiting its answer; completes its batches on the receive loop.</summary>
+    // KIP-219: the broker answers at once and expects the client to hold back for the throttle time.
+    private void OnThrottled(int throttleTimeMs)
+    {
+        if (throttleTimeMs > 0)
+        {
+            Volatile.Write(ref _throttledUntilMs, MonotonicClock.NowMs + throttleTimeMs);
+            _engine.OnThrottled(Address, throttleTimeMs);
+        }
+    }
+
+    /// <summary>
+    /// One Produce request awaiting its answer; completes its batches on the receive loop. The
+    /// connection promises one call, answer or failure; the guard makes a second one a no-op anyway,
+    /// since completing a batch twice would report its records twice.
+    /// </summary>
     private sealed class InFlightProduce(BrokerSender sender, ProducerBatch[] batches) : IResponseHandler
     {
+        private int _completed;
+
         public void OnResponse(ReadOnlySpan<byte> body, short apiVersion)
         {
+            if (Interlocked.Exchange(ref _completed, 1) != 0)
+            {
+                return;
+            }
+
             if (!TryCompleteAllSucceeded(body, apiVersion))
             {
                 CompleteFromDecodedResponse(body, apiVersion);
             }
 
+            sender._inFlight.Release();
+            sender.Wake();
+        }
+
+        public void OnFailure(KafkaException error)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) != 0)
+            {
+                return;
+            }
+
+            // The request may have reached the broker before the connection failed.
+            foreach (var batch in batches)
+            {
+                sender._engine.OnAttemptFailed(batch, error, maybeWritten: true);
+            }
+
+            sender._engine.Metadata.RequestRefresh();
             sender._inFlight.Release();
             sender.Wake();
         }
@@ -308,14 +380,16 @@ internal sealed class BrokerSender : IAsyncDisposable
                 }
             }
 
+            var throttleTimeMs = reader.ReadInt32();
             if (reader.Failed || found.Contains(false))
             {
                 return false;
             }
 
+            sender.OnThrottled(throttleTimeMs);
             for (var i = 0; i < batches.Length; i++)
             {
-                sender._engine.Complete(batches[i], baseOffsets[i], appendTimes[i]);
+                sender._engine.OnStored(batches[i], baseOffsets[i], appendTimes[i]);
             }
 
             return true;
@@ -337,6 +411,7 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         private void CompleteFromDecodedResponse(ReadOnlySpan<byte> body, short apiVersion)
         {
+            var engine = sender._engine;
             var reader = new KafkaReader(body);
             var response = ProduceResponse.Read(ref reader, apiVersion);
             if (reader.Failed)
@@ -344,23 +419,23 @@ internal sealed class BrokerSender : IAsyncDisposable
                 var error = new KafkaNetworkException($"Malformed Produce response from broker {sender.Address}: {reader.FailureReason}.");
                 foreach (var batch in batches)
                 {
-                    sender._engine.RetryOrFail(batch, error);
+                    engine.OnAttemptFailed(batch, error, maybeWritten: true);
                 }
 
                 return;
             }
 
-            var engine = sender._engine;
+            sender.OnThrottled(response.ThrottleTimeMs);
             foreach (var batch in batches)
             {
                 var result = Find(response, batch.Partition);
                 if (result is null)
                 {
-                    engine.RetryOrFail(batch, new KafkaNetworkException($"Broker {sender.Address} left {batch.Partition} out of its Produce response."));
+                    engine.OnAttemptFailed(batch, new KafkaNetworkException($"Broker {sender.Address} left {batch.Partition} out of its Produce response."), maybeWritten: true);
                 }
                 else if (result.ErrorCode == (short)ErrorCode.None)
                 {
-                    engine.Complete(batch, result.BaseOffset, result.LogAppendTimeMs);
+                    engine.OnStored(batch, result.BaseOffset, result.LogAppendTimeMs);
                 }
                 else
                 {
@@ -371,21 +446,9 @@ internal sealed class BrokerSender : IAsyncDisposable
                         engine.ApplyLeaderHint(batch.Partition, result.CurrentLeader.LeaderId, response.NodeEndpoints);
                     }
 
-                    engine.RetryOrFail(batch, new KafkaBrokerException(error, result.ErrorMessage, batch.Partition.Topic, batch.Partition.Partition));
+                    engine.OnBrokerError(batch, error, result.ErrorMessage);
                 }
             }
-        }
-
-        public void OnFailure(KafkaException error)
-        {
-            foreach (var batch in batches)
-            {
-                sender._engine.RetryOrFail(batch, error);
-            }
-
-            sender._engine.Metadata.RequestRefresh();
-            sender._inFlight.Release();
-            sender.Wake();
         }
 
         private static ProduceResponse.PartitionProduceResponse? Find(ProduceResponse response, PartitionAccumulator partition)
