@@ -54,6 +54,15 @@ internal sealed class BrokerSender : IAsyncDisposable
         Wake();
     }
 
+    /// <summary>Whether the partition is on this sender's list (for tests and diagnostics).</summary>
+    internal bool IsAssigned(PartitionAccumulator partition)
+    {
+        lock (_partitions)
+        {
+            return _assigned.Contains(partition);
+        }
+    }
+
     public void Unassign(PartitionAccumulator partition)
     {
         lock (_partitions)
@@ -155,7 +164,8 @@ internal sealed class BrokerSender : IAsyncDisposable
         }
     }
 
-    private void Drain(long nowMs, ProducerIdAndEpoch identity, List<ProducerBatch> batches, ref long nextWakeMs)
+    /// <summary>Takes the batches for one request: at most one per partition, up to max.request.size.</summary>
+    internal void Drain(long nowMs, ProducerIdAndEpoch identity, List<ProducerBatch> batches, ref long nextWakeMs)
     {
         var bytesLeft = _engine.Options.MaxRequestSize;
         lock (_partitions)
