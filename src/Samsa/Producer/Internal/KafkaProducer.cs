@@ -223,7 +223,18 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
         else
         {
-            ReportFailure(record.Topic.Name, record.Partition, new Timestamp(record.TimestampMs, TimestampType.CreateTime), record.Handler, error);
+            // Run as a report: this thread may be the reporting loop, or stand in for it (appending a
+            // resolved topic's records, a dispose), so a handler calling Produce, Flush or Dispose gets
+            // the same non-blocking behaviour as from any delivery handler.
+            ReportingThread.Enter();
+            try
+            {
+                ReportFailure(record.Topic.Name, record.Partition, new Timestamp(record.TimestampMs, TimestampType.CreateTime), record.Handler, error);
+            }
+            finally
+            {
+                ReportingThread.Exit();
+            }
         }
     }
 

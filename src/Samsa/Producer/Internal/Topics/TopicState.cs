@@ -12,6 +12,7 @@ internal sealed class TopicState(string name)
     private List<PendingRecord>? _waiting = [];
     private TaskCompletionSource? _resolved;
     private volatile bool _isReady;
+    private bool _resolving;
 
     public string Name { get; } = name;
 
@@ -49,25 +50,39 @@ internal sealed class TopicState(string name)
     {
         lock (this)
         {
-            if (_waiting is null)
+            if (_resolving)
             {
                 return;
             }
 
+            _resolving = true;
             Failure = failure;
+        }
 
-            // By index: a delivery handler run for a record that fails here may produce to this
-            // topic again, on this thread (the lock is reentrant); its record joins the end of the
-            // list and goes out after the others, still in call order.
-            for (var i = 0; i < _waiting.Count; i++)
+        // Appended outside the lock, so that no lock is held while a failed record's delivery
+        // handler runs (it may produce to another topic that is resolving too). Records queued
+        // meanwhile, by callers or by those handlers, are taken in the next round: still in call order.
+        while (true)
+        {
+            List<PendingRecord> round;
+            lock (this)
             {
-                var record = _waiting[i];
-                record.Writer.OnTopicResolved(record, failure);
+                if (_waiting!.Count == 0)
+                {
+                    _waiting = null;
+                    _isReady = failure is null;
+                    _resolved?.TrySetResult();
+                    return;
+                }
+
+                round = _waiting;
+                _waiting = [];
             }
 
-            _waiting = null;
-            _isReady = failure is null;
-            _resolved?.TrySetResult();
+            foreach (var record in round)
+            {
+                record.Writer.OnTopicResolved(record, failure);
+            }
         }
     }
 
