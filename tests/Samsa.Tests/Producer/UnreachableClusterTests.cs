@@ -42,6 +42,7 @@ public sealed class UnreachableClusterTests
             .SetCloseTimeout(TimeSpan.FromMilliseconds(200))
             .Build();
         var waiting = producer.ProduceAsync(new ProducerRecord<Null, string>("never-resolved", "v"));
+        var tombstone = producer.ProduceAsync(new ProducerRecord<Null, string>("never-resolved", null!)); // no bytes at all to keep
         DeliveryReport? report = null;
         producer.Produce(new ProducerRecord<Null, string>("never-resolved", "w"), r => report = r);
 
@@ -50,6 +51,7 @@ public sealed class UnreachableClusterTests
         // Every record has its outcome when DisposeAsync returns; max.block.ms (60 s) is not waited for.
         Assert.True(waiting.IsCompleted);
         await Assert.ThrowsAsync<ProducerClosedException>(() => waiting.AsTask());
+        await Assert.ThrowsAsync<ProducerClosedException>(() => tombstone.AsTask());
         Assert.IsType<ProducerClosedException>(report?.Error);
     }
 

@@ -6,12 +6,15 @@ namespace Samsa.Producer.Internal;
 
 /// <summary>
 /// The typed front of the producer: checks the record, serializes key and value, picks the
-/// partition and appends to that partition's accumulator. Everything after that is the engine's.
+/// partition and appends to that partition's accumulator. A record that cannot be appended at once
+/// (its topic's metadata is unknown, or buffer.memory is full) becomes a <see cref="PendingRecord"/>
+/// and is appended, in call order, when it can be. Everything after the append is the engine's.
 /// </summary>
 internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPendingRecordWriter
 {
-    // Serialization goes into per-thread scratch buffers that are copied into the batch, so no
-    // record allocates its own byte[] (the copy is cheaper than the allocation and GC it replaces).
+    // Serialization goes into per-thread scratch buffers that are copied into the batch, so a record
+    // appended at once allocates no byte[] of its own (the copy is cheaper than the allocation and
+    // GC it replaces); only a record that has to wait copies its bytes, into pooled arrays.
     [ThreadStatic]
     private static PooledBufferWriter? t_keyBuffer;
 
@@ -69,7 +72,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
 
         var promise = DeliveryPromise.Rent();
-        if (Produce(record, promise, null, MemoryWait.Async, out var waitingForMemory, out _) is { } error)
+        if (SerializeAndAppend(record, promise, null, MemoryWait.Async, out var waitingForMemory, out _) is { } error)
         {
             promise.Fail(error);
             return promise.Task;
@@ -95,7 +98,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
         // On the reporting loop, waiting for buffer space would wait for this very loop to free it.
         var reentrant = ReportingThread.IsCurrent;
-        var error = Produce(record, null, deliveryHandler, reentrant ? MemoryWait.Never : MemoryWait.Blocking, out var waitingForMemory, out var refused);
+        var error = SerializeAndAppend(record, null, deliveryHandler, reentrant ? MemoryWait.Never : MemoryWait.Blocking, out var waitingForMemory, out var refused);
         if (refused)
         {
             error = BufferFullOnReportingLoop(record);
@@ -120,7 +123,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             return true;
         }
 
-        if (Produce(record, null, deliveryHandler, MemoryWait.Never, out _, out var refused) is { } error)
+        if (SerializeAndAppend(record, null, deliveryHandler, MemoryWait.Never, out _, out var refused) is { } error)
         {
             ReportFailure(record, deliveryHandler, error);
         }
@@ -182,19 +185,23 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         await _engine.DisposeAsync().ConfigureAwait(false);
     }
 
-    void IPendingRecordWriter.OnGranted(PendingRecord record)
+    public void OnGranted(PendingRecord record)
     {
         if (!record.Topic.TryEnqueue(record))
         {
-            ((IPendingRecordWriter)this).OnTopicResolved(record, record.Topic.Failure);
+            OnTopicResolved(record, record.Topic.Failure);
         }
     }
 
-    void IPendingRecordWriter.OnTopicResolved(PendingRecord record, KafkaException? topicFailure)
+    public void OnTopicResolved(PendingRecord record, KafkaException? topicFailure)
     {
-        var error = topicFailure
-            ?? (_engine.IsClosed ? new ProducerClosedException($"The producer was disposed before the record for topic '{record.Topic.Name}' was appended; it was not sent.") { Topic = record.Topic.Name } : (KafkaException?)null)
-            ?? Append(record.Topic, record.Partition, record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, record.Headers, record.TimestampMs, record.Promise, record.Handler, record.Bytes);
+        var error = topicFailure;
+        if (error is null && _engine.IsClosed)
+        {
+            error = new ProducerClosedException($"The producer was disposed before the record for topic '{record.Topic.Name}' was appended; it was not sent.") { Topic = record.Topic.Name };
+        }
+
+        error ??= Append(record.Topic, record.Partition, record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, record.Headers, record.TimestampMs, record.Promise, record.Handler, record.Bytes);
         if (error is null)
         {
             record.ReturnBytes();
@@ -278,7 +285,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     /// cannot be produced; <paramref name="refused"/> is true when it was not taken because the
     /// buffer is full and <paramref name="wait"/> is <see cref="MemoryWait.Never"/>.
     /// </summary>
-    private KafkaException? Produce(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
+    private KafkaException? SerializeAndAppend(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
     {
         waitingForMemory = null;
         refused = false;
@@ -329,7 +336,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         var pending = new PendingRecord(this, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size);
         if (wait == MemoryWait.Never)
         {
-            ((IPendingRecordWriter)this).OnGranted(pending);
+            OnGranted(pending);
             return null;
         }
 
@@ -340,7 +347,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
         if (_engine.Memory.ReserveOrEnqueue(pending))
         {
-            ((IPendingRecordWriter)this).OnGranted(pending);
+            OnGranted(pending);
             return null;
         }
 

@@ -24,7 +24,7 @@ internal sealed class PendingRecord : MemoryWaiter
         ValueIsNull = valueIsNull;
         KeyLength = key.Length;
         ValueLength = value.Length;
-        _bytes = ArrayPool<byte>.Shared.Rent(key.Length + value.Length);
+        _bytes = key.Length + value.Length == 0 ? [] : ArrayPool<byte>.Shared.Rent(key.Length + value.Length);
         key.CopyTo(_bytes);
         value.CopyTo(_bytes.AsSpan(key.Length));
         Headers = Snapshot(headers);
@@ -95,7 +95,7 @@ internal sealed class PendingRecord : MemoryWaiter
     /// <summary>Gives the bytes back to the pool once the record was appended (copied into its batch) or failed.</summary>
     public void ReturnBytes()
     {
-        if (Interlocked.Exchange(ref _bytes, null) is { } bytes)
+        if (Interlocked.Exchange(ref _bytes, null) is { Length: > 0 } bytes)
         {
             ArrayPool<byte>.Shared.Return(bytes);
         }
