@@ -41,6 +41,9 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     private readonly StickyPartitioner _sticky;
     private readonly TimeSpan _closeTimeout;
 
+    // One close, however many callers dispose: each of them returns only once it is over.
+    private readonly Lazy<Task> _close;
+
     public KafkaProducer(ProducerEngine engine, ISerializer<TKey> keySerializer, ISerializer<TValue> valueSerializer, IPartitioner? partitioner, TimeSpan closeTimeout)
     {
         _engine = engine;
@@ -49,6 +52,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         _partitioner = partitioner;
         _closeTimeout = closeTimeout;
         _sticky = new StickyPartitioner(engine.Options.BatchSize);
+        _close = new Lazy<Task>(CloseAsync);
     }
 
     public string Name => _engine.ClientId;
@@ -157,22 +161,17 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         {
             // The close waits for reports, which this thread is busy making: start it on another
             // thread and let the handler return.
-            _ = Task.Run(() => CloseAsync().AsTask());
+            _ = Task.Run(() => _close.Value);
             return ValueTask.CompletedTask;
         }
 
-        return CloseAsync();
+        return new ValueTask(_close.Value);
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private async ValueTask CloseAsync()
+    private async Task CloseAsync()
     {
-        if (_engine.IsClosed)
-        {
-            return;
-        }
-
         // Give what was produced a bounded chance to go out, then fail the rest: nothing hangs.
         try
         {
