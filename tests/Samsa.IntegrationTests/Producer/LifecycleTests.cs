@@ -148,6 +148,37 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task ARecordThatFailsAfterItsCallerStoppedWaitingIsLogged()
+    {
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("cancel-then-fail", 1);
+        var options = new ProducerOptions
+        {
+            BootstrapServers = cluster.BootstrapServers.Split(','),
+            RequestTimeout = TimeSpan.FromSeconds(1),
+            DeliveryTimeout = TimeSpan.FromSeconds(2),
+            Linger = TimeSpan.Zero,
+            EnableIdempotence = false,
+            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+        };
+        var logger = new RecordingLogger();
+        await using var producer = new ProducerBuilder<Null, string>(options).SetLogger(logger).Build();
+        Assert.True((await producer.ProduceAsync(new ProducerRecord<Null, string>("cancel-then-fail", "warm-up")).AsTask().WaitAsync(Bound)).Offset >= 0);
+
+        cluster.SetBrokerDown(1);
+        using var cancel = new CancellationTokenSource();
+        var waiting = producer.ProduceAsync(new ProducerRecord<Null, string>("cancel-then-fail", "doomed"), cancel.Token).AsTask();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // delivery.timeout.ms fails the record later; the log is the only one left to tell.
+        var (eventId, exception) = await logger.FirstWarning.Task.WaitAsync(Bound);
+        Assert.Equal(1004, eventId.Id);
+        Assert.IsType<KafkaTimeoutException>(exception);
+    }
+
+    [Fact]
     public async Task AHandlerThatThrowsForARecordWaitingForMetadataDoesNotWedgeItsTopic()
     {
         ConfluentLoader.EnsureLoaded();
@@ -173,6 +204,8 @@ public sealed class LifecycleTests
     {
         public List<(LogLevel Level, Exception? Exception)> Errors { get; } = [];
 
+        public TaskCompletionSource<(EventId EventId, Exception? Exception)> FirstWarning { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
@@ -180,6 +213,11 @@ public sealed class LifecycleTests
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
+            if (logLevel == LogLevel.Warning)
+            {
+                FirstWarning.TrySetResult((eventId, exception));
+            }
+
             if (logLevel >= LogLevel.Error)
             {
                 lock (Errors)
