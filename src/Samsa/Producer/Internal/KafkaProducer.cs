@@ -109,7 +109,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
         else if (waitingForMemory is not null && !waitingForMemory.WaitForMemory(_engine.Options.MaxBlock))
         {
-            // buffer.memory stayed full, as the Java client's send() would have blocked.
+            // buffer.memory stayed full for max.block.ms: the record fails, as with the Java client's send().
             OnWaitExpired(waitingForMemory);
         }
 
