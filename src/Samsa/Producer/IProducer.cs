@@ -2,7 +2,9 @@ namespace Samsa;
 
 /// <summary>
 /// A Kafka producer. Thread-safe: any number of threads may produce at once. Dispose it to
-/// flush (bounded by a timeout) and close its connections.
+/// flush (bounded by a timeout) and close its connections; when disposing returns, every record
+/// has its outcome. Disposed from a delivery handler, it starts closing in the background and
+/// returns at once, since the close waits for reports that only the handler's thread can make.
 /// </summary>
 public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
 {
@@ -12,14 +14,19 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// <summary>
     /// Produces a record and completes when the broker has acknowledged it (per <c>acks</c>), or
     /// fails with a <see cref="KafkaException"/> saying why. A bad record (topic, partition,
-    /// serializer, size) fails alone, through the returned task. When <c>buffer.memory</c> is full
-    /// it waits asynchronously, up to <c>max.block.ms</c>, then fails with <see cref="BufferFullException"/>.
+    /// serializer, size) fails alone, through the returned task. Key and value are serialized during
+    /// the call, so the caller may reuse its objects and arrays once it returns. When <c>buffer.memory</c>
+    /// is full it waits asynchronously, up to <c>max.block.ms</c>, then fails with <see cref="BufferFullException"/>.
     /// </summary>
     /// <param name="record">The record.</param>
     /// <param name="cancellationToken">
-    /// Checked when the call is made, and while waiting for buffer space: it withdraws a record not
-    /// yet accepted. Once accepted, the record is delivered or failed by the producer whatever the
-    /// token says; the token does not stop the wait for its acknowledgement.
+    /// Ends the wait, never an accepted record. Cancelled before the call, or while the record still
+    /// waits for buffer space, it withdraws the record: it is never sent. Cancelled later, the task
+    /// ends with <see cref="OperationCanceledException"/> at once, but the record is still delivered or
+    /// failed by the producer, and nobody is told which: a failure is only logged (event 1004, warning).
+    /// To learn every record's outcome, do not cancel, or use
+    /// <see cref="Produce(ProducerRecord{TKey, TValue}, Action{DeliveryReport})"/> with a delivery handler.
+    /// A token that cannot be cancelled costs nothing; one that can costs a small allocation per call.
     /// </param>
     ValueTask<DeliveryResult> ProduceAsync(ProducerRecord<TKey, TValue> record, CancellationToken cancellationToken = default);
 
@@ -33,8 +40,10 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// A record for a topic whose metadata is not known yet waits in the background, without blocking.
     /// Only when <c>buffer.memory</c> is full does this method block the calling thread, as the Java
     /// client's <c>send</c> does, until reported records free space or <c>max.block.ms</c> passes
-    /// (then the handler gets a <see cref="BufferFullException"/>). Use <see cref="TryProduce"/> to
-    /// never block, or <see cref="ProduceAsync(ProducerRecord{TKey, TValue}, CancellationToken)"/> to wait asynchronously.
+    /// (then the handler gets a <see cref="BufferFullException"/>). Called from a delivery handler, it
+    /// never blocks: only the handler's thread frees buffer space, so a full buffer fails the record at
+    /// once with a <see cref="BufferFullException"/>. Use <see cref="TryProduce"/> to never block, or
+    /// <see cref="ProduceAsync(ProducerRecord{TKey, TValue}, CancellationToken)"/> to wait asynchronously.
     /// </summary>
     void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null);
 
@@ -53,10 +62,12 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// completes when all of them have been reported. Records produced after the call are not waited for.
     /// "Reported" means their delivery handlers have returned and their <c>ProduceAsync</c> value tasks
     /// are complete; a <see cref="Task"/> made from one with <c>AsTask()</c> completes on the thread pool,
-    /// possibly an instant later.
+    /// possibly an instant later. From a delivery handler, do not block on the returned task: it can
+    /// complete only after the handler has returned.
     /// </summary>
     Task FlushAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Like <see cref="FlushAsync"/>, blocking; returns false if <paramref name="timeout"/> passed first.</summary>
+    /// <exception cref="InvalidOperationException">Called from a delivery handler, whose thread the flush would wait for.</exception>
     bool Flush(TimeSpan timeout);
 }

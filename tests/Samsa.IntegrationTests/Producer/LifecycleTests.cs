@@ -111,9 +111,100 @@ public sealed class LifecycleTests
         Assert.Equal(20, RecordReader.ReadPartition(cluster.BootstrapServers, "handlers", 0).Count);
     }
 
+    [Fact]
+    public async Task CancellingAfterTheRecordWasAcceptedEndsTheWaitButTheRecordStillGoesOut()
+    {
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("cancel-accepted", 1);
+        var options = new ProducerOptions
+        {
+            BootstrapServers = cluster.BootstrapServers.Split(','),
+            Linger = TimeSpan.FromSeconds(60), // the record waits in its batch until the flush
+            BatchSize = 1 << 20,
+        };
+        await using var producer = new ProducerBuilder<Null, string>(options).Build();
+        var warmUp = producer.ProduceAsync(new ProducerRecord<Null, string>("cancel-accepted", "warm-up")).AsTask();
+        await producer.FlushAsync().WaitAsync(Bound);
+        await warmUp;
+
+        using var cancel = new CancellationTokenSource();
+        var waiting = producer.ProduceAsync(new ProducerRecord<Null, string>("cancel-accepted", "kept"), cancel.Token).AsTask();
+        Assert.False(waiting.IsCompleted);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // The caller stopped waiting; the record did not stop going out.
+        await producer.FlushAsync().WaitAsync(Bound);
+        Assert.Equal(["warm-up", "kept"], RecordReader.ReadPartition(cluster.BootstrapServers, "cancel-accepted", 0).Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)));
+
+        // Promises given back to the pool after an abandoned wait still serve later calls.
+        for (var i = 0; i < 3; i++)
+        {
+            var later = producer.ProduceAsync(new ProducerRecord<Null, string>("cancel-accepted", $"later-{i}"));
+            await producer.FlushAsync().WaitAsync(Bound);
+            Assert.Equal(2 + i, (await later).Offset);
+        }
+    }
+
+    [Fact]
+    public async Task ARecordThatFailsAfterItsCallerStoppedWaitingIsLogged()
+    {
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("cancel-then-fail", 1);
+        var options = new ProducerOptions
+        {
+            BootstrapServers = cluster.BootstrapServers.Split(','),
+            RequestTimeout = TimeSpan.FromSeconds(1),
+            DeliveryTimeout = TimeSpan.FromSeconds(2),
+            Linger = TimeSpan.Zero,
+            EnableIdempotence = false,
+            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+        };
+        var logger = new RecordingLogger();
+        await using var producer = new ProducerBuilder<Null, string>(options).SetLogger(logger).Build();
+        Assert.True((await producer.ProduceAsync(new ProducerRecord<Null, string>("cancel-then-fail", "warm-up")).AsTask().WaitAsync(Bound)).Offset >= 0);
+
+        cluster.SetBrokerDown(1);
+        using var cancel = new CancellationTokenSource();
+        var waiting = producer.ProduceAsync(new ProducerRecord<Null, string>("cancel-then-fail", "doomed"), cancel.Token).AsTask();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // delivery.timeout.ms fails the record later; the log is the only one left to tell.
+        var (eventId, exception) = await logger.FirstWarning.Task.WaitAsync(Bound);
+        Assert.Equal(1004, eventId.Id);
+        Assert.IsType<KafkaTimeoutException>(exception);
+    }
+
+    [Fact]
+    public async Task AHandlerThatThrowsForARecordWaitingForMetadataDoesNotWedgeItsTopic()
+    {
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("wedge", 1);
+        var logger = new RecordingLogger();
+        await using var producer = new ProducerBuilder<Null, string>(new ProducerOptions { BootstrapServers = cluster.BootstrapServers.Split(',') })
+            .SetLogger(logger)
+            .SetCloseTimeout(TimeSpan.FromSeconds(2))
+            .Build();
+
+        // The topic is new, so the record waits for metadata; partition 5 does not exist, which is
+        // only found out when it is appended, and then its handler throws.
+        producer.Produce(new ProducerRecord<Null, string>("wedge", 5, null, "bad partition"), _ => throw new InvalidOperationException("handler failed"));
+        var good = await producer.ProduceAsync(new ProducerRecord<Null, string>("wedge", "good")).AsTask().WaitAsync(Bound);
+
+        Assert.Equal(0, good.Offset);
+        await producer.FlushAsync().WaitAsync(Bound);
+        Assert.Single(logger.Errors, e => e.Exception is InvalidOperationException);
+    }
+
     private sealed class RecordingLogger : ILogger
     {
         public List<(LogLevel Level, Exception? Exception)> Errors { get; } = [];
+
+        public TaskCompletionSource<(EventId EventId, Exception? Exception)> FirstWarning { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -122,6 +213,11 @@ public sealed class LifecycleTests
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
+            if (logLevel == LogLevel.Warning)
+            {
+                FirstWarning.TrySetResult((eventId, exception));
+            }
+
             if (logLevel >= LogLevel.Error)
             {
                 lock (Errors)

@@ -4,8 +4,6 @@ namespace Samsa.Tests.Producer;
 
 public sealed class BufferMemoryTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
-
     [Fact]
     public void ReservesUpToTheLimitAndNoFurther()
     {
@@ -17,17 +15,17 @@ public sealed class BufferMemoryTests
     }
 
     [Fact]
-    public async Task AWaiterIsGrantedWhenEnoughIsReleased()
+    public void AWaiterIsGrantedWhenEnoughIsReleased()
     {
         var memory = new BufferMemory(100);
         Assert.True(memory.TryReserve(90));
-        var waiting = memory.ReserveAsync(50, Bound, CancellationToken.None);
-        Assert.False(waiting.IsCompleted);
+        var waiter = new RecordingWaiter(50, []);
+        Assert.False(memory.ReserveOrEnqueue(waiter));
 
         memory.Release(30);
-        Assert.False(waiting.IsCompleted); // 60 + 50 is still over the limit
+        Assert.False(waiter.Granted); // 60 + 50 is still over the limit
         memory.Release(30);
-        Assert.True(await waiting.WaitAsync(Bound));
+        Assert.True(waiter.Granted);
         Assert.Equal(80, memory.Used);
     }
 
@@ -36,36 +34,80 @@ public sealed class BufferMemoryTests
     {
         var memory = new BufferMemory(100);
         Assert.True(memory.TryReserve(100));
-        var big = memory.ReserveAsync(80, Bound, CancellationToken.None);
+        var big = new RecordingWaiter(80, []);
+        Assert.False(memory.ReserveOrEnqueue(big));
         memory.Release(30);
         Assert.False(memory.TryReserve(10));
-        Assert.False(big.IsCompleted);
+        Assert.False(big.Granted);
     }
 
     [Fact]
-    public async Task ATimedOutWaiterGivesWayToTheNext()
+    public void AWithdrawnWaiterGivesWayToTheNext()
     {
         var memory = new BufferMemory(100);
         Assert.True(memory.TryReserve(100));
-        Assert.False(await memory.ReserveAsync(80, TimeSpan.FromMilliseconds(50), CancellationToken.None));
+        var order = new List<int>();
+        var big = new RecordingWaiter(80, order);
+        var small = new RecordingWaiter(50, order);
+        Assert.False(memory.ReserveOrEnqueue(big));
+        Assert.False(memory.ReserveOrEnqueue(small));
         memory.Release(50);
-        Assert.True(memory.TryReserve(50));
+        Assert.Empty(order); // the big one at the head holds the small one back
+
+        Assert.True(memory.TryWithdraw(big));
+        Assert.Equal([50], order);
+        Assert.False(memory.TryWithdraw(small)); // granted already
         Assert.Equal(100, memory.Used);
     }
 
     [Fact]
-    public async Task TheBlockingReserveWaitsForARelease()
+    public void GrantedWaitersRunInArrivalOrderOnTheReleasingThread()
+    {
+        var memory = new BufferMemory(100);
+        Assert.True(memory.TryReserve(100));
+        var order = new List<int>();
+        var waiters = Enumerable.Range(1, 10).Select(i => new RecordingWaiter(i, order)).ToList();
+        foreach (var waiter in waiters)
+        {
+            Assert.False(memory.ReserveOrEnqueue(waiter));
+        }
+
+        // Until every grant has run, no newcomer may slip in ahead of the waiters.
+        memory.Release(20);
+        Assert.Equal([1, 2, 3, 4, 5], order);
+        Assert.False(memory.TryReserve(1));
+
+        memory.Release(80);
+        Assert.Equal(Enumerable.Range(1, 10), order);
+        Assert.True(memory.TryReserve(1));
+    }
+
+    [Fact]
+    public void WithdrawAllTakesEveryWaiterNotYetGranted()
     {
         var memory = new BufferMemory(10);
         Assert.True(memory.TryReserve(10));
-        var releaser = Task.Run(async () =>
-        {
-            await Task.Delay(50);
-            memory.Release(10);
-        });
+        var first = new RecordingWaiter(5, []);
+        var second = new RecordingWaiter(5, []);
+        Assert.False(memory.ReserveOrEnqueue(first));
+        Assert.False(memory.ReserveOrEnqueue(second));
 
-        Assert.True(memory.Reserve(5, Bound));
-        await releaser;
-        Assert.Equal(5, memory.Used);
+        Assert.Equal([first, second], memory.WithdrawAll());
+        memory.Release(10);
+        Assert.False(first.Granted);
+        Assert.True(memory.TryReserve(10));
+    }
+
+    private sealed class RecordingWaiter(int bytes, List<int> order) : MemoryWaiter(bytes)
+    {
+        public bool Granted { get; private set; }
+
+        public override void OnGranted()
+        {
+            Granted = true;
+            order.Add(Bytes);
+        }
+
+        public override void Fail(KafkaException error) => throw new InvalidOperationException("not used here", error);
     }
 }

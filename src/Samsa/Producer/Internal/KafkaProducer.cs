@@ -6,17 +6,33 @@ namespace Samsa.Producer.Internal;
 
 /// <summary>
 /// The typed front of the producer: checks the record, serializes key and value, picks the
-/// partition and appends to that partition's accumulator. Everything after that is the engine's.
+/// partition and appends to that partition's accumulator. A record that cannot be appended at once
+/// (its topic's metadata is unknown, or buffer.memory is full) becomes a <see cref="PendingRecord"/>
+/// and is appended, in call order, when it can be. Everything after the append is the engine's.
 /// </summary>
-internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
+internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPendingRecordWriter
 {
-    // Serialization goes into per-thread scratch buffers that are copied into the batch, so no
-    // record allocates its own byte[] (the copy is cheaper than the allocation and GC it replaces).
+    // Serialization goes into per-thread scratch buffers that are copied into the batch, so a record
+    // appended at once allocates no byte[] of its own (the copy is cheaper than the allocation and
+    // GC it replaces); only a record that has to wait copies its bytes, into pooled arrays.
     [ThreadStatic]
     private static PooledBufferWriter? t_keyBuffer;
 
     [ThreadStatic]
     private static PooledBufferWriter? t_valueBuffer;
+
+    /// <summary>What a call does when buffer.memory is full.</summary>
+    private enum MemoryWait
+    {
+        /// <summary>Refuse the record (TryProduce, and Produce on the reporting loop).</summary>
+        Never,
+
+        /// <summary>Block the calling thread up to max.block.ms (Produce).</summary>
+        Blocking,
+
+        /// <summary>Queue it and return; it fails after max.block.ms (ProduceAsync).</summary>
+        Async,
+    }
 
     private readonly ProducerEngine _engine;
     private readonly ISerializer<TKey> _keySerializer;
@@ -24,6 +40,9 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
     private readonly IPartitioner? _partitioner;
     private readonly StickyPartitioner _sticky;
     private readonly TimeSpan _closeTimeout;
+
+    // One close, however many callers dispose: each of them returns only once it is over.
+    private readonly Lazy<Task> _close;
 
     public KafkaProducer(ProducerEngine engine, ISerializer<TKey> keySerializer, ISerializer<TValue> valueSerializer, IPartitioner? partitioner, TimeSpan closeTimeout)
     {
@@ -33,6 +52,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         _partitioner = partitioner;
         _closeTimeout = closeTimeout;
         _sticky = new StickyPartitioner(engine.Options.BatchSize);
+        _close = new Lazy<Task>(CloseAsync);
     }
 
     public string Name => _engine.ClientId;
@@ -56,25 +76,14 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         }
 
         var promise = DeliveryPromise.Rent();
-        var topic = _engine.GetTopic(record.Topic);
-        if (!topic.IsReady)
+        if (SerializeAndAppend(record, promise, null, MemoryWait.Async, out var waitingForMemory, out _) is { } error)
         {
-            AppendWhenResolved(topic, record, promise, null);
+            promise.Fail(error);
             return promise.Task;
         }
 
-        var appendError = Append(topic, record, promise, null, heldBytes: -1, out var blockedBytes);
-        if (blockedBytes > 0)
-        {
-            return new ValueTask<DeliveryResult>(ProduceWhenBufferFreesAsync(topic, record, promise, blockedBytes, cancellationToken));
-        }
-
-        if (appendError is not null)
-        {
-            promise.Fail(appendError);
-        }
-
-        return promise.Task;
+        // Only a caller who can cancel pays for a wrapper; the others await the pooled promise itself.
+        return cancellationToken.CanBeCanceled ? WaitCancellableAsync(promise, waitingForMemory, cancellationToken) : promise.Task;
     }
 
     public void Produce(string topic, Message<TKey, TValue> message, Action<DeliveryReport>? deliveryHandler = null)
@@ -83,16 +92,59 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         Produce(ToRecord(topic, message), deliveryHandler);
     }
 
-    public void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null) =>
-        ProduceWithHandler(record, deliveryHandler, blockWhenFull: true);
+    public void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
+    {
+        if (CheckRecord(record) is { } invalid)
+        {
+            ReportFailure(record, deliveryHandler, invalid);
+            return;
+        }
 
-    public bool TryProduce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null) =>
-        ProduceWithHandler(record, deliveryHandler, blockWhenFull: false);
+        // On the reporting loop, waiting for buffer space would wait for this very loop to free it.
+        var reentrant = ReportingThread.IsCurrent;
+        var error = SerializeAndAppend(record, null, deliveryHandler, reentrant ? MemoryWait.Never : MemoryWait.Blocking, out var waitingForMemory, out var refused);
+        if (refused)
+        {
+            error = BufferFullOnReportingLoop(record);
+        }
+        else if (waitingForMemory is not null && !waitingForMemory.WaitForMemory(_engine.Options.MaxBlock))
+        {
+            // buffer.memory stayed full for max.block.ms: the record fails, as with the Java client's send().
+            OnWaitExpired(waitingForMemory);
+        }
+
+        if (error is not null)
+        {
+            ReportFailure(record, deliveryHandler, error);
+        }
+    }
+
+    public bool TryProduce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
+    {
+        if (CheckRecord(record) is { } invalid)
+        {
+            ReportFailure(record, deliveryHandler, invalid);
+            return true;
+        }
+
+        if (SerializeAndAppend(record, null, deliveryHandler, MemoryWait.Never, out _, out var refused) is { } error)
+        {
+            ReportFailure(record, deliveryHandler, error);
+        }
+
+        return !refused;
+    }
 
     public Task FlushAsync(CancellationToken cancellationToken = default) => _engine.FlushAsync(cancellationToken);
 
     public bool Flush(TimeSpan timeout)
     {
+        if (ReportingThread.IsCurrent)
+        {
+            throw new InvalidOperationException(
+                "Flush was called from a delivery handler, on the producer's reporting loop: it would wait for reports that only this loop can make. Call FlushAsync without blocking on it, or flush from another thread.");
+        }
+
         try
         {
             return _engine.FlushAsync(CancellationToken.None).Wait(timeout);
@@ -103,13 +155,23 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (_engine.IsClosed)
+        if (ReportingThread.IsCurrent)
         {
-            return;
+            // The close waits for reports, which this thread is busy making: start it on another
+            // thread and let the handler return.
+            _ = Task.Run(() => _close.Value);
+            return ValueTask.CompletedTask;
         }
 
+        return new ValueTask(_close.Value);
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task CloseAsync()
+    {
         // Give what was produced a bounded chance to go out, then fail the rest: nothing hangs.
         try
         {
@@ -122,7 +184,65 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         await _engine.DisposeAsync().ConfigureAwait(false);
     }
 
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void OnGranted(PendingRecord record)
+    {
+        if (!record.Topic.TryEnqueue(record))
+        {
+            OnTopicResolved(record, record.Topic.Failure);
+        }
+    }
+
+    public void OnTopicResolved(PendingRecord record, KafkaException? topicFailure)
+    {
+        var error = topicFailure;
+        if (error is null && _engine.IsClosed)
+        {
+            error = new ProducerClosedException($"The producer was disposed before the record for topic '{record.Topic.Name}' was appended; it was not sent.") { Topic = record.Topic.Name };
+        }
+
+        error ??= Append(record.Topic, record.Partition, record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, record.Headers, record.TimestampMs, record.Promise, record.Handler, record.Bytes);
+        if (error is null)
+        {
+            record.ReturnBytes();
+            return;
+        }
+
+        _engine.Memory.Release(record.Bytes);
+        Fail(record, error);
+    }
+
+    public void OnWaitExpired(PendingRecord record)
+    {
+        if (_engine.Memory.TryWithdraw(record))
+        {
+            Fail(record, BufferFull(record.Topic.Name, record.Partition));
+        }
+    }
+
+    public void Fail(PendingRecord record, KafkaException error)
+    {
+        record.EndWait();
+        record.ReturnBytes();
+        if (record.Promise is { } promise)
+        {
+            promise.Fail(error);
+        }
+        else
+        {
+            // Run as a report: this thread may be the reporting loop, or stand in for it (appending a
+            // resolved topic's records, a dispose), so a handler calling Produce, Flush or Dispose gets
+            // the same non-blocking behaviour as from any delivery handler.
+            ReportingThread.Enter();
+            try
+            {
+                ReportFailure(record.Topic.Name, record.Partition, new Timestamp(record.TimestampMs, TimestampType.CreateTime), record.Handler, error);
+            }
+            finally
+            {
+                ReportingThread.Exit();
+            }
+        }
+    }
 
     private static ProducerRecord<TKey, TValue> ToRecord(string topic, Message<TKey, TValue> message) =>
         new(topic, message.Key, message.Value) { Headers = message.Headers, Timestamp = message.Timestamp };
@@ -156,112 +276,18 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         return null;
     }
 
-    private bool ProduceWithHandler(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler, bool blockWhenFull)
-    {
-        if (CheckRecord(record) is { } invalid)
-        {
-            ReportFailure(record, deliveryHandler, invalid);
-            return true;
-        }
-
-        var topic = _engine.GetTopic(record.Topic);
-        if (!topic.IsReady)
-        {
-            AppendWhenResolved(topic, record, null, deliveryHandler);
-            return true;
-        }
-
-        var error = Append(topic, record, null, deliveryHandler, heldBytes: -1, out var blockedBytes);
-        if (blockedBytes > 0)
-        {
-            if (!blockWhenFull)
-            {
-                return false;
-            }
-
-            // buffer.memory is full: wait for reported batches to free it, as the Java client's send() does.
-            error = _engine.Memory.Reserve(blockedBytes, _engine.Options.MaxBlock)
-                ? Append(topic, record, null, deliveryHandler, blockedBytes, out _)
-                : BufferFull(record);
-        }
-
-        if (error is not null)
-        {
-            ReportFailure(record, deliveryHandler, error);
-        }
-
-        return true;
-    }
-
-    // A method of its own: a lambda in the callers would make them allocate its closure on every
-    // call, fast path included.
-    private void AppendWhenResolved(TopicState topic, ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? deliveryHandler)
-    {
-        // Never block the caller for metadata: the record waits in the topic's queue, and is then
-        // appended even past buffer.memory, since it was accepted already.
-        topic.WhenResolved((resolved, failure) =>
-        {
-            if ((failure ?? Append(resolved, record, promise, deliveryHandler, heldBytes: 0, out _)) is not { } error)
-            {
-                return;
-            }
-
-            if (promise is not null)
-            {
-                promise.Fail(error);
-            }
-            else
-            {
-                ReportFailure(record, deliveryHandler, error);
-            }
-        });
-    }
-
-    private async Task<DeliveryResult> ProduceWhenBufferFreesAsync(TopicState topic, ProducerRecord<TKey, TValue> record, DeliveryPromise promise, int bytes, CancellationToken cancellationToken)
-    {
-        if (!await _engine.Memory.ReserveAsync(bytes, _engine.Options.MaxBlock, cancellationToken).ConfigureAwait(false))
-        {
-            throw BufferFull(record);
-        }
-
-        if (Append(topic, record, promise, null, bytes, out _) is { } error)
-        {
-            throw error;
-        }
-
-        return await promise.Task.ConfigureAwait(false);
-    }
-
-    private BufferFullException BufferFull(in ProducerRecord<TKey, TValue> record) => new(
-        $"buffer.memory ({_engine.Options.BufferMemory} bytes) stayed full for max.block.ms ({_engine.Options.MaxBlock.TotalMilliseconds:0} ms): records are produced faster than the cluster accepts them. Produce more slowly, or raise buffer.memory or max.block.ms.")
-    {
-        Topic = record.Topic,
-        Partition = record.Partition,
-    };
-
-    private static void ReportFailure(in ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler, KafkaException error) =>
-        deliveryHandler?.Invoke(new DeliveryReport(new DeliveryResult(record.Topic ?? "", record.Partition ?? -1, -1, record.Timestamp), error));
-
     /// <summary>
-    /// Serializes, partitions and appends; returns the error if this record cannot be produced.
-    /// With <paramref name="heldBytes"/> &lt; 0 it reserves buffer memory without waiting and, if
-    /// the buffer is full, appends nothing and sets <paramref name="blockedBytes"/> to what it needs;
-    /// otherwise the caller already holds <paramref name="heldBytes"/> (released here on error).
+    /// Serializes the record, then appends it straight from the scratch buffers when its topic is
+    /// known and buffer memory is free (the fast path). Otherwise it keeps a copy of its bytes and
+    /// waits for memory (<paramref name="waitingForMemory"/> set, per <paramref name="wait"/>) and
+    /// then for its topic, behind any record that waits already. Returns the error if the record
+    /// cannot be produced; <paramref name="refused"/> is true when it was not taken because the
+    /// buffer is full and <paramref name="wait"/> is <see cref="MemoryWait.Never"/>.
     /// </summary>
-    private KafkaException? Append(TopicState topic, in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, int heldBytes, out int blockedBytes)
+    private KafkaException? SerializeAndAppend(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
     {
-        var error = AppendCore(topic, record, promise, handler, heldBytes, out blockedBytes);
-        if (error is not null && heldBytes > 0)
-        {
-            _engine.Memory.Release(heldBytes);
-        }
-
-        return error;
-    }
-
-    private KafkaException? AppendCore(TopicState topic, in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, int heldBytes, out int blockedBytes)
-    {
-        blockedBytes = 0;
+        waitingForMemory = null;
+        refused = false;
         var keyBuffer = t_keyBuffer ??= new PooledBufferWriter(256);
         var valueBuffer = t_valueBuffer ??= new PooledBufferWriter(1024);
         keyBuffer.Reset();
@@ -281,45 +307,100 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
 
         var key = keyBuffer.WrittenSpan;
         var value = valueBuffer.WrittenSpan;
-        var info = topic.Info;
-        var partitionCount = info.Partitions.Length;
-        if (record.Partition is { } explicitPartition && explicitPartition >= partitionCount)
-        {
-            return new InvalidRecordException(
-                $"Partition {explicitPartition} does not exist: topic '{record.Topic}' has {partitionCount} partition(s), numbered 0 to {partitionCount - 1}.")
-            {
-                Topic = record.Topic,
-                Partition = explicitPartition,
-            };
-        }
-
-        int partition;
-        if (record.Partition is null && _partitioner is not null)
-        {
-            partition = _partitioner.Partition(record.Topic, key, keyIsNull, partitionCount);
-            if ((uint)partition >= (uint)partitionCount)
-            {
-                return new InvalidRecordException(
-                    $"The partitioner {_partitioner.GetType().Name} chose partition {partition}, but topic '{record.Topic}' has partitions 0 to {partitionCount - 1}.")
-                {
-                    Topic = record.Topic,
-                    Partition = partition,
-                };
-            }
-        }
-        else
-        {
-            partition = DefaultPartitioner.Partition(record.Topic, record.Partition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions);
-        }
-
         var size = RecordBatchBuilder.EstimateRecordSize(key, keyIsNull, value, valueIsNull, record.Headers);
+        if (CheckSize(record, size) is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
+        var timestampMs = record.Timestamp.Type == TimestampType.NotAvailable ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : record.Timestamp.UnixTimestampMs;
+        var topic = _engine.GetTopic(record.Topic);
+        if (topic.IsReady && _engine.Memory.TryReserve(size))
+        {
+            var error = Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size);
+            if (error is not null)
+            {
+                _engine.Memory.Release(size);
+            }
+
+            return error;
+        }
+
+        if (wait == MemoryWait.Never && !_engine.Memory.TryReserve(size))
+        {
+            refused = true;
+            return null;
+        }
+
+        var pending = new PendingRecord(this, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size);
+        if (wait == MemoryWait.Never)
+        {
+            OnGranted(pending);
+            return null;
+        }
+
+        if (wait == MemoryWait.Blocking)
+        {
+            pending.PrepareBlockingWait();
+        }
+
+        if (_engine.Memory.ReserveOrEnqueue(pending))
+        {
+            OnGranted(pending);
+            return null;
+        }
+
+        if (wait == MemoryWait.Async)
+        {
+            pending.StartDeadline(_engine.Options.MaxBlock);
+        }
+
+        waitingForMemory = pending;
+        return null;
+    }
+
+    private async ValueTask<DeliveryResult> WaitCancellableAsync(DeliveryPromise promise, PendingRecord? waitingForMemory, CancellationToken cancellationToken)
+    {
+        // AsTask reads the pooled promise once the record has its outcome, whatever became of this
+        // wait: the promise goes back to its pool exactly once, when nobody can read it any more.
+        var delivery = promise.Task.AsTask();
+        try
+        {
+            return await delivery.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            if (waitingForMemory is not null && _engine.Memory.TryWithdraw(waitingForMemory))
+            {
+                // Not accepted yet: withdrawn as if never produced. Its promise is never completed
+                // and so never pooled again; the collector takes it with this wait.
+                waitingForMemory.EndWait();
+                waitingForMemory.ReturnBytes();
+            }
+            else
+            {
+                // Accepted: it goes out or fails on its own, and only the log can still tell a failure.
+                _ = delivery.ContinueWith(
+                    static (task, engine) => ((ProducerEngine)engine!).OnAbandonedRecordFailed((KafkaException)task.Exception!.InnerException!),
+                    _engine,
+                    CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+
+            throw;
+        }
+    }
+
+    private RecordTooLargeException? CheckSize(in ProducerRecord<TKey, TValue> record, int size)
+    {
         if (size > _engine.Options.MaxRequestSize)
         {
             return new RecordTooLargeException(
                 $"The record for topic '{record.Topic}' is {size} bytes when encoded, more than max.request.size ({_engine.Options.MaxRequestSize}). Send a smaller record or raise max.request.size (and the broker's message.max.bytes).")
             {
                 Topic = record.Topic,
-                Partition = partition,
+                Partition = record.Partition,
             };
         }
 
@@ -329,38 +410,88 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
                 $"The record for topic '{record.Topic}' is {size} bytes when encoded, more than buffer.memory ({_engine.Memory.Limit}). Send a smaller record or raise buffer.memory.")
             {
                 Topic = record.Topic,
-                Partition = partition,
+                Partition = record.Partition,
             };
         }
 
-        if (heldBytes < 0)
+        return null;
+    }
+
+    private BufferFullException BufferFull(string topic, int? partition) => new(
+        $"buffer.memory ({_engine.Options.BufferMemory} bytes) stayed full for max.block.ms ({_engine.Options.MaxBlock.TotalMilliseconds:0} ms): records are produced faster than the cluster accepts them. Produce more slowly, or raise buffer.memory or max.block.ms.")
+    {
+        Topic = topic,
+        Partition = partition,
+    };
+
+    private BufferFullException BufferFullOnReportingLoop(in ProducerRecord<TKey, TValue> record) => new(
+        $"buffer.memory ({_engine.Options.BufferMemory} bytes) is full and Produce was called from a delivery handler, on the reporting loop that frees buffer space: waiting would stall every report. Use TryProduce or ProduceAsync in a delivery handler, or produce from another thread.")
+    {
+        Topic = record.Topic,
+        Partition = record.Partition,
+    };
+
+    private void ReportFailure(in ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler, KafkaException error) =>
+        ReportFailure(record.Topic ?? "", record.Partition, record.Timestamp, deliveryHandler, error);
+
+    private void ReportFailure(string topic, int? partition, Timestamp timestamp, Action<DeliveryReport>? deliveryHandler, KafkaException error)
+    {
+        try
         {
-            if (!_engine.Memory.TryReserve(size))
+            deliveryHandler?.Invoke(new DeliveryReport(new DeliveryResult(topic, partition ?? -1, -1, timestamp), error));
+        }
+        catch (Exception e)
+        {
+            // A user callback never breaks the producer: this may run while a topic's waiting
+            // records are appended, or while granted records are, on behalf of other callers.
+            _engine.OnHandlerFailed(e, topic, partition ?? -1);
+        }
+    }
+
+    /// <summary>Partitions and appends serialized bytes whose buffer memory is reserved; returns the error if the record cannot go to a partition.</summary>
+    private InvalidRecordException? Append(TopicState topic, int? explicitPartition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size)
+    {
+        var info = topic.Info;
+        var partitionCount = info.Partitions.Length;
+        if (explicitPartition is { } chosen && chosen >= partitionCount)
+        {
+            return new InvalidRecordException(
+                $"Partition {chosen} does not exist: topic '{topic.Name}' has {partitionCount} partition(s), numbered 0 to {partitionCount - 1}.")
             {
-                blockedBytes = size;
-                return null;
-            }
-        }
-        else if (size > heldBytes)
-        {
-            _engine.Memory.ForceReserve(size - heldBytes);
-        }
-        else if (size < heldBytes)
-        {
-            _engine.Memory.Release(heldBytes - size);
+                Topic = topic.Name,
+                Partition = chosen,
+            };
         }
 
-        var timestampMs = record.Timestamp.Type == TimestampType.NotAvailable ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : record.Timestamp.UnixTimestampMs;
+        int partition;
+        if (explicitPartition is null && _partitioner is not null)
+        {
+            partition = _partitioner.Partition(topic.Name, key, keyIsNull, partitionCount);
+            if ((uint)partition >= (uint)partitionCount)
+            {
+                return new InvalidRecordException(
+                    $"The partitioner {_partitioner.GetType().Name} chose partition {partition}, but topic '{topic.Name}' has partitions 0 to {partitionCount - 1}.")
+                {
+                    Topic = topic.Name,
+                    Partition = partition,
+                };
+            }
+        }
+        else
+        {
+            partition = DefaultPartitioner.Partition(topic.Name, explicitPartition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions);
+        }
+
         var accumulator = topic.Partitions[partition];
-        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, record.Headers, new PendingDelivery(promise, handler, timestampMs), size))
+        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs), size))
         {
             accumulator.Sender?.Wake();
         }
 
-        if (record.Partition is null && _partitioner is null && (keyIsNull || _engine.Options.PartitionerIgnoreKeys))
+        if (explicitPartition is null && _partitioner is null && (keyIsNull || _engine.Options.PartitionerIgnoreKeys))
         {
             // KIP-794 counts the bytes the record adds to its batch, not a lone batch's header.
-            _sticky.OnAppended(record.Topic, partition, size - RecordBatchBuilder.HeaderSize);
+            _sticky.OnAppended(topic.Name, partition, size - RecordBatchBuilder.HeaderSize);
         }
 
         return null;

@@ -90,7 +90,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     /// <summary>
     /// The topic's state, creating it and starting its metadata fetch on first use. Check
-    /// <see cref="TopicState.IsReady"/>: if false, append through <see cref="TopicState.WhenResolved"/>.
+    /// <see cref="TopicState.IsReady"/>: if false, queue the record with <see cref="TopicState.TryEnqueue"/>.
     /// </summary>
     public TopicState GetTopic(string topic)
     {
@@ -246,6 +246,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             return;
         }
 
+        FailWaitingRecords();
+
         // Connections first: that fails every request still in flight, so no sender is left
         // waiting on an answer when it is stopped.
         await Connections.DisposeAsync().ConfigureAwait(false);
@@ -371,7 +373,13 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         TopicInfo info;
         try
         {
-            info = await Metadata.GetTopicAsync(state.Name, Options.MaxBlock, CancellationToken.None).ConfigureAwait(false);
+            info = await Metadata.GetTopicAsync(state.Name, Options.MaxBlock, _closing.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed: DisposeAsync has failed the records that waited (this is a no-op then).
+            state.Resolve(ClosedWhileWaitingForMetadata(state.Name));
+            return;
         }
         catch (KafkaException e)
         {

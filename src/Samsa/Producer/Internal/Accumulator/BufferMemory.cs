@@ -2,106 +2,92 @@ namespace Samsa.Producer.Internal;
 
 /// <summary>
 /// <c>buffer.memory</c>: the bytes of records accepted but not yet reported. A record reserves
-/// its encoded size when it is appended and the whole batch gives it back once reported, so the
+/// its encoded size when it is produced and the whole batch gives it back once reported, so the
 /// producer's memory stays bounded however fast callers produce.
 /// </summary>
+/// <remarks>
+/// Records that find the buffer full wait in one queue and are granted in arrival order. The
+/// thread that frees the bytes runs each granted waiter's <see cref="MemoryWaiter.OnGranted"/>
+/// itself, one after another, so granted records are appended in the order they were produced:
+/// thread-pool continuations, one per waiter, would race each other and reorder them.
+/// </remarks>
 internal sealed class BufferMemory(long limit)
 {
-    // Reserving and releasing are lock-free while nobody waits; the lock guards only the waiters.
+    // Reserving and releasing are lock-free while nobody waits; the lock guards only the queues.
     private readonly object _lock = new();
-    private readonly LinkedList<Waiter> _waiters = new();
+    private readonly LinkedList<MemoryWaiter> _waiting = new();
+    private readonly Queue<MemoryWaiter> _granted = new();
+    private bool _runningGrants;
     private long _used;
+
+    // Waiting plus granted-but-not-yet-run. While above zero, TryReserve refuses, so a new record
+    // cannot overtake one that waits, nor one whose grant has not been appended yet.
     private int _waiterCount;
 
     public long Limit { get; } = limit;
 
     public long Used => Interlocked.Read(ref _used);
 
-    public bool TryReserve(int bytes) =>
-        // Waiters go first, in arrival order, so a stream of small records cannot starve a big one.
-        Volatile.Read(ref _waiterCount) == 0 && TryAdd(bytes);
+    public bool TryReserve(int bytes) => Volatile.Read(ref _waiterCount) == 0 && TryAdd(bytes);
 
-    /// <summary>Takes the bytes even past the limit, for records that cannot wait (see callers).</summary>
-    public void ForceReserve(int bytes) => Interlocked.Add(ref _used, bytes);
-
-    /// <summary>Waits asynchronously until the bytes can be reserved; false if <paramref name="timeout"/> passed first.</summary>
-    public async Task<bool> ReserveAsync(int bytes, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        if (Enqueue(bytes) is not { } waiter)
-        {
-            return true;
-        }
-
-        try
-        {
-            await waiter.Granted.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            Abandon(waiter);
-            if (e is OperationCanceledException)
-            {
-                throw;
-            }
-
-            return false;
-        }
-    }
-
-    /// <summary>Blocks the calling thread until the bytes can be reserved; false if <paramref name="timeout"/> passed first.</summary>
-    public bool Reserve(int bytes, TimeSpan timeout)
-    {
-        if (Enqueue(bytes) is not { } waiter)
-        {
-            return true;
-        }
-
-        // Granted by Release on the reporting loop, which needs no thread of the caller's.
-        if (waiter.Granted.Task.Wait(timeout))
-        {
-            return true;
-        }
-
-        Abandon(waiter);
-        return false;
-    }
-
-    private Waiter? Enqueue(int bytes)
+    /// <summary>
+    /// Reserves the waiter's bytes at once (true) when nobody waits and they fit. Otherwise queues
+    /// it (false): its <see cref="MemoryWaiter.OnGranted"/> runs exactly once, in queue order, once
+    /// the bytes are reserved for it (possibly before this method returns), unless it is withdrawn first.
+    /// </summary>
+    public bool ReserveOrEnqueue(MemoryWaiter waiter)
     {
         lock (_lock)
         {
-            if (_waiters.Count == 0 && TryAdd(bytes))
+            if (_waiterCount == 0 && TryAdd(waiter.Bytes))
             {
-                return null;
+                return true;
             }
 
-            var waiter = new Waiter(bytes);
-            waiter.Node = _waiters.AddLast(waiter);
+            waiter.Node = _waiting.AddLast(waiter);
             _waiterCount++;
 
             // A release that ran before the count went up did not look for waiters: look now.
             GrantLocked();
-            return waiter;
         }
+
+        RunGranted();
+        return false;
     }
 
-    private void Abandon(Waiter waiter)
+    /// <summary>
+    /// Takes a waiter out of the queue if it has not been granted yet (true: it never will be).
+    /// False once granted: its bytes are reserved and its <see cref="MemoryWaiter.OnGranted"/> runs or ran.
+    /// </summary>
+    public bool TryWithdraw(MemoryWaiter waiter)
     {
         lock (_lock)
         {
-            if (waiter.Granted.Task.IsCompletedSuccessfully)
+            if (waiter.Node is not { List: not null } node)
             {
-                // Granted just as the wait ended: the caller gives up, so give the bytes back.
-                Interlocked.Add(ref _used, -waiter.Bytes);
-            }
-            else
-            {
-                _waiters.Remove(waiter.Node!);
-                _waiterCount--;
+                return false;
             }
 
+            _waiting.Remove(node);
+            _waiterCount--;
+
+            // A big waiter at the head may have held back smaller ones behind it.
             GrantLocked();
+        }
+
+        RunGranted();
+        return true;
+    }
+
+    /// <summary>Takes every waiter not granted yet out of the queue, in arrival order (the producer is closing).</summary>
+    public List<MemoryWaiter> WithdrawAll()
+    {
+        lock (_lock)
+        {
+            var withdrawn = new List<MemoryWaiter>(_waiting);
+            _waiting.Clear();
+            _waiterCount -= withdrawn.Count;
+            return withdrawn;
         }
     }
 
@@ -119,6 +105,8 @@ internal sealed class BufferMemory(long limit)
             {
                 GrantLocked();
             }
+
+            RunGranted();
         }
     }
 
@@ -141,20 +129,62 @@ internal sealed class BufferMemory(long limit)
 
     private void GrantLocked()
     {
-        while (_waiters.First is { } first && TryAdd(first.Value.Bytes))
+        while (_waiting.First is { } first && TryAdd(first.Value.Bytes))
         {
-            _waiters.RemoveFirst();
-            _waiterCount--;
-            first.Value.Granted.TrySetResult();
+            _waiting.RemoveFirst();
+            _granted.Enqueue(first.Value);
         }
     }
 
-    private sealed class Waiter(int bytes)
+    // Outside the lock: a granted record is appended to its partition, and a failed append
+    // releases memory again, which comes back here (and finds the grants already being run).
+    private void RunGranted()
     {
-        public int Bytes { get; } = bytes;
+        lock (_lock)
+        {
+            if (_runningGrants || _granted.Count == 0)
+            {
+                return;
+            }
 
-        public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            _runningGrants = true;
+        }
 
-        public LinkedListNode<Waiter>? Node { get; set; }
+        while (true)
+        {
+            MemoryWaiter next;
+            lock (_lock)
+            {
+                if (!_granted.TryDequeue(out next!))
+                {
+                    _runningGrants = false;
+                    return;
+                }
+            }
+
+            next.OnGranted();
+            lock (_lock)
+            {
+                _waiterCount--;
+            }
+        }
     }
+}
+
+/// <summary>A reservation of <c>buffer.memory</c> that could not be made at once and waits its turn.</summary>
+internal abstract class MemoryWaiter(int bytes)
+{
+    public int Bytes { get; } = bytes;
+
+    /// <summary>Its place in the wait queue; detached once granted or withdrawn.</summary>
+    public LinkedListNode<MemoryWaiter>? Node { get; set; }
+
+    /// <summary>
+    /// The bytes are now reserved for this waiter. Runs on the thread that freed them, before any
+    /// later waiter's; it must not block nor throw (user callbacks it reaches are caught).
+    /// </summary>
+    public abstract void OnGranted();
+
+    /// <summary>The producer closes while this waiter is still queued (it holds no memory): fail it.</summary>
+    public abstract void Fail(KafkaException error);
 }

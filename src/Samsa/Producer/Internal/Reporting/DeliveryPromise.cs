@@ -6,7 +6,9 @@ namespace Samsa.Producer.Internal;
 /// <summary>
 /// The awaitable behind one <c>ProduceAsync</c> call. Pooled and reused, so awaiting a record
 /// allocates no task: a <see cref="ValueTask{TResult}"/> points at this object until the result
-/// is read, after which the object goes back to the pool.
+/// is read, after which the object goes back to the pool. So the result must be read exactly
+/// once: by the caller's await, or, when the caller may cancel its wait, by an <c>AsTask()</c>
+/// wrapper that outlives the wait (see <c>KafkaProducer.WaitCancellableAsync</c>).
 /// </summary>
 internal sealed class DeliveryPromise : IValueTaskSource<DeliveryResult>
 {

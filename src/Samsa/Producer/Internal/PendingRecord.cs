@@ -1,0 +1,136 @@
+using System.Buffers;
+
+namespace Samsa.Producer.Internal;
+
+/// <summary>
+/// A record that could not be appended when it was produced: its topic's metadata is not known
+/// yet, or <c>buffer.memory</c> is full. It was serialized at the call, as in the Java client and
+/// Confluent.Kafka, and holds its own copy of the bytes (from <see cref="ArrayPool{T}"/>), so a
+/// caller may reuse its arrays and objects once the call returns.
+/// </summary>
+internal sealed class PendingRecord : MemoryWaiter
+{
+    private byte[]? _bytes;
+    private Timer? _deadline;
+    private TaskCompletionSource? _waitOver;
+
+    public PendingRecord(IPendingRecordWriter writer, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size)
+        : base(size)
+    {
+        Writer = writer;
+        Topic = topic;
+        Partition = partition;
+        KeyIsNull = keyIsNull;
+        ValueIsNull = valueIsNull;
+        KeyLength = key.Length;
+        ValueLength = value.Length;
+        _bytes = key.Length + value.Length == 0 ? [] : ArrayPool<byte>.Shared.Rent(key.Length + value.Length);
+        key.CopyTo(_bytes);
+        value.CopyTo(_bytes.AsSpan(key.Length));
+        Headers = Snapshot(headers);
+        TimestampMs = timestampMs;
+        Promise = promise;
+        Handler = handler;
+    }
+
+    public IPendingRecordWriter Writer { get; }
+
+    public TopicState Topic { get; }
+
+    /// <summary>The partition the caller chose, if any; otherwise it is chosen when the record is appended.</summary>
+    public int? Partition { get; }
+
+    public bool KeyIsNull { get; }
+
+    public bool ValueIsNull { get; }
+
+    public int KeyLength { get; }
+
+    public int ValueLength { get; }
+
+    public ReadOnlySpan<byte> Key => _bytes.AsSpan(0, KeyLength);
+
+    public ReadOnlySpan<byte> Value => _bytes.AsSpan(KeyLength, ValueLength);
+
+    public Headers? Headers { get; }
+
+    public long TimestampMs { get; }
+
+    public DeliveryPromise? Promise { get; }
+
+    public Action<DeliveryReport>? Handler { get; }
+
+    /// <summary>
+    /// Makes the record wakeable by <see cref="WaitForMemory"/>; call before it is queued for
+    /// memory, since it may be granted at once.
+    /// </summary>
+    public void PrepareBlockingWait() => _waitOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Blocks a <c>Produce</c> caller until the record is granted its memory or failed; false if the time ran out first.</summary>
+    public bool WaitForMemory(TimeSpan timeout) => _waitOver!.Task.Wait(timeout);
+
+    /// <summary>Asks the writer to withdraw the record if it still waits for memory after <paramref name="timeout"/>.</summary>
+    public void StartDeadline(TimeSpan timeout)
+    {
+        var deadline = new Timer(static state => ((PendingRecord)state!).Writer.OnWaitExpired((PendingRecord)state!), this, Timeout.Infinite, Timeout.Infinite);
+        Volatile.Write(ref _deadline, deadline);
+        deadline.Change(timeout, Timeout.InfiniteTimeSpan);
+    }
+
+    public override void OnGranted()
+    {
+        EndWait();
+        Writer.OnGranted(this);
+    }
+
+    public override void Fail(KafkaException error) => Writer.Fail(this, error);
+
+    /// <summary>The record no longer waits for memory: stop its deadline, wake a blocked caller.</summary>
+    public void EndWait()
+    {
+        Interlocked.Exchange(ref _deadline, null)?.Dispose();
+        _waitOver?.TrySetResult();
+    }
+
+    /// <summary>Gives the bytes back to the pool once the record was appended (copied into its batch) or failed.</summary>
+    public void ReturnBytes()
+    {
+        if (Interlocked.Exchange(ref _bytes, null) is { Length: > 0 } bytes)
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    // The caller may change its Headers (or a header's array) once the call returned; the record keeps what it had.
+    private static Headers? Snapshot(Headers? headers)
+    {
+        if (headers is null)
+        {
+            return null;
+        }
+
+        var copy = new Headers();
+        foreach (var header in headers)
+        {
+            copy.Add(header.Key, header.Value?.ToArray());
+        }
+
+        return copy;
+    }
+}
+
+/// <summary>The typed producer that made a <see cref="PendingRecord"/>; it partitions and appends it.</summary>
+internal interface IPendingRecordWriter
+{
+    /// <summary>The record now holds its buffer memory: append it, or queue it until its topic resolves.</summary>
+    void OnGranted(PendingRecord record);
+
+    /// <summary>The record's topic resolved (<paramref name="topicFailure"/> null) or failed: append it or fail it.</summary>
+    void OnTopicResolved(PendingRecord record, KafkaException? topicFailure);
+
+    /// <summary>max.block.ms passed while the record waited for memory (unless it was granted meanwhile).</summary>
+    void OnWaitExpired(PendingRecord record);
+
+    /// <summary>Fails the record (it holds no buffer memory any more): tells its caller, gives its bytes back.</summary>
+    void Fail(PendingRecord record, KafkaException error);
+}
