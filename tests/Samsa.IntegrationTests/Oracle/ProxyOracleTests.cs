@@ -1,0 +1,171 @@
+using System.Text;
+using Samsa.IntegrationTests.Infrastructure;
+using Samsa.Testing;
+using Samsa.Testing.Proxy;
+
+namespace Samsa.IntegrationTests.Oracle;
+
+/// <summary>
+/// Samsa's producer → <see cref="KafkaProxy"/> → mock cluster: the oracle judges what a real broker would
+/// have stored, and the proxy's faults make the producer time out, reconnect and resend. Each test has its
+/// own cluster: faults and advertised ports are cluster-wide.
+/// </summary>
+public sealed class ProxyOracleTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    private static ProducerOptions Options(KafkaProxy proxy) => new()
+    {
+        BootstrapServers = proxy.BootstrapServers.Split(','),
+        Linger = TimeSpan.FromMilliseconds(5),
+        BatchSize = 1024, // several batches per partition
+        RequestTimeout = TimeSpan.FromSeconds(1),
+        DeliveryTimeout = TimeSpan.FromSeconds(30),
+        RetryBackoff = TimeSpan.FromMilliseconds(50),
+        RetryBackoffMax = TimeSpan.FromMilliseconds(300),
+        ReconnectBackoff = TimeSpan.FromMilliseconds(50),
+        ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+    };
+
+    /// <summary>Produces <paramref name="count"/> unique values, awaiting them in send order; returns the
+    /// acknowledged ones (every one must be acknowledged).</summary>
+    private static async Task<List<AcknowledgedRecord>> ProduceAsync(KafkaProxy proxy, string topic, int count, Func<int, Task>? before = null)
+    {
+        await using var producer = new ProducerBuilder<string, string>(Options(proxy)).SetCloseTimeout(TimeSpan.FromSeconds(15)).Build();
+        var sends = new List<Task<DeliveryResult>>();
+        for (var i = 0; i < count; i++)
+        {
+            if (before is not null)
+            {
+                await before(i);
+            }
+
+            sends.Add(producer.ProduceAsync(new ProducerRecord<string, string>(topic, $"k{i % 11}", $"{topic}#{i:D5}")).AsTask());
+        }
+
+        var results = await Task.WhenAll(sends).WaitAsync(Bound);
+        return [.. results.Select((r, i) => AcknowledgedRecord.Utf8(r.Topic, r.Partition, $"{topic}#{i:D5}"))];
+    }
+
+    private static (MockCluster Cluster, KafkaProxy Proxy) Start(string topic, int partitions = 3)
+    {
+        ConfluentLoader.EnsureLoaded();
+        var cluster = MockCluster.Start(3);
+        cluster.CreateTopic(topic, partitions);
+        for (var p = 0; p < partitions; p++)
+        {
+            cluster.SetPartitionLeader(topic, p, p % 3 + 1);
+        }
+
+        return (cluster, KafkaProxy.Start(cluster));
+    }
+
+    [Fact]
+    public async Task APlainRunIsCleanAndEveryConnectionGoesThroughTheProxy()
+    {
+        var (cluster, proxy) = Start("plain");
+        using var _ = cluster;
+        await using var __ = proxy;
+
+        var acknowledged = await ProduceAsync(proxy, "plain", 300);
+
+        proxy.Oracle.Verify(acknowledged);
+        var report = proxy.Oracle.Report();
+        Assert.True(report.Stored > 3, report.ToString()); // several batches per partition, all judged
+        Assert.Equal(0, report.Duplicates);
+        Assert.Equal(300, report.StoredRecords.Values.Sum(r => r.Count));
+        Assert.Empty(proxy.Errors);
+        Assert.Equal(3, report.StoredRecords.Count); // every leader was reached through the proxy
+
+        // The independent reader, also through the proxy (Metadata advertises its ports), sees the same log.
+        var log = RecordReader.ReadAll(proxy.BootstrapServers, "plain", 300);
+        Assert.Equal(acknowledged.Select(a => Encoding.UTF8.GetString(a.Value!)).Order(), log.Select(r => Encoding.UTF8.GetString(r.Value!)).Order());
+    }
+
+    [Fact]
+    public async Task ALostProduceAnswerIsResentAndARealBrokerWouldDeDuplicateIt()
+    {
+        var (cluster, proxy) = Start("lost", partitions: 1);
+        using var _ = cluster;
+        await using var __ = proxy;
+        proxy.DropResponses(KafkaApiKey.Produce, 1);
+
+        var acknowledged = await ProduceAsync(proxy, "lost", 50);
+
+        Assert.Equal(1, proxy.DroppedResponses);
+        var report = proxy.Oracle.Report();
+        // The mock stored the batch twice; the resend kept its producer id, epoch and sequence, so a real
+        // broker would have answered it as a duplicate.
+        Assert.True(report.Duplicates >= 1, report.ToString());
+        proxy.Oracle.Verify(acknowledged);
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact]
+    public async Task AConnectionClosedBeforeTheAnswerIsResentAndARealBrokerWouldDeDuplicateIt()
+    {
+        var (cluster, proxy) = Start("closed", partitions: 1);
+        using var _ = cluster;
+        await using var __ = proxy;
+        proxy.CloseAfterNextRequest(KafkaApiKey.Produce);
+
+        var acknowledged = await ProduceAsync(proxy, "closed", 50);
+
+        Assert.Equal(1, proxy.ClosedConnections);
+        Assert.True(proxy.Connections >= 2, $"{proxy.Connections} connections"); // the producer reconnected
+        Assert.True(proxy.Oracle.Report().Duplicates >= 1, proxy.Oracle.Report().ToString());
+        proxy.Oracle.Verify(acknowledged);
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact]
+    public async Task LatencyAndAStallLoseNothingAndStayInOrder()
+    {
+        var (cluster, proxy) = Start("slow");
+        using var _ = cluster;
+        await using var __ = proxy;
+        proxy.SetLatency(-1, TimeSpan.FromMilliseconds(20));
+
+        var acknowledged = await ProduceAsync(proxy, "slow", 200, i =>
+        {
+            if (i == 100)
+            {
+                // Longer than request.timeout.ms: requests in flight to broker 1 time out and are resent.
+                proxy.Stall(1, TimeSpan.FromMilliseconds(1500));
+            }
+
+            return i % 20 == 19 ? Task.Delay(5) : Task.CompletedTask;
+        });
+
+        proxy.Oracle.Verify(acknowledged);
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact]
+    public async Task TheOracleFlagsAResendUnderANewProducerIdAndAGap()
+    {
+        // A hand-written client: the mock stores every one of these batches; a real broker would have
+        // stored the first two both (different producer ids) and rejected the gap.
+        var (cluster, proxy) = Start("raw", partitions: 1); // partition 0 led by broker 1
+        using var _ = cluster;
+        await using var __ = proxy;
+        await using (var client = await RawProducer.ConnectAsync(proxy.BootstrapServers.Split(',')[0]))
+        {
+            Assert.Equal(0, await client.ProduceAsync("raw", 0, producerId: 1000, epoch: 0, baseSequence: 0, "a", "b"));
+            Assert.Equal(0, await client.ProduceAsync("raw", 0, producerId: 1001, epoch: 0, baseSequence: 0, "a", "b"));
+            Assert.Equal(0, await client.ProduceAsync("raw", 0, producerId: 1001, epoch: 0, baseSequence: 5, "c"));
+        }
+
+        var report = proxy.Oracle.Report();
+        Assert.Equal(2, report.Stored);
+        Assert.Equal(1, report.OutOfOrder);
+        Assert.False(report.IsClean);
+
+        AcknowledgedRecord[] acknowledged = [AcknowledgedRecord.Utf8("raw", 0, "a"), AcknowledgedRecord.Utf8("raw", 0, "b"), AcknowledgedRecord.Utf8("raw", 0, "c")];
+        var e = Assert.Throws<IdempotenceViolationException>(() => proxy.Oracle.Verify(acknowledged));
+        Assert.Contains("'a' would be stored 2 times", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'c' would not be in a real broker's log", e.Message, StringComparison.Ordinal);
+        Assert.Contains("expected sequence 2", e.Message, StringComparison.Ordinal);
+        Assert.Empty(proxy.Errors);
+    }
+}
