@@ -56,8 +56,18 @@ public sealed class KafkaProxy : IAsyncDisposable
     /// <summary>Client connections accepted so far.</summary>
     public int Connections => Volatile.Read(ref _connectionCount);
 
-    /// <summary>Answers the proxy swallowed because of <see cref="DropResponses"/>.</summary>
-    public int DroppedResponses => Volatile.Read(ref _droppedResponses);
+    /// <summary>Requests whose answer the proxy withholds because of <see cref="DropResponses"/> (counted when the
+    /// request passes, so a connection closing before the answer arrives does not change the count).</summary>
+    public int DroppedResponses
+    {
+        get
+        {
+            lock (_faultGate)
+            {
+                return _droppedResponses;
+            }
+        }
+    }
 
     /// <summary>Connections the proxy closed because of <see cref="CloseAfterNextRequest"/>.</summary>
     public int ClosedConnections => Volatile.Read(ref _closedConnections);
@@ -187,13 +197,12 @@ public sealed class KafkaProxy : IAsyncDisposable
             if (drop)
             {
                 _dropResponses[apiKey] = n - 1;
+                _droppedResponses++;
             }
 
             return (drop, _closeAfter.Remove(apiKey));
         }
     }
-
-    internal void CountDroppedResponse() => Interlocked.Increment(ref _droppedResponses);
 
     internal void CountClosedConnection() => Interlocked.Increment(ref _closedConnections);
 

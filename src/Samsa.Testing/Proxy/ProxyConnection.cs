@@ -10,9 +10,15 @@ namespace Samsa.Testing.Proxy;
 /// One client connection and its twin to the mock broker: requests are forwarded as read, answers in the
 /// order the broker sends them. Each direction is one loop, so frames never overtake one another.
 /// </summary>
+/// <remarks>
+/// When the client closes its side, the requests it sent are still answered by the broker; the connection
+/// stays open towards the broker until those answers are in (at most <see cref="DrainBound"/>), so that the
+/// oracle knows whether they were stored, as a real broker would have stored them.
+/// </remarks>
 internal sealed class ProxyConnection : IDisposable
 {
     private const short ProduceKey = (short)KafkaApiKey.Produce;
+    private static readonly TimeSpan DrainBound = TimeSpan.FromSeconds(5);
 
     private readonly KafkaProxy _proxy;
     private readonly ProxyBroker _broker;
@@ -20,6 +26,7 @@ internal sealed class ProxyConnection : IDisposable
     private readonly Socket _upstream = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
     private readonly ConcurrentDictionary<int, PendingRequest> _pending = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _clientGone;
 
     public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client)
     {
@@ -45,8 +52,9 @@ internal sealed class ProxyConnection : IDisposable
                 return; // the broker is down: the client sees its connection closed, as it would
             }
 
-            // Whichever direction ends first closes both sockets, which ends the other.
-            await Task.WhenAll(PumpAsync(RequestsAsync, ct), PumpAsync(ResponsesAsync, ct)).ConfigureAwait(false);
+            // A direction that fails closes both sockets, which ends the other; the client closing its side
+            // only ends the requests (see the remarks).
+            await Task.WhenAll(PumpAsync(RequestsAsync, isRequests: true, ct), PumpAsync(ResponsesAsync, isRequests: false, ct)).ConfigureAwait(false);
         }
         finally
         {
@@ -70,7 +78,7 @@ internal sealed class ProxyConnection : IDisposable
         _upstream.Dispose();
     }
 
-    private async Task PumpAsync(Func<CancellationToken, Task> pump, CancellationToken ct)
+    private async Task PumpAsync(Func<CancellationToken, Task> pump, bool isRequests, CancellationToken ct)
     {
         try
         {
@@ -86,7 +94,11 @@ internal sealed class ProxyConnection : IDisposable
         }
         finally
         {
-            Dispose();
+            // The requests ending because the client hung up leave the answers to drain.
+            if (!isRequests || Volatile.Read(ref _clientGone) == 0 || _pending.IsEmpty)
+            {
+                Dispose();
+            }
         }
     }
 
@@ -94,7 +106,19 @@ internal sealed class ProxyConnection : IDisposable
     {
         while (true)
         {
-            var frame = await ReadFrameAsync(_client, ct).ConfigureAwait(false);
+            byte[] frame;
+            try
+            {
+                frame = await ReadFrameAsync(_client, ct).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                // The client hung up: wait (bounded) for the answers to what it sent, then close.
+                Volatile.Write(ref _clientGone, 1);
+                _ = Task.Delay(DrainBound, ct).ContinueWith(_ => Dispose(), TaskScheduler.Default);
+                return;
+            }
+
             var body = frame.AsSpan(4);
             if (body.Length < 8)
             {
@@ -151,13 +175,15 @@ internal sealed class ProxyConnection : IDisposable
                 return;
             }
 
-            if (request.DropResponse)
+            if (!request.DropResponse && Volatile.Read(ref _clientGone) == 0)
             {
-                _proxy.CountDroppedResponse();
-                continue;
+                await _client.SendAsync(frame, SocketFlags.None, ct).ConfigureAwait(false);
             }
 
-            await _client.SendAsync(frame, SocketFlags.None, ct).ConfigureAwait(false);
+            if (Volatile.Read(ref _clientGone) != 0 && _pending.IsEmpty)
+            {
+                return; // every answer the gone client was owed is in
+            }
         }
     }
 

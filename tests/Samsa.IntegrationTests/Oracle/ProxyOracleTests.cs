@@ -142,6 +142,56 @@ public sealed class ProxyOracleTests
     }
 
     [Fact]
+    public async Task LostAnswersOnSeveralPartitionsAndALeaderMoveLeaveARealBrokersLogExact()
+    {
+        var (cluster, proxy) = Start("moves", partitions: 6);
+        using var _ = cluster;
+        await using var __ = proxy;
+
+        var acknowledged = await ProduceAsync(proxy, "moves", 600, i =>
+        {
+            if (i == 100)
+            {
+                proxy.DropResponses(KafkaApiKey.Produce, 4);
+            }
+
+            if (i == 300)
+            {
+                cluster.SetPartitionLeader("moves", 0, 2);
+                proxy.CloseAfterNextRequest(KafkaApiKey.Produce);
+            }
+
+            return i % 20 == 19 ? Task.Delay(5) : Task.CompletedTask;
+        });
+
+        Assert.Equal(4, proxy.DroppedResponses);
+        proxy.Oracle.Verify(acknowledged);
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact]
+    public async Task AnswersOwedToAClientThatHungUpStillReachTheOracle()
+    {
+        var (cluster, proxy) = Start("hangup", partitions: 1);
+        using var _ = cluster;
+        await using var __ = proxy;
+        await using (var client = await RawProducer.ConnectAsync(proxy.BootstrapServers.Split(',')[0]))
+        {
+            await client.SendAsync("hangup", 0, producerId: 3000, epoch: 0, baseSequence: 0, "x");
+        }
+
+        // Bounded wait: the proxy keeps the broker side open until the answer is in.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (proxy.Oracle.Report().Batches.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var judged = Assert.Single(proxy.Oracle.Report().Batches);
+        Assert.Equal(BatchVerdict.Appended, judged.Verdict);
+    }
+
+    [Fact]
     public async Task TheOracleFlagsAResendUnderANewProducerIdAndAGap()
     {
         // A hand-written client: the mock stores every one of these batches; a real broker would have

@@ -31,6 +31,20 @@ internal sealed class RawProducer : IAsyncDisposable
     /// <summary>Sends one uncompressed batch with acks=all and returns the partition's error code.</summary>
     public async Task<short> ProduceAsync(string topic, int partition, long producerId, short epoch, int baseSequence, params string[] values)
     {
+        await SendAsync(topic, partition, producerId, epoch, baseSequence, values);
+
+        var size = new byte[4];
+        await _stream.ReadExactlyAsync(size).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        var response = new byte[BinaryPrimitives.ReadInt32BigEndian(size)];
+        await _stream.ReadExactlyAsync(response).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        // correlation id, topics[1], name, partitions[1], index, then the error code.
+        var at = 4 + 4 + 2 + Encoding.UTF8.GetByteCount(topic) + 4 + 4;
+        return BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(at));
+    }
+
+    /// <summary>Sends one uncompressed batch with acks=all without reading the answer.</summary>
+    public async Task SendAsync(string topic, int partition, long producerId, short epoch, int baseSequence, params string[] values)
+    {
         var batch = Batch(producerId, epoch, baseSequence, values);
         var body = new List<byte>();
         Int16(body, 0); // Produce
@@ -51,14 +65,6 @@ internal sealed class RawProducer : IAsyncDisposable
         BinaryPrimitives.WriteInt32BigEndian(frame, body.Count);
         body.CopyTo(frame, 4);
         await _stream.WriteAsync(frame).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-
-        var size = new byte[4];
-        await _stream.ReadExactlyAsync(size).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-        var response = new byte[BinaryPrimitives.ReadInt32BigEndian(size)];
-        await _stream.ReadExactlyAsync(response).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-        // correlation id, topics[1], name, partitions[1], index, then the error code.
-        var at = 4 + 4 + 2 + Encoding.UTF8.GetByteCount(topic) + 4 + 4;
-        return BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(at));
     }
 
     public async ValueTask DisposeAsync()
