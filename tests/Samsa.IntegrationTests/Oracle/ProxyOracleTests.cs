@@ -2,6 +2,7 @@ using System.Text;
 using Samsa.IntegrationTests.Infrastructure;
 using Samsa.Testing;
 using Samsa.Testing.Proxy;
+using Xunit.Abstractions;
 
 namespace Samsa.IntegrationTests.Oracle;
 
@@ -10,7 +11,7 @@ namespace Samsa.IntegrationTests.Oracle;
 /// have stored, and the proxy's faults make the producer time out, reconnect and resend. Each test has its
 /// own cluster: faults and advertised ports are cluster-wide.
 /// </summary>
-public sealed class ProxyOracleTests
+public sealed class ProxyOracleTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
@@ -47,6 +48,17 @@ public sealed class ProxyOracleTests
         return [.. results.Select((r, i) => AcknowledgedRecord.Utf8(r.Topic, r.Partition, $"{topic}#{i:D5}"))];
     }
 
+    /// <summary>What the oracle judged, in the test's output, for when an assertion needs explaining.</summary>
+    private void Log(KafkaProxy proxy)
+    {
+        var report = proxy.Oracle.Report();
+        output.WriteLine(report.ToString());
+        foreach (var b in report.Batches.Where(b => b.Verdict != BatchVerdict.Appended).Take(50))
+        {
+            output.WriteLine(b.ToString());
+        }
+    }
+
     private static (MockCluster Cluster, KafkaProxy Proxy) Start(string topic, int partitions = 3)
     {
         ConfluentLoader.EnsureLoaded();
@@ -69,6 +81,7 @@ public sealed class ProxyOracleTests
 
         var acknowledged = await ProduceAsync(proxy, "plain", 300);
 
+        Log(proxy);
         proxy.Oracle.Verify(acknowledged);
         var report = proxy.Oracle.Report();
         Assert.True(report.Stored > 3, report.ToString()); // several batches per partition, all judged
@@ -97,6 +110,7 @@ public sealed class ProxyOracleTests
         // The mock stored the batch twice; the resend kept its producer id, epoch and sequence, so a real
         // broker would have answered it as a duplicate.
         Assert.True(report.Duplicates >= 1, report.ToString());
+        Log(proxy);
         proxy.Oracle.Verify(acknowledged);
         Assert.Empty(proxy.Errors);
     }
@@ -114,6 +128,7 @@ public sealed class ProxyOracleTests
         Assert.Equal(1, proxy.ClosedConnections);
         Assert.True(proxy.Connections >= 2, $"{proxy.Connections} connections"); // the producer reconnected
         Assert.True(proxy.Oracle.Report().Duplicates >= 1, proxy.Oracle.Report().ToString());
+        Log(proxy);
         proxy.Oracle.Verify(acknowledged);
         Assert.Empty(proxy.Errors);
     }
@@ -126,17 +141,30 @@ public sealed class ProxyOracleTests
         await using var __ = proxy;
         proxy.SetLatency(-1, TimeSpan.FromMilliseconds(20));
 
-        var acknowledged = await ProduceAsync(proxy, "slow", 200, i =>
+        var acknowledged = await ProduceAsync(proxy, "slow", 200, async i =>
         {
             if (i == 100)
             {
-                // Longer than request.timeout.ms: requests in flight to broker 1 time out and are resent.
+                // Once every partition has had a batch stored (connections up, producer id known), stall
+                // broker 1 for longer than request.timeout.ms: its requests time out and are resent, while the
+                // stalled ones still reach the broker afterwards.
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (proxy.Oracle.Report().StoredRecords.Count < 3 && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(10);
+                }
+
                 proxy.Stall(1, TimeSpan.FromMilliseconds(1500));
             }
 
-            return i % 20 == 19 ? Task.Delay(5) : Task.CompletedTask;
+            if (i % 20 == 19)
+            {
+                await Task.Delay(5);
+            }
         });
 
+        Log(proxy);
+        Assert.True(proxy.Oracle.Report().Duplicates >= 1, proxy.Oracle.Report().ToString()); // the stall made the producer resend
         proxy.Oracle.Verify(acknowledged);
         Assert.Empty(proxy.Errors);
     }
@@ -165,6 +193,35 @@ public sealed class ProxyOracleTests
         });
 
         Assert.Equal(4, proxy.DroppedResponses);
+        Log(proxy);
+        proxy.Oracle.Verify(acknowledged);
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact]
+    public async Task ABatchWhoseAnswersAreLostUntilItExpiresDoesNotCostTheRecordsAfterIt()
+    {
+        // The expired batch WAS stored (only its answers were lost): whatever the producer does with its
+        // sequence afterwards (continue, or bump the epoch), a real broker must store every later record.
+        var (cluster, proxy) = Start("expired", partitions: 1);
+        using var _ = cluster;
+        await using var __ = proxy;
+        var options = Options(proxy) with { RequestTimeout = TimeSpan.FromMilliseconds(500), DeliveryTimeout = TimeSpan.FromSeconds(2) };
+        await using var producer = new ProducerBuilder<string, string>(options).SetCloseTimeout(TimeSpan.FromSeconds(15)).Build();
+
+        proxy.DropResponses(KafkaApiKey.Produce, 1000);
+        await Assert.ThrowsAnyAsync<KafkaException>(() => producer.ProduceAsync(new ProducerRecord<string, string>("expired", "lost")).AsTask().WaitAsync(Bound));
+        proxy.DropResponses(KafkaApiKey.Produce, 0);
+
+        var acknowledged = new List<AcknowledgedRecord>();
+        for (var i = 0; i < 20; i++)
+        {
+            var result = await producer.ProduceAsync(new ProducerRecord<string, string>("expired", $"after-{i}")).AsTask().WaitAsync(Bound);
+            acknowledged.Add(AcknowledgedRecord.Utf8(result.Topic, result.Partition, $"after-{i}"));
+        }
+
+        Assert.True(proxy.DroppedResponses >= 1);
+        Log(proxy);
         proxy.Oracle.Verify(acknowledged);
         Assert.Empty(proxy.Errors);
     }
