@@ -75,7 +75,7 @@ public sealed class IdempotenceOracle
     /// order": an acknowledged record missing from (or repeated in) the real broker's log of its partition,
     /// acknowledged records of a partition out of the order given, and every batch the test broker stored but
     /// a real broker would have rejected. Records are matched by value, so values must be unique per
-    /// partition, and batches must be uncompressed. Empty when all is well.
+    /// partition, and batches uncompressed or gzip. Empty when all is well.
     /// </summary>
     /// <param name="acknowledged">The records the producer acknowledged, per partition in send order.</param>
     public IReadOnlyList<string> Check(IEnumerable<AcknowledgedRecord> acknowledged)
@@ -221,7 +221,7 @@ public sealed class IdempotenceOracle
         }
 
         return report.Batches.Any(b => b.Batch.TopicPartition == tp && b.Batch.IsCompressed)
-            ? "; the partition has compressed batches, whose records the oracle cannot match"
+            ? "; the partition has snappy, lz4 or zstd batches, whose records the oracle cannot match"
             : "; no batch seen by the oracle carried it";
     }
 

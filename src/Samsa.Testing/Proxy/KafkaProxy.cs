@@ -87,17 +87,29 @@ public sealed class KafkaProxy : IAsyncDisposable
             .Select(s => int.Parse(s[(s.LastIndexOf(':') + 1)..], NumberStyles.None, CultureInfo.InvariantCulture))
             .ToArray();
         var brokers = new ProxyBroker[ports.Length];
-        for (var i = 0; i < ports.Length; i++)
+        try
         {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            brokers[i] = new ProxyBroker(i + 1, ports[i], listener);
+            for (var i = 0; i < ports.Length; i++)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start(); // before ProxyBroker reads the port it was given
+                brokers[i] = new ProxyBroker(i + 1, ports[i], listener);
+                cluster.SetBrokerHostPort(i + 1, "127.0.0.1", brokers[i].ListenPort);
+            }
+        }
+        catch
+        {
+            foreach (var b in brokers.Where(b => b is not null))
+            {
+                b.Listener.Stop();
+            }
+
+            throw;
         }
 
         var proxy = new KafkaProxy(cluster, brokers);
         foreach (var b in brokers)
         {
-            cluster.SetBrokerHostPort(b.Id, "127.0.0.1", b.ListenPort);
             proxy._acceptLoops.Add(Task.Run(() => proxy.AcceptLoopAsync(b)));
         }
 

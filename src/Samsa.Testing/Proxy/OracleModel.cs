@@ -22,7 +22,8 @@ public sealed record ProducedRecord(int Sequence, byte[]? Key, byte[]? Value)
 
 /// <summary>
 /// A v2 record batch as a producer sent it: the header fields idempotence depends on, and its records
-/// (empty when the batch is compressed: the oracle does not decompress, it counts by <see cref="RecordCount"/>).
+/// (empty when the batch is compressed with snappy, lz4 or zstd, which the oracle does not decompress: it
+/// counts those by <see cref="RecordCount"/>; uncompressed and gzip batches are decoded).
 /// </summary>
 public sealed record ProducedBatch(
     string Topic,
@@ -33,7 +34,8 @@ public sealed record ProducedBatch(
     int RecordCount,
     IReadOnlyList<ProducedRecord> Records)
 {
-    /// <summary>True when the records are compressed (attributes bits 0-2), so <see cref="Records"/> is empty.</summary>
+    /// <summary>True when the records are compressed with a codec the oracle does not decode, so
+    /// <see cref="Records"/> is empty.</summary>
     public bool IsCompressed { get; init; }
 
     public TopicPartition TopicPartition => new(Topic, Partition);
@@ -128,8 +130,8 @@ public sealed class OracleReport
     /// <summary>Every judged batch, in the order the test broker answered them.</summary>
     public IReadOnlyList<JudgedBatch> Batches { get; }
 
-    /// <summary>Per partition, the records a real broker would have stored, in log order (compressed batches
-    /// contribute no records).</summary>
+    /// <summary>Per partition, the records a real broker would have stored, in log order (batches the oracle
+    /// cannot decompress contribute no records).</summary>
     public IReadOnlyDictionary<TopicPartition, IReadOnlyList<StoredRecord>> StoredRecords { get; }
 
     /// <summary>Batches a real broker would have stored.</summary>

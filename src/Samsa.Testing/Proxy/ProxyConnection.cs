@@ -129,7 +129,7 @@ internal sealed class ProxyConnection : IDisposable
             var version = BinaryPrimitives.ReadInt16BigEndian(body[2..]);
             var correlationId = BinaryPrimitives.ReadInt32BigEndian(body[4..]);
             var (drop, close) = _proxy.TakeFaults(apiKey);
-            var batches = apiKey == ProduceKey ? ProduceCodec.ReadRequest(body, version) : [];
+            var batches = apiKey == ProduceKey && version >= ProduceCodec.FirstBatchVersion ? ProduceCodec.ReadRequest(body, version) : [];
             // Registered before forwarding: the answer may come back before this loop runs again.
             _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close);
 

@@ -95,6 +95,53 @@ public sealed class ProxyOracleTests(ITestOutputHelper output)
         Assert.Equal(acknowledged.Select(a => Encoding.UTF8.GetString(a.Value!)).Order(), log.Select(r => Encoding.UTF8.GetString(r.Value!)).Order());
     }
 
+    [Theory]
+    [InlineData((short)3)] // classic encoding, no log start offset in the answer
+    [InlineData((short)8)] // classic, with record errors
+    [InlineData((short)10)] // flexible, with tagged fields (the mock's highest)
+    public async Task EveryProduceVersionIsDecoded(short maxVersion)
+    {
+        var topic = $"v{maxVersion}";
+        var (cluster, proxy) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        cluster.SetApiVersion(KafkaApiKey.Produce, 0, maxVersion);
+
+        var acknowledged = await ProduceAsync(proxy, topic, 60);
+
+        proxy.Oracle.Verify(acknowledged);
+        Assert.Equal(60, proxy.Oracle.Report().StoredRecords.Values.Sum(r => r.Count));
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact]
+    public async Task GzipBatchesAreDecodedAndOtherCodecsAreCountedByTheirHeader()
+    {
+        var (cluster, proxy) = Start("zipped", partitions: 1);
+        using var _ = cluster;
+        await using var __ = proxy;
+
+        var options = Options(proxy) with { CompressionType = CompressionType.Gzip };
+        await using (var producer = new ProducerBuilder<string, string>(options).Build())
+        {
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(i => producer.ProduceAsync(new ProducerRecord<string, string>("zipped", $"gz-{i}")).AsTask())).WaitAsync(Bound);
+        }
+
+        var gzip = proxy.Oracle.Report();
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"gz-{i}"), gzip.StoredRecords[new TopicPartition("zipped", 0)].Select(r => r.ValueText));
+
+        await using (var producer = new ProducerBuilder<string, string>(Options(proxy) with { CompressionType = CompressionType.Lz4 }).Build())
+        {
+            await producer.ProduceAsync(new ProducerRecord<string, string>("zipped", "lz4")).AsTask().WaitAsync(Bound);
+        }
+
+        var lz4 = proxy.Oracle.Report().Batches[^1];
+        Assert.True(lz4.Batch.IsCompressed);
+        Assert.Equal(1, lz4.Batch.RecordCount);
+        Assert.Equal(BatchVerdict.Appended, lz4.Verdict); // a second producer id, starting at 0
+        Assert.Empty(proxy.Errors);
+    }
+
     [Fact]
     public async Task ALostProduceAnswerIsResentAndARealBrokerWouldDeDuplicateIt()
     {
