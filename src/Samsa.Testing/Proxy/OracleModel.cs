@@ -40,8 +40,18 @@ public sealed record ProducedBatch(
 
     public TopicPartition TopicPartition => new(Topic, Partition);
 
+    private readonly int? _lastOffsetDelta;
+
+    /// <summary>The header's lastOffsetDelta (by default <see cref="RecordCount"/> - 1). The broker derives the
+    /// last sequence from it, not from the record count, and so does the oracle.</summary>
+    public int LastOffsetDelta
+    {
+        get => _lastOffsetDelta ?? Math.Max(RecordCount, 1) - 1;
+        init => _lastOffsetDelta = value;
+    }
+
     /// <summary>The sequence of the batch's last record, wrapping past <see cref="int.MaxValue"/> to 0 as the broker does.</summary>
-    public int LastSequence => AddSequence(BaseSequence, Math.Max(RecordCount, 1) - 1);
+    public int LastSequence => AddSequence(BaseSequence, LastOffsetDelta);
 
     /// <summary>An uncompressed batch of UTF-8 values with consecutive sequences from <paramref name="baseSequence"/>
     /// (for synthetic tests of the oracle's rules).</summary>

@@ -126,8 +126,10 @@ internal static class ProduceCodec
 
     private static ProducedBatch ReadBatch(string topic, int partition, ReadOnlySpan<byte> batch)
     {
+        // attributes (int16) and lastOffsetDelta (int32) are adjacent.
         var r = new WireReader(batch[AttributesOffset..]);
         var attributes = r.ReadInt16();
+        var lastOffsetDelta = r.ReadInt32();
         r = new WireReader(batch[ProducerIdOffset..]);
         var producerId = r.ReadInt64();
         var epoch = r.ReadInt16();
@@ -154,7 +156,11 @@ internal static class ProduceCodec
             }
         }
 
-        return new ProducedBatch(topic, partition, producerId, epoch, baseSequence, count, records) { IsCompressed = !decoded };
+        return new ProducedBatch(topic, partition, producerId, epoch, baseSequence, count, records)
+        {
+            IsCompressed = !decoded,
+            LastOffsetDelta = lastOffsetDelta,
+        };
     }
 
     private static byte[] Gunzip(ReadOnlySpan<byte> compressed)

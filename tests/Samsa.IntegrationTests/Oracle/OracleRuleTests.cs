@@ -92,6 +92,15 @@ public sealed class OracleRuleTests
     }
 
     [Fact]
+    public void TheLastSequenceComesFromLastOffsetDeltaAsTheBrokerReadsIt()
+    {
+        var oracle = new IdempotenceOracle();
+        oracle.Apply(Batch(0, values: ["a", "b"]) with { LastOffsetDelta = 4 });
+        Assert.Equal(BatchVerdict.OutOfOrder, oracle.Apply(Batch(2)).Verdict);
+        Assert.Equal(BatchVerdict.Appended, oracle.Apply(Batch(5)).Verdict);
+    }
+
+    [Fact]
     public void ANewEpochStartingAtZeroIsStored()
     {
         var oracle = new IdempotenceOracle();
