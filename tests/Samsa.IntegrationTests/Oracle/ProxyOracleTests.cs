@@ -48,12 +48,12 @@ public sealed class ProxyOracleTests(ITestOutputHelper output)
         return [.. results.Select((r, i) => AcknowledgedRecord.Utf8(r.Topic, r.Partition, $"{topic}#{i:D5}"))];
     }
 
-    /// <summary>What the oracle judged, in the test's output, for when an assertion needs explaining.</summary>
+    /// <summary>What the oracle judged (the first 60 batches), in the test's output, for when an assertion needs explaining.</summary>
     private void Log(KafkaProxy proxy)
     {
         var report = proxy.Oracle.Report();
         output.WriteLine(report.ToString());
-        foreach (var b in report.Batches.Where(b => b.Verdict != BatchVerdict.Appended).Take(50))
+        foreach (var b in report.Batches.Take(60))
         {
             output.WriteLine(b.ToString());
         }
@@ -270,6 +270,45 @@ public sealed class ProxyOracleTests(ITestOutputHelper output)
         Assert.True(proxy.DroppedResponses >= 1);
         Log(proxy);
         proxy.Oracle.Verify(acknowledged);
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact(Skip = "Producer defect (core being rebuilt): after OUT_OF_ORDER on partition 1 the producer takes a new " +
+                 "producer id and re-stamps partition 0's timed-out, still unresolved batch under it (new id, seq 0); the " +
+                 "stalled first copy (old id, seq 1) was stored too, so a real broker would hold 'p0-unresolved' twice.")]
+    public async Task ANewProducerIdWhileABatchIsUnresolvedDoesNotStoreItTwice()
+    {
+        // Partition 0 (broker 1) has a batch in flight whose fate the producer cannot know (broker 1 is
+        // stalled past request.timeout.ms; the stalled request still reaches the broker afterwards). Meanwhile
+        // partition 1 (broker 2) gets OUT_OF_ORDER_SEQUENCE_NUMBER, so the producer takes a new epoch or id.
+        // Re-stamping the unresolved batch under the new id would make a real broker store it twice.
+        var (cluster, proxy) = Start("bump", partitions: 2);
+        using var _ = cluster;
+        await using var __ = proxy;
+        await using var producer = new ProducerBuilder<string, string>(Options(proxy)).SetCloseTimeout(TimeSpan.FromSeconds(15)).Build();
+        var acknowledged = new List<AcknowledgedRecord>();
+        async Task SendAsync(int partition, string value)
+        {
+            var result = await producer.ProduceAsync(new ProducerRecord<string, string>("bump", partition, null, value)).AsTask().WaitAsync(Bound);
+            lock (acknowledged)
+            {
+                acknowledged.Add(AcknowledgedRecord.Utf8(result.Topic, result.Partition, value));
+            }
+        }
+
+        await SendAsync(0, "p0-first");
+        await SendAsync(1, "p1-first");
+
+        proxy.Stall(1, TimeSpan.FromSeconds(2));
+        var unresolved = SendAsync(0, "p0-unresolved");
+        cluster.PushRequestErrors(KafkaApiKey.Produce, 45); // the next Produce to reach the mock: broker 2's
+        await SendAsync(1, "p1-rejected-then-resent");
+        await unresolved;
+        await SendAsync(0, "p0-after");
+        await SendAsync(1, "p1-after");
+
+        Log(proxy);
+        proxy.Oracle.Verify(acknowledged.OrderBy(a => a.Partition).ThenBy(a => Encoding.UTF8.GetString(a.Value!).Contains("after", StringComparison.Ordinal)));
         Assert.Empty(proxy.Errors);
     }
 
