@@ -308,7 +308,7 @@ public sealed class ProxyOracleTests(ITestOutputHelper output)
         await SendAsync(1, "p1-after");
 
         Log(proxy);
-        proxy.Oracle.Verify(acknowledged.OrderBy(a => a.Partition).ThenBy(a => Encoding.UTF8.GetString(a.Value!).Contains("after", StringComparison.Ordinal)));
+        proxy.Oracle.Verify(acknowledged); // per partition, in the order they were sent
         Assert.Empty(proxy.Errors);
     }
 
