@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Samsa.Testing;
+using Samsa.Testing.Proxy;
 
 namespace Samsa.Cli;
 
@@ -40,12 +41,35 @@ internal static class ClusterCommand
             }
         });
 
+        var rtt = new Option<int>("--rtt")
+        {
+            Description = "Round-trip time added by every broker, in milliseconds (the mock's own latency).",
+            HelpName = "MS",
+        };
+        rtt.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--rtt must be >= 0.");
+            }
+        });
+        var proxy = new Option<bool>("--proxy")
+        {
+            Description = "Put a proxy in front of the brokers that judges idempotence as a real broker would " +
+                "(the mock does not de-duplicate) and injects network faults; BOOTSTRAP then names the proxy.",
+        };
+
         var command = new Command("cluster",
             "Run librdkafka's mock cluster in this process until Ctrl+C or SIGTERM. The first stdout line is " +
-            "'BOOTSTRAP host:port,...'; a description follows on stderr.");
+            "'BOOTSTRAP host:port,...'; a description follows on stderr. Commands are then read from stdin, one " +
+            "per line; each prints 'ok: <command>' or an error on stderr:" + Environment.NewLine +
+            ClusterConsole.Help);
         command.Options.Add(brokers);
         command.Options.Add(topics);
-        command.SetAction((parseResult, ct) => RunAsync(context, parseResult.GetValue(brokers), parseResult.GetValue(topics) ?? []));
+        command.Options.Add(rtt);
+        command.Options.Add(proxy);
+        command.SetAction((parseResult, ct) => RunAsync(
+            context, parseResult.GetValue(brokers), parseResult.GetValue(topics) ?? [], parseResult.GetValue(rtt), parseResult.GetValue(proxy)));
         return command;
     }
 
@@ -59,7 +83,7 @@ internal static class ClusterCommand
             && partitions >= 1;
     }
 
-    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics)
+    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy)
     {
         using var cluster = MockCluster.Start(brokers);
         foreach (var t in topics)
@@ -75,16 +99,41 @@ internal static class ClusterCommand
             }
         }
 
-        context.Out($"BOOTSTRAP {cluster.BootstrapServers}");
-        context.Error($"samsa cluster: librdkafka {MockCluster.NativeVersion} mock, {cluster.BrokerCount} brokers at {cluster.BootstrapServers}" +
-            (topics.Length > 0 ? $"; topics {string.Join(", ", topics)}" : "") + ". Ctrl+C to stop.");
+        for (var b = 1; b <= brokers && rttMs > 0; b++)
+        {
+            cluster.SetBrokerRoundTripTime(b, TimeSpan.FromMilliseconds(rttMs));
+        }
 
+        var proxy = withProxy ? KafkaProxy.Start(cluster) : null;
         try
         {
-            await Task.Delay(Timeout.Infinite, context.Cancellation).ConfigureAwait(false);
+            var bootstrap = proxy?.BootstrapServers ?? cluster.BootstrapServers;
+            context.Out($"BOOTSTRAP {bootstrap}");
+            context.Error($"samsa cluster: librdkafka {MockCluster.NativeVersion} mock, {cluster.BrokerCount} brokers at {cluster.BootstrapServers}" +
+                (proxy is null ? "" : $", through the proxy at {proxy.BootstrapServers}") +
+                (rttMs > 0 ? $"; rtt {rttMs} ms" : "") +
+                (topics.Length > 0 ? $"; topics {string.Join(", ", topics)}" : "") + ". Ctrl+C to stop.");
+
+            var console = new ClusterConsole(context, cluster, proxy);
+            // Not awaited once cancelled: a console's ReadLine may not observe cancellation. The console
+            // stops touching the cluster before it is disposed (ClusterConsole.Stop).
+            _ = console.RunAsync();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.Cancellation).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            console.Stop();
         }
-        catch (OperationCanceledException)
+        finally
         {
+            if (proxy is not null)
+            {
+                await proxy.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         context.Error("samsa cluster: stopped.");

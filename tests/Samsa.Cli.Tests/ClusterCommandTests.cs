@@ -31,6 +31,97 @@ public sealed class ClusterCommandTests
         Assert.Equal(0, await task);
     }
 
+    [Fact]
+    public async Task WithTheProxyTheOracleJudgesWhatWasProducedAndBadCommandsDoNotStopIt()
+    {
+        using var output = new SyncStringWriter();
+        using var error = new SyncStringWriter();
+        using var input = new LineFeeder();
+        using var cts = new CancellationTokenSource();
+        var task = CliApp.RunAsync(["cluster", "--brokers", "1", "--topic", "judged:1", "--proxy", "--rtt", "5"], input, output, error, cancellationToken: cts.Token);
+
+        await WaitForAsync(output, "BOOTSTRAP ");
+        var servers = output.ToString().Split('\n')[0]["BOOTSTRAP ".Length..].Trim();
+        var run = await Cli.RunWithInputAsync("a\nb\nc\n", "produce", "-b", servers, "-t", "judged");
+        Assert.True(run.ExitCode == 0, run.All);
+
+        input.Send("no-such-command 1");
+        input.Send("stall 7 100");
+        input.Send("oracle");
+        await WaitForAsync(output, "ORACLE ");
+        Assert.Contains("duplicates 0, out-of-order 0, fenced 0, unknown-producer 0", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("records a real broker would hold 3", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("unknown command or wrong number of arguments: 'no-such-command 1'", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("broker must be 1..1, got '7'", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("ok: oracle", error.ToString(), StringComparison.Ordinal);
+
+        cts.Cancel();
+        Assert.Equal(0, await task);
+    }
+
+    [Fact]
+    public async Task ClusterCommandsApplyToTheMockAndProxyCommandsNeedTheProxy()
+    {
+        using var output = new SyncStringWriter();
+        using var error = new SyncStringWriter();
+        using var input = new LineFeeder();
+        using var cts = new CancellationTokenSource();
+        var task = CliApp.RunAsync(["cluster", "--brokers", "2", "--topic", "moved:1"], input, output, error, cancellationToken: cts.Token);
+        await WaitForAsync(output, "BOOTSTRAP ");
+
+        foreach (var line in new[] { "rtt all 3", "leader moved 0 2", "down 1", "up 1", "drop-response Produce 1", "close-after produce", "leader moved 0 x", "leader moved -1 1" })
+        {
+            input.Send(line);
+        }
+
+        input.Send("rtt 1 0");
+        await WaitForAsync(error, "ok: rtt 1 0");
+        var stderr = error.ToString();
+        foreach (var ok in new[] { "ok: rtt all 3", "ok: leader moved 0 2", "ok: down 1", "ok: up 1" })
+        {
+            Assert.Contains(ok, stderr, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, stderr.Split("this command needs the proxy").Length - 1);
+        Assert.Contains("broker must be 1..2, got 'x'", stderr, StringComparison.Ordinal);
+        Assert.Contains("partition must be a number >= 0, got '-1'", stderr, StringComparison.Ordinal);
+
+        cts.Cancel();
+        Assert.Equal(0, await task);
+    }
+
+    [Fact]
+    public async Task HelpListsTheStdinCommands()
+    {
+        var run = await Cli.RunAsync("cluster", "--help");
+        foreach (var word in new[] { "--rtt", "--proxy", "drop-response <api> <n>", "close-after <api>", "stall <broker|all> <ms>", "leader <topic> <partition> <broker>", "oracle" })
+        {
+            Assert.Contains(word, run.Stdout, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task WaitForAsync(StringWriter writer, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!writer.ToString().Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(writer.ToString().Contains(text, StringComparison.Ordinal), $"'{text}' did not appear within 30 s in:{Environment.NewLine}{writer}");
+    }
+
+    /// <summary>A stdin whose lines the test sends while the command runs.</summary>
+    private sealed class LineFeeder : TextReader
+    {
+        private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
+        public void Send(string line) => _lines.Writer.TryWrite(line);
+
+        public override async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) =>
+            await _lines.Reader.WaitToReadAsync(cancellationToken) && _lines.Reader.TryRead(out var line) ? line : null;
+    }
+
     private sealed class SyncStringWriter : StringWriter
     {
         private readonly Lock _gate = new();

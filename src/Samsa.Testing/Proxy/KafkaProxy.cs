@@ -1,0 +1,298 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Samsa.Testing.Proxy;
+
+/// <summary>
+/// A loopback TCP proxy in front of a <see cref="MockCluster"/>: one listener per broker on 127.0.0.1, and
+/// the brokers advertise the proxy's ports in Metadata, so every connection a client makes goes through it.
+/// It feeds every Produce request and answer to an <see cref="IdempotenceOracle"/>, and injects faults the
+/// mock cannot: latency per broker, lost answers, connections closed mid-request, stalls.
+/// </summary>
+/// <remarks>
+/// Faults are deterministic: they apply to the next matching requests in the order the proxy reads them,
+/// never at random. All traffic stays on 127.0.0.1.
+/// </remarks>
+/// <example>
+/// <code>
+/// using var cluster = MockCluster.Start(3);
+/// await using var proxy = KafkaProxy.Start(cluster);
+/// // produce through proxy.BootstrapServers, then:
+/// proxy.Oracle.Verify(acknowledged);
+/// </code>
+/// </example>
+public sealed class KafkaProxy : IAsyncDisposable
+{
+    private readonly MockCluster _cluster;
+    private readonly ProxyBroker[] _brokers;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<int, ProxyConnection> _connections = new();
+    private readonly List<Task> _acceptLoops = [];
+    private readonly Lock _faultGate = new();
+    private readonly Dictionary<short, int> _dropResponses = [];
+    private readonly HashSet<short> _closeAfter = [];
+    private readonly ConcurrentQueue<string> _errors = new();
+    private int _connectionCount;
+    private int _droppedResponses;
+    private int _closedConnections;
+    private int _disposed;
+
+    private KafkaProxy(MockCluster cluster, ProxyBroker[] brokers)
+    {
+        _cluster = cluster;
+        _brokers = brokers;
+        BootstrapServers = string.Join(',', brokers.Select(b => $"127.0.0.1:{b.ListenPort}"));
+    }
+
+    /// <summary>Comma-separated "127.0.0.1:port" list of the proxy's listeners, one per broker.</summary>
+    public string BootstrapServers { get; }
+
+    /// <summary>The judge of every Produce batch that went through the proxy.</summary>
+    public IdempotenceOracle Oracle { get; } = new();
+
+    /// <summary>Client connections accepted so far.</summary>
+    public int Connections => Volatile.Read(ref _connectionCount);
+
+    /// <summary>Requests whose answer the proxy withholds because of <see cref="DropResponses"/> (counted when the
+    /// request passes, so a connection closing before the answer arrives does not change the count).</summary>
+    public int DroppedResponses
+    {
+        get
+        {
+            lock (_faultGate)
+            {
+                return _droppedResponses;
+            }
+        }
+    }
+
+    /// <summary>Connections the proxy closed because of <see cref="CloseAfterNextRequest"/>.</summary>
+    public int ClosedConnections => Volatile.Read(ref _closedConnections);
+
+    /// <summary>Frames the proxy could not decode (a bug in the proxy or in the client): empty when all is well.</summary>
+    public IReadOnlyList<string> Errors => [.. _errors];
+
+    /// <summary>
+    /// Starts one listener per broker of <paramref name="cluster"/> and makes the brokers advertise them.
+    /// Create topics and set leaders on the cluster as usual; disposing the proxy restores the advertised ports.
+    /// </summary>
+    public static KafkaProxy Start(MockCluster cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        // librdkafka lists the bootstrap servers in broker id order (1..N).
+        var ports = cluster.BootstrapServers.Split(',')
+            .Select(s => int.Parse(s[(s.LastIndexOf(':') + 1)..], NumberStyles.None, CultureInfo.InvariantCulture))
+            .ToArray();
+        var brokers = new ProxyBroker[ports.Length];
+        try
+        {
+            for (var i = 0; i < ports.Length; i++)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start(); // before ProxyBroker reads the port it was given
+                brokers[i] = new ProxyBroker(i + 1, ports[i], listener);
+                cluster.SetBrokerHostPort(i + 1, "127.0.0.1", brokers[i].ListenPort);
+            }
+        }
+        catch
+        {
+            foreach (var b in brokers.Where(b => b is not null))
+            {
+                b.Listener.Stop();
+            }
+
+            throw;
+        }
+
+        var proxy = new KafkaProxy(cluster, brokers);
+        foreach (var b in brokers)
+        {
+            proxy._acceptLoops.Add(Task.Run(() => proxy.AcceptLoopAsync(b)));
+        }
+
+        return proxy;
+    }
+
+    /// <summary>Adds <paramref name="latency"/> to every answer of broker <paramref name="brokerId"/> (-1 = all
+    /// brokers) from now on; answers keep their order. <see cref="TimeSpan.Zero"/> removes it.</summary>
+    public void SetLatency(int brokerId, TimeSpan latency)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(latency, TimeSpan.Zero);
+        foreach (var b in Select(brokerId))
+        {
+            b.Latency = latency;
+        }
+    }
+
+    /// <summary>The answers to the next <paramref name="count"/> requests with <paramref name="apiKey"/> (any
+    /// broker) are swallowed, so the client's request times out. The broker still processed them, and the
+    /// oracle still sees the answers.</summary>
+    public void DropResponses(KafkaApiKey apiKey, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        lock (_faultGate)
+        {
+            _dropResponses[(short)apiKey] = count;
+        }
+    }
+
+    /// <summary>The next request with <paramref name="apiKey"/> is forwarded, and its connection is closed when
+    /// the broker's answer comes back, instead of passing the answer on. Waiting for the answer lets the
+    /// oracle know whether the broker stored the request; for the client the answer is lost.</summary>
+    public void CloseAfterNextRequest(KafkaApiKey apiKey)
+    {
+        lock (_faultGate)
+        {
+            _closeAfter.Add((short)apiKey);
+        }
+    }
+
+    /// <summary>Stops forwarding anything, either way, on every connection of broker <paramref name="brokerId"/>
+    /// (-1 = all) for <paramref name="duration"/> from now; frames wait, none is lost.</summary>
+    public void Stall(int brokerId, TimeSpan duration)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
+        var until = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        foreach (var b in Select(brokerId))
+        {
+            b.StalledUntil = until;
+        }
+    }
+
+    /// <summary>Stops listening, closes every connection and restores the ports the brokers advertise.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        foreach (var b in _brokers)
+        {
+            b.Listener.Stop();
+        }
+
+        foreach (var c in _connections.Values)
+        {
+            c.Dispose();
+        }
+
+        await Task.WhenAll(_acceptLoops.Concat(_connections.Values.Select(c => c.Completion))).ConfigureAwait(false);
+        foreach (var b in _brokers)
+        {
+            try
+            {
+                _cluster.SetBrokerHostPort(b.Id, "127.0.0.1", b.UpstreamPort);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The cluster went first; nothing to restore.
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"KafkaProxy({BootstrapServers})";
+
+    /// <summary>Takes the faults pending for one request with <paramref name="apiKey"/>.</summary>
+    internal (bool DropResponse, bool CloseOnResponse) TakeFaults(short apiKey)
+    {
+        lock (_faultGate)
+        {
+            var drop = _dropResponses.TryGetValue(apiKey, out var n) && n > 0;
+            if (drop)
+            {
+                _dropResponses[apiKey] = n - 1;
+                _droppedResponses++;
+            }
+
+            return (drop, _closeAfter.Remove(apiKey));
+        }
+    }
+
+    internal void CountClosedConnection() => Interlocked.Increment(ref _closedConnections);
+
+    internal void ReportError(string message) => _errors.Enqueue(message);
+
+    private ProxyBroker[] Select(int brokerId)
+    {
+        if (brokerId == -1)
+        {
+            return _brokers;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokerId, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(brokerId, _brokers.Length);
+        return [_brokers[brokerId - 1]];
+    }
+
+    private async Task AcceptLoopAsync(ProxyBroker broker)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await broker.Listener.AcceptSocketAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return; // stopped
+            }
+
+            var id = Interlocked.Increment(ref _connectionCount);
+            var connection = new ProxyConnection(this, broker, client);
+            _connections[id] = connection;
+            _ = connection.RunAsync(_stop.Token).ContinueWith(_ => _connections.TryRemove(id, out ProxyConnection? _), TaskScheduler.Default);
+        }
+    }
+}
+
+/// <summary>One broker as the proxy sees it: where it listens, where the mock listens, its faults.</summary>
+internal sealed class ProxyBroker(int id, int upstreamPort, TcpListener listener)
+{
+    private long _latencyTicks;
+    private long _stalledUntil;
+
+    public int Id { get; } = id;
+
+    public int UpstreamPort { get; } = upstreamPort;
+
+    public TcpListener Listener { get; } = listener;
+
+    public int ListenPort { get; } = ((IPEndPoint)listener.LocalEndpoint).Port;
+
+    public TimeSpan Latency
+    {
+        get => TimeSpan.FromTicks(Volatile.Read(ref _latencyTicks));
+        set => Volatile.Write(ref _latencyTicks, value.Ticks);
+    }
+
+    /// <summary>A <see cref="Stopwatch"/> timestamp until which nothing is forwarded.</summary>
+    public long StalledUntil
+    {
+        get => Volatile.Read(ref _stalledUntil);
+        set => Volatile.Write(ref _stalledUntil, value);
+    }
+
+    /// <summary>Waits until a stall (possibly extended meanwhile) is over.</summary>
+    public async Task WaitWhileStalledAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var wait = -Stopwatch.GetElapsedTime(StalledUntil);
+            if (wait <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            await Task.Delay(wait, ct).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+using System.IO.Compression;
+
+namespace Samsa.Testing.Proxy;
+
+/// <summary>One partition's answer in a Produce response.</summary>
+internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode);
+
+/// <summary>
+/// Decodes just enough of Produce requests (v3-v11; flexible from v9) and responses to judge idempotence:
+/// field layouts from Apache Kafka's ProduceRequest.json / ProduceResponse.json.
+/// </summary>
+internal static class ProduceCodec
+{
+    public const short FirstFlexibleVersion = 9;
+
+    /// <summary>Produce v3 is the first to carry v2 record batches (and a transactional id).</summary>
+    public const short FirstBatchVersion = 3;
+
+    /// <summary>Record batch v2 header: the offset of each field and its size (61 bytes).</summary>
+    private const int BatchHeaderSize = 61;
+    private const int BatchLengthOffset = 8;
+    private const int MagicOffset = 16;
+    private const int AttributesOffset = 21;
+    private const int ProducerIdOffset = 43;
+
+    /// <summary>
+    /// The batches of a Produce request, per partition. <paramref name="frame"/> is the request without its
+    /// size prefix, starting at the request header.
+    /// </summary>
+    public static List<ProducedBatch> ReadRequest(ReadOnlySpan<byte> frame, short version)
+    {
+        var flexible = version >= FirstFlexibleVersion;
+        var r = new WireReader(frame);
+        r.Skip(8); // api key, api version, correlation id
+        _ = r.ReadString(compact: false); // client id: a classic string even in header v2
+        if (flexible)
+        {
+            r.SkipTaggedFields();
+        }
+
+        _ = r.ReadString(flexible); // transactional id
+        _ = r.ReadInt16(); // acks
+        _ = r.ReadInt32(); // timeout
+        var batches = new List<ProducedBatch>();
+        var topics = r.ReadArrayLength(flexible);
+        for (var t = 0; t < topics; t++)
+        {
+            var topic = r.ReadString(flexible) ?? "";
+            var partitions = r.ReadArrayLength(flexible);
+            for (var p = 0; p < partitions; p++)
+            {
+                var partition = r.ReadInt32();
+                var records = r.ReadBytes(flexible, out var isNull);
+                if (!isNull)
+                {
+                    ReadBatches(topic, partition, records, batches);
+                }
+
+                if (flexible)
+                {
+                    r.SkipTaggedFields();
+                }
+            }
+
+            if (flexible)
+            {
+                r.SkipTaggedFields();
+            }
+        }
+
+        return batches;
+    }
+
+    /// <summary>
+    /// The per-partition error codes of a Produce response. <paramref name="frame"/> is the response without
+    /// its size prefix, starting at the correlation id.
+    /// </summary>
+    public static List<PartitionAnswer> ReadResponse(ReadOnlySpan<byte> frame, short version)
+    {
+        var flexible = version >= FirstFlexibleVersion;
+        var r = new WireReader(frame);
+        _ = r.ReadInt32(); // correlation id
+        if (flexible)
+        {
+            r.SkipTaggedFields(); // response header v1
+        }
+
+        var answers = new List<PartitionAnswer>();
+        var topics = r.ReadArrayLength(flexible);
+        for (var t = 0; t < topics; t++)
+        {
+            var topic = r.ReadString(flexible) ?? "";
+            var partitions = r.ReadArrayLength(flexible);
+            for (var p = 0; p < partitions; p++)
+            {
+                var partition = r.ReadInt32();
+                answers.Add(new PartitionAnswer(topic, partition, r.ReadInt16()));
+                SkipPartitionRest(ref r, version, flexible);
+            }
+
+            if (flexible)
+            {
+                r.SkipTaggedFields();
+            }
+        }
+
+        return answers;
+    }
+
+    /// <summary>Every v2 batch in a partition's records field (a producer sends one; more are tolerated).</summary>
+    public static void ReadBatches(string topic, int partition, ReadOnlySpan<byte> records, List<ProducedBatch> into)
+    {
+        while (records.Length >= BatchHeaderSize)
+        {
+            var header = new WireReader(records[BatchLengthOffset..]);
+            var size = 12 + header.ReadInt32(); // base offset and length fields come before what the length counts
+            if (records[MagicOffset] != 2 || size < BatchHeaderSize || size > records.Length)
+            {
+                throw new FormatException($"{topic}[{partition}]: not a complete v2 record batch (magic {records[MagicOffset]}, size {size}, {records.Length} bytes).");
+            }
+
+            into.Add(ReadBatch(topic, partition, records[..size]));
+            records = records[size..];
+        }
+    }
+
+    private static ProducedBatch ReadBatch(string topic, int partition, ReadOnlySpan<byte> batch)
+    {
+        // attributes (int16) and lastOffsetDelta (int32) are adjacent.
+        var r = new WireReader(batch[AttributesOffset..]);
+        var attributes = r.ReadInt16();
+        var lastOffsetDelta = r.ReadInt32();
+        r = new WireReader(batch[ProducerIdOffset..]);
+        var producerId = r.ReadInt64();
+        var epoch = r.ReadInt16();
+        var baseSequence = r.ReadInt32();
+        var count = r.ReadInt32();
+
+        var codec = attributes & 0x07;
+        var recordBytes = codec switch
+        {
+            0 => batch[BatchHeaderSize..],
+            // gzip needs nothing beyond the runtime; snappy, lz4 and zstd would need packages the test
+            // kit does not take on, so their records stay opaque (counted, not decoded).
+            1 => Gunzip(batch[BatchHeaderSize..]),
+            _ => default,
+        };
+        var decoded = codec is 0 or 1;
+        var records = new List<ProducedRecord>(decoded ? count : 0);
+        if (decoded)
+        {
+            var rr = new WireReader(recordBytes);
+            for (var i = 0; i < count; i++)
+            {
+                records.Add(ReadRecord(ref rr, producerId < 0 ? -1 : baseSequence));
+            }
+        }
+
+        return new ProducedBatch(topic, partition, producerId, epoch, baseSequence, count, records)
+        {
+            IsCompressed = !decoded,
+            LastOffsetDelta = lastOffsetDelta,
+        };
+    }
+
+    private static byte[] Gunzip(ReadOnlySpan<byte> compressed)
+    {
+        using var input = new MemoryStream(compressed.ToArray());
+        using var gzip = new GZipStream(input, CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        gzip.CopyTo(output);
+        return output.ToArray();
+    }
+
+    private static ProducedRecord ReadRecord(ref WireReader r, int baseSequence)
+    {
+        var length = r.ReadVarInt();
+        var end = r.Position + length;
+        _ = r.ReadInt8(); // attributes
+        _ = r.ReadVarLong(); // timestamp delta
+        var offsetDelta = r.ReadVarInt();
+        var key = ReadVarBytes(ref r);
+        var value = ReadVarBytes(ref r);
+        r.Skip(end - r.Position); // headers: not needed to identify a record
+        return new ProducedRecord(baseSequence < 0 ? -1 : ProducedBatch.AddSequence(baseSequence, offsetDelta), key, value);
+    }
+
+    private static byte[]? ReadVarBytes(ref WireReader r)
+    {
+        var length = r.ReadVarInt();
+        return length < 0 ? null : r.Take(length).ToArray();
+    }
+
+    private static void SkipPartitionRest(ref WireReader r, short version, bool flexible)
+    {
+        r.Skip(8); // base offset
+        if (version >= 2)
+        {
+            r.Skip(8); // log append time
+        }
+
+        if (version >= 5)
+        {
+            r.Skip(8); // log start offset
+        }
+
+        if (version >= 8)
+        {
+            var recordErrors = r.ReadArrayLength(flexible);
+            for (var i = 0; i < recordErrors; i++)
+            {
+                r.Skip(4); // batch index
+                _ = r.ReadString(flexible);
+                if (flexible)
+                {
+                    r.SkipTaggedFields();
+                }
+            }
+
+            _ = r.ReadString(flexible); // error message
+        }
+
+        if (flexible)
+        {
+            r.SkipTaggedFields(); // holds CurrentLeader (tag 0) from v10
+        }
+    }
+}

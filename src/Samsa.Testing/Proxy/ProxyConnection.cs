@@ -1,0 +1,238 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Samsa.Testing.Proxy;
+
+/// <summary>
+/// One client connection and its twin to the mock broker: requests are forwarded as read, answers in the
+/// order the broker sends them. Each direction is one loop, so frames never overtake one another.
+/// </summary>
+/// <remarks>
+/// When the client closes its side, the requests it sent are still answered by the broker; the connection
+/// stays open towards the broker until those answers are in (at most <see cref="DrainBound"/>), so that the
+/// oracle knows whether they were stored, as a real broker would have stored them.
+/// </remarks>
+internal sealed class ProxyConnection : IDisposable
+{
+    private const short ProduceKey = (short)KafkaApiKey.Produce;
+    private static readonly TimeSpan DrainBound = TimeSpan.FromSeconds(5);
+
+    private readonly KafkaProxy _proxy;
+    private readonly ProxyBroker _broker;
+    private readonly Socket _client;
+    private readonly Socket _upstream = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+    private readonly ConcurrentDictionary<int, PendingRequest> _pending = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _clientGone;
+
+    public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client)
+    {
+        _proxy = proxy;
+        _broker = broker;
+        _client = client;
+        _client.NoDelay = true;
+    }
+
+    /// <summary>Completes when both directions have stopped and the sockets are closed.</summary>
+    public Task Completion => _completion.Task;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            try
+            {
+                await _upstream.ConnectAsync(new IPEndPoint(IPAddress.Loopback, _broker.UpstreamPort), ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                return; // the broker is down: the client sees its connection closed, as it would
+            }
+
+            // A direction that fails closes both sockets, which ends the other; the client closing its side
+            // only ends the requests (see the remarks).
+            await Task.WhenAll(PumpAsync(RequestsAsync, isRequests: true, ct), PumpAsync(ResponsesAsync, isRequests: false, ct)).ConfigureAwait(false);
+        }
+        finally
+        {
+            Dispose();
+            foreach (var pending in _pending.Values)
+            {
+                foreach (var batch in pending.Batches)
+                {
+                    _proxy.Oracle.Unanswered(batch, _broker.Id);
+                }
+            }
+
+            _completion.TrySetResult();
+        }
+    }
+
+    /// <summary>Closes both sockets; the loops then end.</summary>
+    public void Dispose()
+    {
+        _client.Dispose();
+        _upstream.Dispose();
+    }
+
+    private async Task PumpAsync(Func<CancellationToken, Task> pump, bool isRequests, CancellationToken ct)
+    {
+        try
+        {
+            await pump(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or EndOfStreamException)
+        {
+            // The peer or the proxy closed the connection.
+        }
+        catch (FormatException e)
+        {
+            _proxy.ReportError($"broker {_broker.Id}: {e.Message}");
+        }
+        finally
+        {
+            // The requests ending because the client hung up leave the answers to drain.
+            if (!isRequests || Volatile.Read(ref _clientGone) == 0 || _pending.IsEmpty)
+            {
+                Dispose();
+            }
+        }
+    }
+
+    private async Task RequestsAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            byte[] frame;
+            try
+            {
+                frame = await ReadFrameAsync(_client, ct).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                // The client hung up: wait (bounded) for the answers to what it sent, then close.
+                Volatile.Write(ref _clientGone, 1);
+                _ = Task.Delay(DrainBound, ct).ContinueWith(_ => Dispose(), TaskScheduler.Default);
+                return;
+            }
+
+            var body = frame.AsSpan(4);
+            if (body.Length < 8)
+            {
+                throw new FormatException($"request of {body.Length} bytes has no header");
+            }
+
+            var apiKey = BinaryPrimitives.ReadInt16BigEndian(body);
+            var version = BinaryPrimitives.ReadInt16BigEndian(body[2..]);
+            var correlationId = BinaryPrimitives.ReadInt32BigEndian(body[4..]);
+            var (drop, close) = _proxy.TakeFaults(apiKey);
+            var batches = apiKey == ProduceKey && version >= ProduceCodec.FirstBatchVersion ? ProduceCodec.ReadRequest(body, version) : [];
+            // Registered before forwarding: the answer may come back before this loop runs again.
+            _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close);
+
+            await _broker.WaitWhileStalledAsync(ct).ConfigureAwait(false);
+            await _upstream.SendAsync(frame, SocketFlags.None, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ResponsesAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var frame = await ReadFrameAsync(_upstream, ct).ConfigureAwait(false);
+            var arrived = Stopwatch.GetTimestamp();
+            var body = frame.AsSpan(4);
+            if (body.Length < 4)
+            {
+                throw new FormatException($"response of {body.Length} bytes has no correlation id");
+            }
+
+            // Header v0 and v1 (and ApiVersions' v0-only header) all start with the correlation id.
+            var correlationId = BinaryPrimitives.ReadInt32BigEndian(body);
+            if (!_pending.TryRemove(correlationId, out var request))
+            {
+                throw new FormatException($"answer with correlation id {correlationId} matches no request");
+            }
+
+            if (request.ApiKey == ProduceKey && request.Batches.Count > 0)
+            {
+                Judge(request, ProduceCodec.ReadResponse(body, request.Version));
+            }
+
+            var wait = _broker.Latency - Stopwatch.GetElapsedTime(arrived);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+            }
+
+            await _broker.WaitWhileStalledAsync(ct).ConfigureAwait(false);
+            if (request.CloseOnResponse)
+            {
+                _proxy.CountClosedConnection();
+                return;
+            }
+
+            if (!request.DropResponse && Volatile.Read(ref _clientGone) == 0)
+            {
+                await _client.SendAsync(frame, SocketFlags.None, ct).ConfigureAwait(false);
+            }
+
+            if (Volatile.Read(ref _clientGone) != 0 && _pending.IsEmpty)
+            {
+                return; // every answer the gone client was owed is in
+            }
+        }
+    }
+
+    private void Judge(PendingRequest request, List<PartitionAnswer> answers)
+    {
+        foreach (var batch in request.Batches)
+        {
+            var answer = answers.FindIndex(a => a.Topic == batch.Topic && a.Partition == batch.Partition);
+            if (answer < 0)
+            {
+                _proxy.Oracle.Unanswered(batch, _broker.Id);
+            }
+            else
+            {
+                _proxy.Oracle.Apply(batch, answers[answer].ErrorCode, _broker.Id);
+            }
+        }
+    }
+
+    /// <summary>Reads one whole frame, its 4-byte size prefix included (so it can be forwarded as is).</summary>
+    private static async Task<byte[]> ReadFrameAsync(Socket socket, CancellationToken ct)
+    {
+        var size = new byte[4];
+        await ReceiveExactlyAsync(socket, size, ct).ConfigureAwait(false);
+        var length = BinaryPrimitives.ReadInt32BigEndian(size);
+        if (length is < 0 or > 256 * 1024 * 1024)
+        {
+            throw new FormatException($"frame size {length} is not plausible");
+        }
+
+        var frame = new byte[4 + length];
+        size.CopyTo(frame, 0);
+        await ReceiveExactlyAsync(socket, frame.AsMemory(4), ct).ConfigureAwait(false);
+        return frame;
+    }
+
+    private static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken ct)
+    {
+        while (buffer.Length > 0)
+        {
+            var n = await socket.ReceiveAsync(buffer, SocketFlags.None, ct).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw new EndOfStreamException();
+            }
+
+            buffer = buffer[n..];
+        }
+    }
+
+    private sealed record PendingRequest(short ApiKey, short Version, List<ProducedBatch> Batches, bool DropResponse, bool CloseOnResponse);
+}
