@@ -406,16 +406,20 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 return;
             }
 
-            if (!_pending.TryDequeue(out request))
+            if (!_pending.TryPeek(out request))
             {
                 throw new KafkaProtocolException($"Broker {Address} sent a response (correlation id {correlationId}) to no request.");
             }
-        }
 
-        if (request.CorrelationId != correlationId)
-        {
-            throw new KafkaProtocolException(
-                $"Broker {Address} answered correlation id {correlationId} where {request.CorrelationId} was next; responses must come in request order.");
+            // A mismatch leaves the request in the queue, so that the connection's failure fails it
+            // with the others instead of leaving it with nobody to answer it.
+            if (request.CorrelationId != correlationId)
+            {
+                throw new KafkaProtocolException(
+                    $"Broker {Address} answered correlation id {correlationId} where {request.CorrelationId} was next; responses must come in request order.");
+            }
+
+            _pending.Dequeue();
         }
 
         var reader = new KafkaReader(frame[4..]);

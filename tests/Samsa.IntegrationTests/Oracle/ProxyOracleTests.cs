@@ -273,9 +273,7 @@ public sealed class ProxyOracleTests(ITestOutputHelper output)
         Assert.Empty(proxy.Errors);
     }
 
-    [Fact(Skip = "Producer defect (core being rebuilt): after OUT_OF_ORDER on partition 1 the producer takes a new " +
-                 "producer id and re-stamps partition 0's timed-out, still unresolved batch under it (new id, seq 0); the " +
-                 "stalled first copy (old id, seq 1) was stored too, so a real broker would hold 'p0-unresolved' twice.")]
+    [Fact]
     public async Task ANewProducerIdWhileABatchIsUnresolvedDoesNotStoreItTwice()
     {
         // Partition 0 (broker 1) has a batch in flight whose fate the producer cannot know (broker 1 is
