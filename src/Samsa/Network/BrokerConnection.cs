@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Net;
 using System.Net.Sockets;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -33,6 +34,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private Task _receiveLoop = Task.CompletedTask;
     private int _nextCorrelationId;
+    private long _lastUsedMs = Environment.TickCount64;
     private bool _timerArmed;
     private KafkaException? _failure;
 
@@ -51,11 +53,30 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
     public bool IsFailed => Volatile.Read(ref _failure) is not null;
 
+    /// <summary>When (<see cref="Environment.TickCount64"/>) a request was last written or an answer read: <c>connections.max.idle.ms</c> counts from it.</summary>
+    public long LastUsedMs => Volatile.Read(ref _lastUsedMs);
+
+    /// <summary>True while some request waits for its answer; such a connection is never closed as idle.</summary>
+    public bool HasPendingRequests
+    {
+        get
+        {
+            lock (_pending)
+            {
+                return _pending.Count > 0;
+            }
+        }
+    }
+
     /// <summary>Raised once, from whichever thread noticed, when the connection fails or closes.</summary>
     public event Action<BrokerConnection, KafkaException>? Failed;
 
     /// <summary>Connects, starts reading, and negotiates API versions before returning.</summary>
-    public static async Task<BrokerConnection> ConnectAsync(BrokerAddress address, ConnectionSettings settings, CancellationToken cancellationToken)
+    /// <param name="address">The broker, as named in metadata or bootstrap.servers.</param>
+    /// <param name="settings">What every connection shares.</param>
+    /// <param name="resolved">One address its name resolved to (client.dns.lookup), or null to let the OS resolve the name.</param>
+    /// <param name="cancellationToken">Cancels connecting and the version exchange.</param>
+    public static async Task<BrokerConnection> ConnectAsync(BrokerAddress address, ConnectionSettings settings, IPAddress? resolved, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
@@ -74,7 +95,14 @@ internal sealed class BrokerConnection : IAsyncDisposable
             timeout.CancelAfter(settings.ConnectTimeout);
             try
             {
-                await socket.ConnectAsync(address.Host, address.Port, timeout.Token).ConfigureAwait(false);
+                if (resolved is null)
+                {
+                    await socket.ConnectAsync(address.Host, address.Port, timeout.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await socket.ConnectAsync(new IPEndPoint(resolved, address.Port), timeout.Token).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
@@ -145,6 +173,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 Enqueue(new PendingRequest(correlationId, handler, apiVersion, responseHeaderVersion, Environment.TickCount64 + (long)_settings.RequestTimeout.TotalMilliseconds));
             }
 
+            Volatile.Write(ref _lastUsedMs, Environment.TickCount64);
             var remaining = frame.WrittenMemory;
             while (!remaining.IsEmpty)
             {
@@ -386,6 +415,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
     private void Dispatch(ReadOnlySpan<byte> frame)
     {
         var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame);
+        Volatile.Write(ref _lastUsedMs, Environment.TickCount64);
         PendingRequest request;
         lock (_pending)
         {

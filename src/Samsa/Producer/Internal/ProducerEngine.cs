@@ -37,11 +37,12 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
         var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes);
-        Connections = new BrokerConnections(settings, options.ReconnectBackoff, options.ReconnectBackoffMax);
+        Connections = new BrokerConnections(
+            settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System);
 
         // Bootstrap servers get negative ids, as in the Java client, so they never collide with brokers.
         var bootstrap = options.BootstrapServers.Select((s, i) => BrokerAddress.Parse(s) with { NodeId = -1 - i }).ToList();
-        Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge);
+        Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge, options.MetadataMaxIdle, options.ClientDnsLookup, HostResolver.System);
         Metadata.Updated += OnMetadataUpdated;
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
@@ -231,6 +232,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             return;
         }
 
+        Metadata.Dispose();
+
         // Connections first: that fails every request still in flight, so no sender is left
         // waiting on an answer when it is stopped.
         await Connections.DisposeAsync().ConfigureAwait(false);
@@ -391,7 +394,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     {
         foreach (var partition in state.Partitions)
         {
-            var info = partition.Partition < state.Info.Partitions.Length ? state.Info.Partitions[partition.Partition] : default;
+            var info = partition.Partition < state.Info.Partitions.Length ? state.Info.Partitions[partition.Partition] : PartitionInfo.Unknown(partition.Partition);
             BrokerSender? leader = null;
             if (info.HasLeader && snapshot.Brokers.TryGetValue(info.LeaderId, out var address))
             {
