@@ -309,7 +309,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>
         }
         else
         {
-            partition = DefaultPartitioner.Partition(record.Topic, record.Partition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions);
+            partition = DefaultPartitioner.Partition(record.Topic, record.Partition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions, new AccumulatorLoad(topic.Partitions, _engine.Options));
         }
 
         var size = RecordBatchBuilder.EstimateRecordSize(key, keyIsNull, value, valueIsNull, record.Headers);
