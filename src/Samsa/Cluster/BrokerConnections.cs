@@ -68,6 +68,12 @@ internal sealed class BrokerConnections : IAsyncDisposable
             var current = slot.Connecting;
             if (current is not null && !(current.IsCompletedSuccessfully && current.Result.IsFailed) && !current.IsFaulted && !current.IsCanceled)
             {
+                // Whoever asks is about to send: the idle check must not close it under them.
+                if (current.IsCompletedSuccessfully)
+                {
+                    current.Result.MarkUsed();
+                }
+
                 return current;
             }
 
@@ -85,6 +91,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
             {
                 if (slot.Connecting is { IsCompletedSuccessfully: true } task && !task.Result.IsFailed)
                 {
+                    task.Result.MarkUsed();
                     return task.Result;
                 }
             }

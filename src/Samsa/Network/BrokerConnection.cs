@@ -53,8 +53,11 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
     public bool IsFailed => Volatile.Read(ref _failure) is not null;
 
-    /// <summary>When (<see cref="Environment.TickCount64"/>) a request was last written or an answer read: <c>connections.max.idle.ms</c> counts from it.</summary>
+    /// <summary>When (<see cref="Environment.TickCount64"/>) a request was last written, an answer read, or the connection handed out: <c>connections.max.idle.ms</c> counts from it.</summary>
     public long LastUsedMs => Volatile.Read(ref _lastUsedMs);
+
+    /// <summary>Restarts the idle clock, e.g. when the connection is handed to someone about to send on it.</summary>
+    public void MarkUsed() => Volatile.Write(ref _lastUsedMs, Environment.TickCount64);
 
     /// <summary>True while some request waits for its answer; such a connection is never closed as idle.</summary>
     public bool HasPendingRequests
@@ -173,7 +176,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 Enqueue(new PendingRequest(correlationId, handler, apiVersion, responseHeaderVersion, Environment.TickCount64 + (long)_settings.RequestTimeout.TotalMilliseconds));
             }
 
-            Volatile.Write(ref _lastUsedMs, Environment.TickCount64);
+            MarkUsed();
             var remaining = frame.WrittenMemory;
             while (!remaining.IsEmpty)
             {
@@ -415,7 +418,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
     private void Dispatch(ReadOnlySpan<byte> frame)
     {
         var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame);
-        Volatile.Write(ref _lastUsedMs, Environment.TickCount64);
+        MarkUsed();
         PendingRequest request;
         lock (_pending)
         {
