@@ -165,7 +165,19 @@ internal sealed class BrokerConnections : IAsyncDisposable
 
         foreach (var connection in idle ?? [])
         {
-            _ = connection.DisposeAsync().AsTask();
+            _ = CloseQuietlyAsync(connection);
+        }
+    }
+
+    // Runs on a timer: a close that races with the broker closing first must not surface anywhere.
+    private static async Task CloseQuietlyAsync(BrokerConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
         }
     }
 
