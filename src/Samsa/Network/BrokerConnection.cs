@@ -77,9 +77,9 @@ internal sealed class BrokerConnection : IAsyncDisposable
     /// <summary>Connects, starts reading, and negotiates API versions before returning.</summary>
     /// <param name="address">The broker, as named in metadata or bootstrap.servers.</param>
     /// <param name="settings">What every connection shares.</param>
-    /// <param name="resolved">One address its name resolved to (client.dns.lookup), or null to let the OS resolve the name.</param>
+    /// <param name="resolved">The address to connect to, one of those the broker's name resolved to (client.dns.lookup).</param>
     /// <param name="cancellationToken">Cancels connecting and the version exchange.</param>
-    public static async Task<BrokerConnection> ConnectAsync(BrokerAddress address, ConnectionSettings settings, IPAddress? resolved, CancellationToken cancellationToken)
+    public static async Task<BrokerConnection> ConnectAsync(BrokerAddress address, ConnectionSettings settings, IPAddress resolved, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
@@ -98,14 +98,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
             timeout.CancelAfter(settings.ConnectTimeout);
             try
             {
-                if (resolved is null)
-                {
-                    await socket.ConnectAsync(address.Host, address.Port, timeout.Token).ConfigureAwait(false);
-                }
-                else
-                {
-                    await socket.ConnectAsync(new IPEndPoint(resolved, address.Port), timeout.Token).ConfigureAwait(false);
-                }
+                await socket.ConnectAsync(new IPEndPoint(resolved, address.Port), timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
@@ -113,7 +106,8 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 var why = e is OperationCanceledException
                     ? $"no answer within socket.connection.setup.timeout.ms ({settings.ConnectTimeout.TotalMilliseconds:0} ms)"
                     : e.Message;
-                throw new KafkaNetworkException($"Could not connect to broker {address}: {why}.", e);
+                var at = address.Host == resolved.ToString() ? "" : $" at {resolved}";
+                throw new KafkaNetworkException($"Could not connect to broker {address}{at}: {why}.", e);
             }
             catch
             {
