@@ -138,7 +138,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
     /// request waiting for an answer, as Java's <c>Selector</c> does; the next request to that
     /// broker connects again.
     /// </summary>
-    internal void CloseIdle()
+    private void CloseIdle()
     {
         var idleBefore = Environment.TickCount64 - _maxIdleMs;
         List<BrokerConnection>? idle = null;

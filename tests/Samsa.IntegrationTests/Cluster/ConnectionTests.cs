@@ -48,14 +48,41 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public async Task ProducerReconnectsAfterItsIdleConnectionWasClosed()
+    {
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("idle", 1);
+        var options = new ProducerOptions
+        {
+            BootstrapServers = cluster.BootstrapServers.Split(','),
+            EnableIdempotence = false,
+            Linger = TimeSpan.FromMilliseconds(1),
+            MaxBlock = TimeSpan.FromSeconds(10),
+            ConnectionsMaxIdle = TimeSpan.FromMilliseconds(200),
+        };
+        await using var producer = new ProducerBuilder<string, string>(options).Build();
+        cluster.StartRequestTracking();
+
+        Assert.Equal(0, (await producer.ProduceAsync(new ProducerRecord<string, string>("idle", "k", "v0")).AsTask().WaitAsync(Bound)).Offset);
+        var connectsBefore = cluster.GetRequests().Count(r => r.Api == KafkaApiKey.ApiVersions);
+
+        // Several idle periods pass with nothing to send: the connection is closed meanwhile.
+        await Task.Delay(TimeSpan.FromMilliseconds(1500));
+        Assert.Equal(1, (await producer.ProduceAsync(new ProducerRecord<string, string>("idle", "k", "v1")).AsTask().WaitAsync(Bound)).Offset);
+        Assert.True(cluster.GetRequests().Count(r => r.Api == KafkaApiKey.ApiVersions) > connectsBefore, "the producer did not connect again");
+    }
+
+    [Fact]
     public async Task MaxIdleOfMinusOneKeepsConnectionsOpen()
     {
         using var cluster = MockCluster.Start(1);
         await using var connections = NewConnections(maxIdle: TimeSpan.FromMilliseconds(-1));
         var connection = await connections.GetAsync(Bootstrap(cluster), CancellationToken.None).WaitAsync(Bound);
 
-        connections.CloseIdle();
+        // Long enough for a short idle limit to have closed it many times over.
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.False(connection.IsFailed);
+        Assert.Same(connection, await connections.GetAsync(Bootstrap(cluster), CancellationToken.None).WaitAsync(Bound));
     }
 
     [Fact]
