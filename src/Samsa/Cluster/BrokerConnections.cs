@@ -1,16 +1,56 @@
+using System.Net;
+using System.Net.Sockets;
 using Samsa.Network;
 
 namespace Samsa.Cluster;
 
 /// <summary>
 /// Hands out the one connection a producer keeps to each broker, connecting on first use and
-/// again after a failure, no sooner than <c>reconnect.backoff.ms</c> (doubling up to
-/// <c>reconnect.backoff.max.ms</c>) after the last failed attempt.
+/// again after a failure, as Java's <c>ClusterConnectionStates</c> does: no sooner than the
+/// reconnect backoff after a failed attempt, with a connect timeout that grows with each failed
+/// attempt, trying in turn each address the broker's name resolves to; and closing connections
+/// that stay idle longer than <c>connections.max.idle.ms</c>.
 /// </summary>
-internal sealed class BrokerConnections(ConnectionSettings settings, TimeSpan reconnectBackoff, TimeSpan reconnectBackoffMax) : IAsyncDisposable
+internal sealed class BrokerConnections : IAsyncDisposable
 {
     private readonly Dictionary<int, Slot> _slots = [];
+    private readonly ConnectionSettings _settings;
+    private readonly ExponentialBackoff _reconnectBackoff;
+    private readonly ExponentialBackoff _connectTimeout;
+    private readonly HostResolver _resolver;
+    private readonly long _maxIdleMs;
+    private readonly Timer? _idleTimer;
     private bool _disposed;
+
+    /// <param name="settings">What every connection shares; its connect timeout is the first one.</param>
+    /// <param name="reconnectBackoff"><c>reconnect.backoff.ms</c>.</param>
+    /// <param name="reconnectBackoffMax"><c>reconnect.backoff.max.ms</c>.</param>
+    /// <param name="connectTimeoutMax"><c>socket.connection.setup.timeout.max.ms</c>.</param>
+    /// <param name="maxIdle"><c>connections.max.idle.ms</c>; negative: never close idle connections.</param>
+    /// <param name="resolver">Name lookups; <see cref="HostResolver.System"/> outside tests.</param>
+    /// <param name="random">Jitter source, for deterministic tests.</param>
+    public BrokerConnections(
+        ConnectionSettings settings,
+        TimeSpan reconnectBackoff,
+        TimeSpan reconnectBackoffMax,
+        TimeSpan connectTimeoutMax,
+        TimeSpan maxIdle,
+        HostResolver resolver,
+        Random? random = null)
+    {
+        _settings = settings;
+        _reconnectBackoff = new ExponentialBackoff(reconnectBackoff, reconnectBackoffMax, random);
+        _connectTimeout = new ExponentialBackoff(settings.ConnectTimeout, connectTimeoutMax, random);
+        _resolver = resolver;
+        _maxIdleMs = (long)maxIdle.TotalMilliseconds;
+        if (_maxIdleMs >= 0)
+        {
+            // Checking four times per idle period closes a connection at most a quarter late; with
+            // the default nine minutes that is one cheap check every two and a quarter minutes.
+            var period = TimeSpan.FromMilliseconds(Math.Max(10, _maxIdleMs / 4));
+            _idleTimer = new Timer(static state => ((BrokerConnections)state!).CloseIdle(), this, period, period);
+        }
+    }
 
     /// <summary>The connection to a broker by node id, connecting if there is none.</summary>
     public Task<BrokerConnection> GetAsync(BrokerAddress address, CancellationToken cancellationToken)
@@ -28,6 +68,12 @@ internal sealed class BrokerConnections(ConnectionSettings settings, TimeSpan re
             var current = slot.Connecting;
             if (current is not null && !(current.IsCompletedSuccessfully && current.Result.IsFailed) && !current.IsFaulted && !current.IsCanceled)
             {
+                // Whoever asks is about to send: the idle check must not close it under them.
+                if (current.IsCompletedSuccessfully)
+                {
+                    current.Result.MarkUsed();
+                }
+
                 return current;
             }
 
@@ -45,12 +91,22 @@ internal sealed class BrokerConnections(ConnectionSettings settings, TimeSpan re
             {
                 if (slot.Connecting is { IsCompletedSuccessfully: true } task && !task.Result.IsFailed)
                 {
+                    task.Result.MarkUsed();
                     return task.Result;
                 }
             }
         }
 
         return null;
+    }
+
+    /// <summary>Connection attempts to this broker that failed since it last connected; its connect timeout grows with them.</summary>
+    internal int FailedConnectAttempts(int nodeId)
+    {
+        lock (_slots)
+        {
+            return _slots.TryGetValue(nodeId, out var slot) ? slot.FailedConnectAttempts : 0;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -63,12 +119,65 @@ internal sealed class BrokerConnections(ConnectionSettings settings, TimeSpan re
             _slots.Clear();
         }
 
+        if (_idleTimer is not null)
+        {
+            await _idleTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var task in open)
         {
             if (task.IsCompletedSuccessfully)
             {
                 await task.Result.DisposeAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Closes every connection unused for longer than <c>connections.max.idle.ms</c> that has no
+    /// request waiting for an answer, as Java's <c>Selector</c> does; the next request to that
+    /// broker connects again.
+    /// </summary>
+    private void CloseIdle()
+    {
+        var idleBefore = Environment.TickCount64 - _maxIdleMs;
+        List<BrokerConnection>? idle = null;
+        lock (_slots)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            foreach (var slot in _slots.Values)
+            {
+                if (slot.Connecting is { IsCompletedSuccessfully: true } task
+                    && task.Result is { IsFailed: false, HasPendingRequests: false } connection
+                    && connection.LastUsedMs < idleBefore)
+                {
+                    // Forget it first, so that the next request opens a new connection instead of
+                    // taking this closing one.
+                    slot.Connecting = null;
+                    (idle ??= []).Add(connection);
+                }
+            }
+        }
+
+        foreach (var connection in idle ?? [])
+        {
+            _ = CloseQuietlyAsync(connection);
+        }
+    }
+
+    // Runs on a timer: a close that races with the broker closing first must not surface anywhere.
+    private static async Task CloseQuietlyAsync(BrokerConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
         }
     }
 
@@ -82,22 +191,82 @@ internal sealed class BrokerConnections(ConnectionSettings settings, TimeSpan re
 
         try
         {
-            var connection = await BrokerConnection.ConnectAsync(address, settings, CancellationToken.None).ConfigureAwait(false);
-            slot.Backoff = TimeSpan.Zero;
+            var connection = await ConnectAnyAddressAsync(slot, address).ConfigureAwait(false);
+            lock (_slots)
+            {
+                slot.FailedAttempts = 0;
+                slot.FailedConnectAttempts = 0;
+            }
+
             return connection;
         }
         catch
         {
-            slot.Backoff = slot.Backoff == TimeSpan.Zero ? reconnectBackoff : TimeSpan.FromTicks(Math.Min(slot.Backoff.Ticks * 2, reconnectBackoffMax.Ticks));
-            slot.NextAttemptTicks = Environment.TickCount64 + (long)slot.Backoff.TotalMilliseconds;
+            lock (_slots)
+            {
+                slot.NextAttemptTicks = Environment.TickCount64 + (long)_reconnectBackoff.After(slot.FailedAttempts).TotalMilliseconds;
+                slot.FailedAttempts++;
+            }
+
             throw;
         }
+    }
+
+    // client.dns.lookup=use_all_dns_ips (the only lookup Kafka 3.0+ keeps for brokers): every address
+    // the name resolves to is tried in turn, so one dead address does not make the broker unreachable.
+    // Unlike Java, addresses of both families are kept: .NET orders them as getaddrinfo does (often
+    // IPv6 first), and a broker listening only on IPv4 must still be reached.
+    private async Task<BrokerConnection> ConnectAnyAddressAsync(Slot slot, BrokerAddress address)
+    {
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await _resolver.ResolveAsync(address.Host, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw new KafkaNetworkException($"Could not resolve broker {address}: {e.Message}.", e);
+        }
+
+        if (addresses.Length == 0)
+        {
+            throw new KafkaNetworkException($"Could not resolve broker {address}: the name has no addresses.");
+        }
+
+        KafkaException? lastError = null;
+        foreach (var resolved in addresses)
+        {
+            // KIP-601: each failed attempt doubles the connect timeout (with jitter) up to
+            // socket.connection.setup.timeout.max.ms, so a slow broker gets time while a dead one
+            // does not cost the full timeout every time.
+            TimeSpan timeout;
+            lock (_slots)
+            {
+                timeout = _connectTimeout.After(slot.FailedConnectAttempts);
+            }
+
+            try
+            {
+                return await BrokerConnection.ConnectAsync(address, _settings with { ConnectTimeout = timeout }, resolved, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (KafkaException e)
+            {
+                lastError = e;
+                lock (_slots)
+                {
+                    slot.FailedConnectAttempts++;
+                }
+            }
+        }
+
+        throw lastError!;
     }
 
     private sealed class Slot
     {
         public Task<BrokerConnection>? Connecting;
-        public TimeSpan Backoff;
+        public int FailedAttempts;
+        public int FailedConnectAttempts;
         public long NextAttemptTicks;
     }
 }

@@ -6,6 +6,12 @@ namespace Samsa.Cluster;
 internal readonly record struct PartitionInfo(int Partition, int LeaderId, int LeaderEpoch, ErrorCode Error)
 {
     public bool HasLeader => LeaderId >= 0;
+
+    /// <summary>
+    /// A partition the metadata did not describe. It has no leader; <c>default</c> would claim
+    /// broker 0 leads it.
+    /// </summary>
+    public static PartitionInfo Unknown(int partition) => new(partition, -1, -1, ErrorCode.LeaderNotAvailable);
 }
 
 /// <summary>A topic as the last metadata response described it.</summary>

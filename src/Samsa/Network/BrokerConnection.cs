@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Net;
 using System.Net.Sockets;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -33,6 +34,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private Task _receiveLoop = Task.CompletedTask;
     private int _nextCorrelationId;
+    private long _lastUsedMs = Environment.TickCount64;
     private bool _timerArmed;
     private KafkaException? _failure;
 
@@ -51,11 +53,33 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
     public bool IsFailed => Volatile.Read(ref _failure) is not null;
 
+    /// <summary>When (<see cref="Environment.TickCount64"/>) a request was last written, an answer read, or the connection handed out: <c>connections.max.idle.ms</c> counts from it.</summary>
+    public long LastUsedMs => Volatile.Read(ref _lastUsedMs);
+
+    /// <summary>Restarts the idle clock, e.g. when the connection is handed to someone about to send on it.</summary>
+    public void MarkUsed() => Volatile.Write(ref _lastUsedMs, Environment.TickCount64);
+
+    /// <summary>True while some request waits for its answer; such a connection is never closed as idle.</summary>
+    public bool HasPendingRequests
+    {
+        get
+        {
+            lock (_pending)
+            {
+                return _pending.Count > 0;
+            }
+        }
+    }
+
     /// <summary>Raised once, from whichever thread noticed, when the connection fails or closes.</summary>
     public event Action<BrokerConnection, KafkaException>? Failed;
 
     /// <summary>Connects, starts reading, and negotiates API versions before returning.</summary>
-    public static async Task<BrokerConnection> ConnectAsync(BrokerAddress address, ConnectionSettings settings, CancellationToken cancellationToken)
+    /// <param name="address">The broker, as named in metadata or bootstrap.servers.</param>
+    /// <param name="settings">What every connection shares.</param>
+    /// <param name="resolved">The address to connect to, one of those the broker's name resolved to (client.dns.lookup).</param>
+    /// <param name="cancellationToken">Cancels connecting and the version exchange.</param>
+    public static async Task<BrokerConnection> ConnectAsync(BrokerAddress address, ConnectionSettings settings, IPAddress resolved, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
@@ -74,7 +98,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
             timeout.CancelAfter(settings.ConnectTimeout);
             try
             {
-                await socket.ConnectAsync(address.Host, address.Port, timeout.Token).ConfigureAwait(false);
+                await socket.ConnectAsync(new IPEndPoint(resolved, address.Port), timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
@@ -82,7 +106,8 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 var why = e is OperationCanceledException
                     ? $"no answer within socket.connection.setup.timeout.ms ({settings.ConnectTimeout.TotalMilliseconds:0} ms)"
                     : e.Message;
-                throw new KafkaNetworkException($"Could not connect to broker {address}: {why}.", e);
+                var at = address.Host == resolved.ToString() ? "" : $" at {resolved}";
+                throw new KafkaNetworkException($"Could not connect to broker {address}{at}: {why}.", e);
             }
             catch
             {
@@ -148,6 +173,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 return;
             }
 
+            MarkUsed();
             var remaining = frame.WrittenMemory;
             while (!remaining.IsEmpty)
             {
@@ -398,6 +424,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
     private void Dispatch(ReadOnlySpan<byte> frame)
     {
         var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame);
+        MarkUsed();
         PendingRequest request;
         lock (_pending)
         {

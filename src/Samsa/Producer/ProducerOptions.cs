@@ -105,7 +105,7 @@ public sealed record ProducerOptions
     /// <summary><c>metadata.max.age.ms</c> (default 300000 ms): metadata is refreshed at least this often.</summary>
     public TimeSpan MetadataMaxAge { get; init; } = TimeSpan.FromMilliseconds(300_000);
 
-    /// <summary><c>metadata.max.idle.ms</c> (default 300000 ms, at least 5000): a topic not produced to for this long is dropped from metadata.</summary>
+    /// <summary><c>metadata.max.idle.ms</c> (default 300000 ms, at least 5000): a topic not produced to for this long is left out of metadata requests until it is used again.</summary>
     public TimeSpan MetadataMaxIdle { get; init; } = TimeSpan.FromMilliseconds(300_000);
 
     /// <summary><c>reconnect.backoff.ms</c> (default 50 ms): the first wait before reconnecting to a broker.</summary>
@@ -117,10 +117,10 @@ public sealed record ProducerOptions
     /// <summary><c>socket.connection.setup.timeout.ms</c> (default 10000 ms): the first connect timeout.</summary>
     public TimeSpan SocketConnectionSetupTimeout { get; init; } = TimeSpan.FromMilliseconds(10_000);
 
-    /// <summary><c>socket.connection.setup.timeout.max.ms</c> (default 30000 ms): the cap of the growing connect timeout.</summary>
+    /// <summary><c>socket.connection.setup.timeout.max.ms</c> (default 30000 ms): the cap of the connect timeout, which doubles (±20% jitter) with each failed attempt.</summary>
     public TimeSpan SocketConnectionSetupTimeoutMax { get; init; } = TimeSpan.FromMilliseconds(30_000);
 
-    /// <summary><c>connections.max.idle.ms</c> (default 540000 ms): idle connections are closed after this; -1 ms never.</summary>
+    /// <summary><c>connections.max.idle.ms</c> (default 540000 ms): connections idle this long with no request awaiting an answer are closed; -1 ms never.</summary>
     public TimeSpan ConnectionsMaxIdle { get; init; } = TimeSpan.FromMilliseconds(540_000);
 
     /// <summary><c>send.buffer.bytes</c> (default 131072): the socket send buffer; -1 keeps the OS default.</summary>
@@ -139,13 +139,16 @@ public sealed record ProducerOptions
     public bool PartitionerIgnoreKeys { get; init; }
 
     /// <summary>
-    /// <c>partitioner.adaptive.partitioning.enable</c> (default true): in Java, keyless records favour partitions
-    /// whose brokers keep up. Accepted and stored; the sticky partitioner currently chooses uniformly among
-    /// partitions that have a leader.
+    /// <c>partitioner.adaptive.partitioning.enable</c> (default true): when the sticky partition of keyless records
+    /// moves on, partitions with shorter queues are more likely to be chosen (KIP-794); when false, the choice is
+    /// uniform among partitions that have a leader.
     /// </summary>
     public bool PartitionerAdaptivePartitioningEnable { get; init; } = true;
 
-    /// <summary><c>partitioner.availability.timeout.ms</c> (default 0, off): accepted and stored (used by adaptive partitioning).</summary>
+    /// <summary>
+    /// <c>partitioner.availability.timeout.ms</c> (default 0, off): with adaptive partitioning, a partition whose leader
+    /// has left a ready batch untaken for longer than this receives no new keyless records.
+    /// </summary>
     public TimeSpan PartitionerAvailabilityTimeout { get; init; } = TimeSpan.Zero;
 
     /// <summary><c>key.serializer</c>: a Java serializer class name or a short name (string, bytes, int, long, double, uuid, null); null means the default for the key type.</summary>

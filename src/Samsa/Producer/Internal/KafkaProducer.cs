@@ -479,7 +479,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
         else
         {
-            partition = DefaultPartitioner.Partition(topic.Name, explicitPartition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions);
+            partition = DefaultPartitioner.Partition(topic.Name, explicitPartition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions, new AccumulatorLoad(topic.Partitions, _engine.Options));
         }
 
         var accumulator = topic.Partitions[partition];

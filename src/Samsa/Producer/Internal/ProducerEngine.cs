@@ -37,11 +37,12 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
         var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes);
-        Connections = new BrokerConnections(settings, options.ReconnectBackoff, options.ReconnectBackoffMax);
+        Connections = new BrokerConnections(
+            settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System);
 
         // Bootstrap servers get negative ids, as in the Java client, so they never collide with brokers.
         var bootstrap = options.BootstrapServers.Select((s, i) => BrokerAddress.Parse(s) with { NodeId = -1 - i }).ToList();
-        Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge);
+        Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge, options.MetadataMaxIdle, options.ClientDnsLookup, HostResolver.System);
         Metadata.Updated += OnMetadataUpdated;
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
@@ -99,6 +100,15 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             if (state.IsReady && Metadata.IsStale)
             {
                 Metadata.RequestRefresh();
+            }
+
+            // metadata.max.idle.ms counts from the topic's last use; a second's precision is plenty
+            // for a limit of at least five, and spares the produce path a lookup per record.
+            var now = MonotonicClock.NowMs;
+            if (now - Volatile.Read(ref state.LastTouchedMs) >= 1000)
+            {
+                Volatile.Write(ref state.LastTouchedMs, now);
+                Metadata.Touch(topic);
             }
 
             return state;
@@ -247,6 +257,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
 
         FailWaitingRecords();
+        Metadata.Dispose();
 
         // Connections first: that fails every request still in flight, so no sender is left
         // waiting on an answer when it is stopped.
@@ -437,7 +448,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     {
         foreach (var partition in state.Partitions)
         {
-            var info = partition.Partition < state.Info.Partitions.Length ? state.Info.Partitions[partition.Partition] : default;
+            var info = partition.Partition < state.Info.Partitions.Length ? state.Info.Partitions[partition.Partition] : PartitionInfo.Unknown(partition.Partition);
             BrokerSender? leader = null;
             if (info.HasLeader && snapshot.Brokers.TryGetValue(info.LeaderId, out var address))
             {
@@ -452,7 +463,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     /// Moves a partition to the leader a Produce response named (KIP-951), using the endpoint the
     /// response carried when the broker is not in the metadata yet. Metadata is refreshed anyway.
     /// </summary>
-    public void ApplyLeaderHint(PartitionAccumulator partition, int leaderId, List<Protocol.Messages.ProduceResponse.NodeEndpoint> endpoints)
+    public void ApplyLeaderHint(PartitionAccumulator partition, int leaderId, int leaderEpoch, List<Protocol.Messages.ProduceResponse.NodeEndpoint> endpoints)
     {
         var address = Metadata.Snapshot.Brokers.TryGetValue(leaderId, out var known) ? known : (BrokerAddress?)null;
         foreach (var endpoint in endpoints)
@@ -463,7 +474,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             }
         }
 
-        if (address is not { } leader)
+        // A hint older than what the producer knows (KIP-320 leader epochs) must not move it back.
+        if (address is not { } leader || !Metadata.TryApplyLeaderHint(partition.Topic, partition.Partition, leaderEpoch, leader))
         {
             return;
         }

@@ -16,7 +16,8 @@ internal static class DefaultPartitioner
     /// <param name="ignoreKeys"><c>partitioner.ignore.keys</c>.</param>
     /// <param name="sticky">The producer's sticky partitioner.</param>
     /// <param name="availablePartitions">Partitions with a leader, or empty when unknown (then all are candidates).</param>
-    public static int Partition(
+    /// <param name="load">The partitions' queues and adaptive settings, for the sticky partitioner's next choice.</param>
+    public static int Partition<TLoad>(
         string topic,
         int? explicitPartition,
         ReadOnlySpan<byte> key,
@@ -24,7 +25,9 @@ internal static class DefaultPartitioner
         int partitionCount,
         bool ignoreKeys,
         StickyPartitioner sticky,
-        ReadOnlySpan<int> availablePartitions)
+        ReadOnlySpan<int> availablePartitions,
+        TLoad load)
+        where TLoad : struct, IPartitionLoad
     {
         if (explicitPartition is { } p)
         {
@@ -38,6 +41,6 @@ internal static class DefaultPartitioner
             return Murmur2.Partition(key, partitionCount);
         }
 
-        return sticky.CurrentPartition(topic, partitionCount, availablePartitions);
+        return sticky.CurrentPartition(topic, partitionCount, availablePartitions, load);
     }
 }

@@ -10,8 +10,12 @@ namespace Samsa;
 /// <remarks>
 /// Each topic has its own immutable state object, replaced with a compare-and-swap; reading the current
 /// partition is a dictionary lookup and a volatile read, and there is no lock shared between topics.
-/// The new partition differs from the old one whenever there is more than one candidate (as in the older
-/// Java sticky partitioner), and is taken among the partitions with a leader when such a list is given.
+/// The next partition is taken among the partitions with a leader when such a list is given. With
+/// <c>partitioner.adaptive.partitioning.enable</c> (Java's <c>BuiltInPartitioner</c>), it is drawn with a
+/// probability that falls as the partition's queue grows, leaving out partitions whose leader has not taken
+/// a ready batch for <c>partitioner.availability.timeout.ms</c>; the queues are read only then, once per switch.
+/// When the queues are even, or adaptive partitioning is off, the choice is uniform and differs from the
+/// previous partition whenever there is more than one candidate (as in the older Java sticky partitioner).
 /// </remarks>
 internal sealed class StickyPartitioner
 {
@@ -34,7 +38,9 @@ internal sealed class StickyPartitioner
     /// <param name="topic">The record's topic.</param>
     /// <param name="partitionCount">The topic's partition count.</param>
     /// <param name="availablePartitions">Partitions with a leader; empty means all are candidates.</param>
-    public int CurrentPartition(string topic, int partitionCount, ReadOnlySpan<int> availablePartitions)
+    /// <param name="load">The partitions' queues and the adaptive settings, read only when switching.</param>
+    public int CurrentPartition<TLoad>(string topic, int partitionCount, ReadOnlySpan<int> availablePartitions, TLoad load)
+        where TLoad : struct, IPartitionLoad
     {
         ArgumentNullException.ThrowIfNull(topic);
         ArgumentOutOfRangeException.ThrowIfLessThan(partitionCount, 1);
@@ -49,7 +55,7 @@ internal sealed class StickyPartitioner
 
             // No partition yet, a switch is due, or the current one is gone: choose, avoiding the last one.
             var avoid = current.Partition >= 0 ? current.Partition : current.Previous;
-            var next = new Sticky(Choose(partitionCount, availablePartitions, avoid), -1);
+            var next = new Sticky(ChooseNext(partitionCount, availablePartitions, avoid, load), -1);
             if (Interlocked.CompareExchange(ref state.Current, next, current) == current)
             {
                 return next.Partition;
@@ -90,6 +96,80 @@ internal sealed class StickyPartitioner
 
         // All partitions available is the common case; skip the scan then.
         return available.IsEmpty || available.Length >= partitionCount || available.Contains(partition);
+    }
+
+    private int ChooseNext<TLoad>(int partitionCount, ReadOnlySpan<int> available, int avoid, TLoad load)
+        where TLoad : struct, IPartitionLoad
+    {
+        if (!load.Adaptive)
+        {
+            return Choose(partitionCount, available, avoid);
+        }
+
+        var candidates = available.IsEmpty ? partitionCount : available.Length;
+        var ids = candidates <= 256 ? stackalloc int[candidates] : new int[candidates];
+        var queues = candidates <= 256 ? stackalloc int[candidates] : new int[candidates];
+        var timeoutMs = load.AvailabilityTimeoutMs;
+        var waitingBefore = timeoutMs > 0 ? load.NowMs - timeoutMs : long.MinValue;
+        var count = 0;
+        for (var i = 0; i < candidates; i++)
+        {
+            var partition = available.IsEmpty ? i : available[i];
+
+            // A leader that has left a ready batch untaken for longer than the timeout is not keeping
+            // up (RecordAccumulator.partitionReady): send it nothing new.
+            var waitingSince = load.ReadyWaitingSinceMs(partition);
+            if (waitingSince != 0 && waitingSince < waitingBefore)
+            {
+                continue;
+            }
+
+            ids[count] = partition;
+            queues[count] = load.QueuedBatches(partition);
+            count++;
+        }
+
+        // Every candidate is lagging: Java then falls back to all partitions with a leader.
+        if (count == 0)
+        {
+            return Choose(partitionCount, available, avoid);
+        }
+
+        ids = ids[..count];
+        queues = queues[..count];
+        var longest = queues[0];
+        var even = true;
+        foreach (var queued in queues)
+        {
+            even &= queued == queues[0];
+            longest = Math.Max(longest, queued);
+        }
+
+        if (even)
+        {
+            return Choose(partitionCount, ids, avoid);
+        }
+
+        // BuiltInPartitioner.updatePartitionLoadStats: weight each partition by (longest + 1 - its
+        // queue), so the longest queue still gets a chance and an empty one the most, and draw from
+        // the cumulative weights.
+        var total = 0;
+        for (var i = 0; i < count; i++)
+        {
+            total += longest + 1 - queues[i];
+            queues[i] = total;
+        }
+
+        var draw = NextInt(total);
+        for (var i = 0; i < count; i++)
+        {
+            if (draw < queues[i])
+            {
+                return ids[i];
+            }
+        }
+
+        return ids[count - 1];
     }
 
     private int Choose(int partitionCount, ReadOnlySpan<int> available, int avoid)

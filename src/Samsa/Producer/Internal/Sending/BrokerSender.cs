@@ -453,7 +453,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                     if (error is ErrorCode.NotLeaderOrFollower or ErrorCode.FencedLeaderEpoch && result.CurrentLeader.LeaderId >= 0)
                     {
                         // KIP-951: the broker names the new leader, so the retry need not wait for metadata.
-                        engine.ApplyLeaderHint(batch.Partition, result.CurrentLeader.LeaderId, response.NodeEndpoints);
+                        engine.ApplyLeaderHint(batch.Partition, result.CurrentLeader.LeaderId, result.CurrentLeader.LeaderEpoch, response.NodeEndpoints);
                     }
 
                     engine.OnBrokerError(batch, error, result.ErrorMessage);

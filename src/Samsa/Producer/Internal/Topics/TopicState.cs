@@ -14,6 +14,9 @@ internal sealed class TopicState(string name)
     private volatile bool _isReady;
     private bool _resolving;
 
+    /// <summary>When (monotonic ms) a record last named the topic, as the metadata manager was last told.</summary>
+    public long LastTouchedMs;
+
     public string Name { get; } = name;
 
     public TopicInfo Info { get; set; } = null!;
