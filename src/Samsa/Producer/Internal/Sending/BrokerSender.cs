@@ -149,14 +149,15 @@ internal sealed class BrokerSender : IAsyncDisposable
         {
             return await pending.WaitAsync(token).ConfigureAwait(false);
         }
-        catch (KafkaException e)
+        catch (Exception e) when (e is KafkaException or ObjectDisposedException)
         {
             // Without a producer id an idempotent producer can send nothing: a refusal that
             // retrying cannot change (authorization, an unsupported broker) is fatal. Otherwise
-            // the batches wait (delivery.timeout.ms still bounds them) and the next pass asks again.
-            if (!e.IsRetriable)
+            // the batches wait (delivery.timeout.ms still bounds them) and the next pass asks again;
+            // a producer being disposed (its connections closed) ends the loop through the token.
+            if (e is KafkaException { IsRetriable: false } refusal && !_engine.IsClosed)
             {
-                _engine.EnterFatalState(e);
+                _engine.EnterFatalState(refusal);
             }
 
             await Task.Delay(_engine.Options.RetryBackoff, token).ConfigureAwait(false);
