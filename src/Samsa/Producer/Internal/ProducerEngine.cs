@@ -26,7 +26,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     private readonly Stack<ProducerBatch> _batchPool = new();
     private readonly int _maxPooledBatches;
     private readonly Timer _expiryTimer;
-    private int _expiryArmed;
+    private readonly SweepSchedule _expirySchedule;
     private int _closed;
     private ProducerFatalException? _fatalError;
 
@@ -48,6 +48,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
+        _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
 
@@ -126,7 +127,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public ProducerBatch NewBatch(PartitionAccumulator partition)
     {
-        ArmExpiryCheck();
+        _expirySchedule.Arm();
 
         ProducerBatch? reused = null;
         lock (_batchPool)
@@ -331,27 +332,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             Metadata.RequestRefresh();
         }
 
-        if (pending)
-        {
-            ScheduleExpiryCheck();
-            return;
-        }
-
-        // Disarm, then look once more: a batch opened during the scan above found the check still
-        // armed and did not arm it, so without this second look it would never expire.
-        Volatile.Write(ref _expiryArmed, 0);
-        if (_topics.Values.Any(t => t.Partitions.Any(p => p.HasIncomplete)))
-        {
-            ArmExpiryCheck();
-        }
-    }
-
-    private void ArmExpiryCheck()
-    {
-        if (Interlocked.Exchange(ref _expiryArmed, 1) == 0)
-        {
-            ScheduleExpiryCheck();
-        }
+        _expirySchedule.AfterSweep(pending, () => _topics.Values.Any(t => t.Partitions.Any(p => p.HasIncomplete)));
     }
 
     private void ScheduleExpiryCheck()
