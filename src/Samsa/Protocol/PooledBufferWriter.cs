@@ -13,6 +13,9 @@ internal sealed class PooledBufferWriter(int initialCapacity = 256) : IBufferWri
 
     public int WrittenCount => _written;
 
+    /// <summary>The size of the rented buffer, which grows with what was written and stays until disposed.</summary>
+    public int Capacity => _buffer.Length;
+
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);

@@ -74,11 +74,18 @@ internal sealed class RecordBatchBuilder : IDisposable
         _maxTimestamp = 0;
         _sealed = false;
 
-        // One huge record should not pin a huge array to the partition forever.
-        if (_buffer.Length > Math.Max(4 * _initialCapacity, 1024 * 1024))
+        // A huge record, or a batch grown under backlog, must not pin a large array to a pooled
+        // batch: the pool holds many batches, and buffer.memory bounds only what is in use.
+        if (_buffer.Length > 4 * _initialCapacity)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = ArrayPool<byte>.Shared.Rent(_initialCapacity);
+        }
+
+        if (_compressed is { Capacity: var capacity } && capacity > 4 * _initialCapacity)
+        {
+            _compressed.Dispose();
+            _compressed = null;
         }
 
         _compressed?.Reset();

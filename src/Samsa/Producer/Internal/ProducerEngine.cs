@@ -36,6 +36,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _logger = logger;
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
+        BacklogBatchLimit = Math.Max(options.BatchSize, Math.Min(options.MaxRequestSize - RequestHeadroom, 1 << 20));
         var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes);
         Connections = new BrokerConnections(
             settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System);
@@ -52,6 +53,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
 
+    // Bytes of a Produce request beyond its one batch (header, client id, topic name, array sizes).
+    private const int RequestHeadroom = 1024;
+
     // How often unsent batches are checked against delivery.timeout.ms, and leaderless partitions
     // trigger a metadata refresh. The check runs only while some batch is unreported.
     private static readonly TimeSpan ExpiryCheckInterval = TimeSpan.FromMilliseconds(500);
@@ -61,6 +65,12 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     public string ClientId { get; }
 
     public int CompressionLevel { get; }
+
+    /// <summary>
+    /// How large a partition's open batch may grow under backlog (see <see cref="PartitionAccumulator.Append"/>):
+    /// 1 MiB, within max.request.size less room for the request's own header, and never below batch.size.
+    /// </summary>
+    public int BacklogBatchLimit { get; }
 
     public BrokerConnections Connections { get; }
 

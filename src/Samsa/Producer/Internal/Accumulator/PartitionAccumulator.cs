@@ -101,13 +101,20 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// Appends one record, opening a new batch when the open one is full. Returns true when the
     /// sender should look again: a batch was opened (a new linger deadline) or one is full.
     /// </summary>
+    /// <remarks>
+    /// A batch is full at <c>batch.size</c>, as in Java, except under backlog: while the partition
+    /// already has as many batches in flight as it may, the open batch is the next to go and keeps
+    /// growing, up to <see cref="ProducerEngine.BacklogBatchLimit"/>. Small batches gain nothing
+    /// there: each waits for a round trip anyway, and one large batch moves the same records in one
+    /// slot (KIP-782 discusses the same idea; librdkafka and franz-go default to 1 MB batches).
+    /// </remarks>
     public bool Append(long timestampMs, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, in PendingDelivery delivery, int reservedBytes)
     {
-        var batchSize = engine.Options.BatchSize;
         lock (Lock)
         {
+            var limit = IsBacklogged ? engine.BacklogBatchLimit : engine.Options.BatchSize;
             var wake = false;
-            if (_open is null || !_open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, batchSize))
+            if (_open is null || !_open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, limit))
             {
                 if (_open is not null)
                 {
@@ -117,13 +124,13 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
                 _open = engine.NewBatch(this);
                 _batches.Add(_open);
                 _queuedBatches++;
-                _open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, batchSize);
+                _open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, limit);
                 wake = true;
             }
 
             _open.Deliveries.Add(delivery);
             _open.ReservedBytes += reservedBytes;
-            if (_open.Builder.SizeInBytes >= batchSize)
+            if (_open.Builder.SizeInBytes >= limit)
             {
                 _open = null;
                 MarkReadyWaiting();
@@ -133,6 +140,13 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             return wake;
         }
     }
+
+    // The partition cannot send now because its in-flight slots are taken, and the open batch is the
+    // only one waiting: it is the batch that goes when a slot frees, so it may as well be large.
+    private bool IsBacklogged =>
+        _inFlightCount >= engine.Options.MaxInFlightRequestsPerConnection
+        && _sentCount == _batches.Count - 1
+        && _open is not null;
 
     /// <summary>
     /// Takes the next batch this sender may send now, if it fits in <paramref name="bytesLeft"/> (a
@@ -180,7 +194,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
                 }
 
                 candidate = _batches[_sentCount];
-                if (ReferenceEquals(candidate, _open))
+                if (ReferenceEquals(candidate, _open) && candidate.Builder.SizeInBytes < engine.Options.BatchSize)
                 {
                     var deadline = candidate.CreatedTicks + (long)engine.Options.Linger.TotalMilliseconds;
                     if (deadline > nowMs)

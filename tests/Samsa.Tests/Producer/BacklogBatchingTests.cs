@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Samsa.Network;
+using Samsa.Producer.Internal;
+
+namespace Samsa.Tests.Producer;
+
+/// <summary>
+/// Under backlog (every in-flight slot of the partition taken) the open batch grows past batch.size;
+/// otherwise batch.size closes it, as in Java.
+/// </summary>
+public sealed class BacklogBatchingTests : IAsyncDisposable
+{
+    private static readonly ProducerIdAndEpoch Identity = new(5, 0);
+
+    private readonly ProducerEngine _engine = new(
+        new ProducerOptions { BootstrapServers = ["127.0.0.1:1"], BatchSize = 200, Linger = TimeSpan.FromHours(1), MaxInFlightRequestsPerConnection = 2 }.Validate(),
+        NullLogger.Instance);
+
+    private readonly BrokerSender _sender;
+    private readonly PartitionAccumulator _partition;
+
+    public BacklogBatchingTests()
+    {
+        _sender = new BrokerSender(_engine, new BrokerAddress(1, "127.0.0.1", 1));
+        _partition = new PartitionAccumulator("t", 0, _engine);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _sender.DisposeAsync();
+        await _engine.DisposeAsync();
+    }
+
+    [Fact]
+    public void WithoutBacklogBatchSizeClosesTheBatch()
+    {
+        AppendRecords(20);
+        lock (_partition.Lock)
+        {
+            Assert.True(_partition.Batches.Count > 1);
+            Assert.All(_partition.Batches, b => Assert.True(b.Builder.SizeInBytes <= 200 + 60));
+        }
+    }
+
+    [Fact]
+    public void WithEveryInFlightSlotTakenTheOpenBatchGrowsAndGoesAsSoonAsASlotFrees()
+    {
+        // Two batches (two 40-byte records fill one) go out: the partition's two slots are taken.
+        AppendRecords(4);
+        _partition.BeginFlush(new FlushWaiter());
+        var first = Drain()!;
+        var second = Drain()!;
+        Assert.Null(Drain());
+
+        AppendRecords(40);
+        lock (_partition.Lock)
+        {
+            var open = _partition.Batches[^1];
+            Assert.Equal(3, _partition.Batches.Count);
+            Assert.True(open.Builder.SizeInBytes > 4 * 200, $"the open batch stayed at {open.Builder.SizeInBytes} bytes");
+        }
+
+        _engine.OnStored(first, 0, -1);
+        var grown = Drain();
+        Assert.NotNull(grown); // ready at once, although linger.ms has not passed
+        Assert.Equal(40, grown.Builder.RecordCount);
+        _engine.OnStored(second, 0, -1);
+    }
+
+    private void AppendRecords(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            _partition.Append(1, default, true, new byte[40], false, null, default, 10);
+        }
+    }
+
+    private ProducerBatch? Drain()
+    {
+        var next = long.MaxValue;
+        return _partition.TryDrain(_sender, MonotonicClock.NowMs, Identity, int.MaxValue, true, ref next);
+    }
+}
