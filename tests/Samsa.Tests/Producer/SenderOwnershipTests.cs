@@ -73,4 +73,15 @@ public sealed class SenderOwnershipTests : IAsyncDisposable
         var result = await promise.Task.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(41, result.Offset);
     }
+
+    [Fact]
+    public async Task ASecondCompletionOfAPromiseIsIgnored()
+    {
+        var promise = DeliveryPromise.Rent();
+        var wait = promise.Task;
+        promise.Succeed(new DeliveryResult("t", 0, 7, default));
+        promise.Fail(new KafkaException("late"));
+        promise.Succeed(new DeliveryResult("t", 0, 8, default));
+        Assert.Equal(7, (await wait).Offset);
+    }
 }

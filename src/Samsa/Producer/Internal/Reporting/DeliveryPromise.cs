@@ -21,6 +21,10 @@ internal sealed class DeliveryPromise : IValueTaskSource<DeliveryResult>
     // the producer's completion loop.
     private ManualResetValueTaskSourceCore<DeliveryResult> _core = new() { RunContinuationsAsynchronously = true };
 
+    // Set by the first completion: a second one is ignored rather than thrown from the reporting
+    // loop (where it would stop the reports behind it). Cleared when the promise is reused.
+    private int _completed;
+
     public ValueTask<DeliveryResult> Task => new(this, _core.Version);
 
     public static DeliveryPromise Rent()
@@ -34,9 +38,21 @@ internal sealed class DeliveryPromise : IValueTaskSource<DeliveryResult>
         return new DeliveryPromise();
     }
 
-    public void Succeed(in DeliveryResult result) => _core.SetResult(result);
+    public void Succeed(in DeliveryResult result)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            _core.SetResult(result);
+        }
+    }
 
-    public void Fail(KafkaException error) => _core.SetException(error);
+    public void Fail(KafkaException error)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            _core.SetException(error);
+        }
+    }
 
     public DeliveryResult GetResult(short token)
     {
@@ -47,6 +63,7 @@ internal sealed class DeliveryPromise : IValueTaskSource<DeliveryResult>
         finally
         {
             _core.Reset();
+            Volatile.Write(ref _completed, 0);
             if (Interlocked.Increment(ref _pooledCount) <= MaxPooled)
             {
                 Pool.Enqueue(this);
