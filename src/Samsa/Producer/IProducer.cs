@@ -23,7 +23,7 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// Ends the wait, never an accepted record. Cancelled before the call, or while the record still
     /// waits for buffer space, it withdraws the record: it is never sent. Cancelled later, the task
     /// ends with <see cref="OperationCanceledException"/> at once, but the record is still delivered or
-    /// failed by the producer, and nobody is told which: a failure is only logged (event 1004, warning).
+    /// failed by the producer, and nobody is told which: a failure is only logged (event 1007, warning).
     /// To learn every record's outcome, do not cancel, or use
     /// <see cref="Produce(ProducerRecord{TKey, TValue}, Action{DeliveryReport})"/> with a delivery handler.
     /// A token that cannot be cancelled costs nothing; one that can costs a small allocation per call.

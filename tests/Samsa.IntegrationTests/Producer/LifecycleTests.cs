@@ -174,7 +174,7 @@ public sealed class LifecycleTests
 
         // delivery.timeout.ms fails the record later; the log is the only one left to tell.
         var (eventId, exception) = await logger.FirstWarning.Task.WaitAsync(Bound);
-        Assert.Equal(1004, eventId.Id);
+        Assert.Equal(1007, eventId.Id);
         Assert.IsType<KafkaTimeoutException>(exception);
     }
 

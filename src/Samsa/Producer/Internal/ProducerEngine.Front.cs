@@ -33,6 +33,6 @@ internal sealed partial class ProducerEngine
         }
     }
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "A record of {Topic}[{Partition}] failed after its caller stopped waiting (cancellation token): {Reason}")]
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "A record of {Topic}[{Partition}] failed after its caller stopped waiting (cancellation token): {Reason}")]
     private partial void LogAbandonedRecordFailed(Exception exception, string topic, int partition, string reason);
 }
