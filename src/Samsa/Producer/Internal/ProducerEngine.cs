@@ -17,17 +17,27 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     private static int _producerCount;
 
     private readonly ConcurrentDictionary<string, TopicState> _topics = new();
+
     private readonly Dictionary<int, BrokerSender> _senders = [];
+
     private readonly Channel<Completion> _completions = Channel.CreateUnbounded<Completion>(new UnboundedChannelOptions { SingleReader = true });
+
     private readonly Task _completionLoop;
+
     private readonly ILogger _logger;
+
     // Reported batches, kept for reuse: their record buffers and delivery lists are already grown.
     // As many as buffer.memory can keep in use at once, so a busy producer stops allocating them.
     private readonly Stack<ProducerBatch> _batchPool = new();
+
     private readonly int _maxPooledBatches;
+
     private readonly Timer _expiryTimer;
+
     private readonly SweepSchedule _expirySchedule;
+
     private int _closed;
+
     private ProducerFatalException? _fatalError;
 
     public ProducerEngine(ProducerOptions options, ILogger logger)
@@ -55,10 +65,6 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     // Bytes of a Produce request beyond its one batch (header, client id, topic name, array sizes).
     private const int RequestHeadroom = 1024;
-
-    // How often unsent batches are checked against delivery.timeout.ms, and leaderless partitions
-    // trigger a metadata refresh. The check runs only while some batch is unreported.
-    private static readonly TimeSpan ExpiryCheckInterval = TimeSpan.FromMilliseconds(500);
 
     public ProducerOptions Options { get; }
 
@@ -176,90 +182,6 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The broker stored the batch (<paramref name="baseOffset"/> -1 where it did not say where): report its records.</summary>
-    public void OnStored(ProducerBatch batch, long baseOffset, long logAppendTimeMs)
-    {
-        var partition = batch.Partition;
-        partition.OnStored(batch);
-        Report(new Completion(batch, null, baseOffset, logAppendTimeMs));
-
-        // The partition may send its next batch, possibly through another sender since a leader move.
-        partition.Sender?.Wake();
-    }
-
-    /// <summary>The broker refused the batch for its partition with <paramref name="code"/>.</summary>
-    public void OnBrokerError(ProducerBatch batch, ErrorCode code, string? brokerMessage)
-    {
-        var partition = batch.Partition;
-        if (code == ErrorCode.DuplicateSequenceNumber && batch.BaseSequence >= 0)
-        {
-            // The broker has this batch already, but no longer knows its offset: it was stored, as
-            // Java reports it. Failing it would lead a caller who retries on failure to write it twice.
-            OnStored(batch, baseOffset: -1, logAppendTimeMs: -1);
-            return;
-        }
-
-        if (code is ErrorCode.MessageTooLarge or ErrorCode.RecordListTooLarge && batch.Builder.RecordCount > 1 && FatalError is null && !IsClosed)
-        {
-            LogSplit(partition.Topic, partition.Partition, batch.Builder.RecordCount, code);
-            partition.SplitTooLarge(batch, MonotonicClock.NowMs);
-            partition.Sender?.Wake();
-            return;
-        }
-
-        // The leader wrote the batch but could not replicate it in time: a retry may find it stored.
-        var maybeWritten = code is ErrorCode.NotEnoughReplicasAfterAppend or ErrorCode.RequestTimedOut;
-        OnAttemptFailed(batch, new KafkaBrokerException(code, brokerMessage, partition.Topic, partition.Partition), maybeWritten);
-    }
-
-    /// <summary>
-    /// An attempt to send the batch failed. It goes again after a backoff while the error allows it and
-    /// <c>retries</c> and <c>delivery.timeout.ms</c> have room; the partition's sequence rules decide
-    /// the idempotent cases (see <see cref="PartitionSequences"/>). Otherwise its records fail.
-    /// </summary>
-    /// <param name="batch">The batch whose attempt failed.</param>
-    /// <param name="error">Why it failed.</param>
-    /// <param name="maybeWritten">The attempt ended without a definite answer: the broker may have stored it.</param>
-    public void OnAttemptFailed(ProducerBatch batch, KafkaException error, bool maybeWritten)
-    {
-        var partition = batch.Partition;
-        var now = MonotonicClock.NowMs;
-        var expired = now - batch.CreatedTicks >= (long)Options.DeliveryTimeout.TotalMilliseconds;
-        var mayRetry = FatalError is null && !IsClosed && !expired && batch.Attempts <= Options.Retries;
-        var verdict = partition.OnAttemptFailed(batch, error, maybeWritten, mayRetry, now + (long)RetryBackoff(batch.Attempts).TotalMilliseconds);
-        if (verdict == RetryVerdict.Fail)
-        {
-            var retriable = error.IsRetriable || PartitionAccumulator.IsSequenceError(error);
-            KafkaException final = FatalError ?? (expired && retriable
-                ? new KafkaTimeoutException($"{partition}: delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms) passed after {batch.Attempts} attempt(s); last error: {error.Message}", error) { Topic = partition.Topic, Partition = partition.Partition }
-                : error);
-            Report(new Completion(batch, final, -1, -1));
-        }
-        else
-        {
-            if (error is KafkaNetworkException or KafkaTimeoutException
-                || error.ErrorCode is ErrorCode.NotLeaderOrFollower or ErrorCode.LeaderNotAvailable or ErrorCode.UnknownTopicOrPartition
-                    or ErrorCode.FencedLeaderEpoch or ErrorCode.UnknownLeaderEpoch or ErrorCode.KafkaStorageError)
-            {
-                Metadata.RequestRefresh();
-            }
-
-            if (verdict == RetryVerdict.RetryAfterEpochBump)
-            {
-                LogEpochBump(partition.Topic, partition.Partition, batch.Identity.ProducerId, batch.Identity.Epoch, error.Message);
-            }
-            else
-            {
-                LogRetry(partition.Topic, partition.Partition, batch.Attempts, error.Message);
-            }
-        }
-
-        partition.Sender?.Wake();
-    }
-
-    /// <summary>A broker asked the producer to slow down (KIP-219); its sender holds back meanwhile.</summary>
-    public void OnThrottled(BrokerAddress broker, int throttleTimeMs) => LogThrottled(broker, throttleTimeMs);
-
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
@@ -304,308 +226,6 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
     }
 
-    private void OnExpiryTimer()
-    {
-        if (IsClosed)
-        {
-            return;
-        }
-
-        var expiredBefore = MonotonicClock.NowMs - (long)Options.DeliveryTimeout.TotalMilliseconds;
-        var pending = false;
-        var leaderless = false;
-        foreach (var topic in _topics.Values)
-        {
-            foreach (var partition in topic.Partitions)
-            {
-                foreach (var batch in partition.TakeExpired(expiredBefore) ?? [])
-                {
-                    Report(new Completion(batch, new KafkaTimeoutException(
-                        $"{partition}: the record was not sent within delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms)"
-                        + (partition.Sender is null ? "; the partition has no leader the producer can reach." : "; its leader did not take it in time."))
-                    {
-                        Topic = partition.Topic,
-                        Partition = partition.Partition,
-                    }, -1, -1));
-                }
-
-                if (partition.HasIncomplete)
-                {
-                    pending = true;
-                    leaderless |= partition.Sender is null;
-                }
-            }
-        }
-
-        if (leaderless)
-        {
-            Metadata.RequestRefresh();
-        }
-
-        _expirySchedule.AfterSweep(pending, () => _topics.Values.Any(t => t.Partitions.Any(p => p.HasIncomplete)));
-    }
-
-    private void ScheduleExpiryCheck()
-    {
-        if (IsClosed)
-        {
-            return;
-        }
-
-        try
-        {
-            _expiryTimer.Change(ExpiryCheckInterval, Timeout.InfiniteTimeSpan);
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed meanwhile: a timer callback must never throw, it would end the process.
-        }
-    }
-
-    // KIP-580: exponential backoff with ±20% jitter, so that many clients do not retry in step.
-    private TimeSpan RetryBackoff(int attempts)
-    {
-        var baseMs = Options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempts - 1));
-        var capped = Math.Min(baseMs, Math.Max(Options.RetryBackoff.TotalMilliseconds, Options.RetryBackoffMax.TotalMilliseconds));
-        return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
-    }
-
-    private async Task ResolveAsync(TopicState state)
-    {
-        TopicInfo info;
-        try
-        {
-            info = await Metadata.GetTopicAsync(state.Name, Options.MaxBlock, _closing.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Disposed: DisposeAsync has failed the records that waited (this is a no-op then).
-            state.Resolve(ClosedWhileWaitingForMetadata(state.Name));
-            return;
-        }
-        catch (KafkaException e)
-        {
-            // Forget the topic so that a later record tries again from scratch.
-            _topics.TryRemove(new KeyValuePair<string, TopicState>(state.Name, state));
-            state.Resolve(e);
-            return;
-        }
-
-        lock (state)
-        {
-            state.Info = info;
-            state.Partitions = new PartitionAccumulator[info.Partitions.Length];
-            for (var i = 0; i < state.Partitions.Length; i++)
-            {
-                state.Partitions[i] = new PartitionAccumulator(state.Name, i, this);
-            }
-
-            AssignLeaders(state, Metadata.Snapshot);
-        }
-
-        state.Resolve(null);
-    }
-
-    private void OnMetadataUpdated(ClusterSnapshot snapshot)
-    {
-        foreach (var (name, state) in _topics)
-        {
-            if (!state.IsReady || !snapshot.Topics.TryGetValue(name, out var info) || info.Partitions.Length == 0)
-            {
-                continue;
-            }
-
-            lock (state)
-            {
-                if (info.Partitions.Length > state.Partitions.Length)
-                {
-                    var grown = new PartitionAccumulator[info.Partitions.Length];
-                    state.Partitions.CopyTo(grown, 0);
-                    for (var i = state.Partitions.Length; i < grown.Length; i++)
-                    {
-                        grown[i] = new PartitionAccumulator(name, i, this);
-                    }
-
-                    state.Partitions = grown;
-                }
-
-                state.Info = info;
-                AssignLeaders(state, snapshot);
-            }
-        }
-    }
-
-    private void AssignLeaders(TopicState state, ClusterSnapshot snapshot)
-    {
-        foreach (var partition in state.Partitions)
-        {
-            var info = partition.Partition < state.Info.Partitions.Length ? state.Info.Partitions[partition.Partition] : PartitionInfo.Unknown(partition.Partition);
-            BrokerSender? leader = null;
-            if (info.HasLeader && snapshot.Brokers.TryGetValue(info.LeaderId, out var address))
-            {
-                leader = SenderFor(address);
-            }
-
-            MoveTo(partition, leader);
-        }
-    }
-
-    /// <summary>
-    /// Moves a partition to the leader a Produce response named (KIP-951), using the endpoint the
-    /// response carried when the broker is not in the metadata yet. Metadata is refreshed anyway.
-    /// </summary>
-    public void ApplyLeaderHint(PartitionAccumulator partition, int leaderId, int leaderEpoch, List<Protocol.Messages.ProduceResponse.NodeEndpoint> endpoints)
-    {
-        var address = Metadata.Snapshot.Brokers.TryGetValue(leaderId, out var known) ? known : (BrokerAddress?)null;
-        foreach (var endpoint in endpoints)
-        {
-            if (address is null && endpoint.NodeId == leaderId)
-            {
-                address = new BrokerAddress(endpoint.NodeId, endpoint.Host, endpoint.Port);
-            }
-        }
-
-        // A hint older than what the producer knows (KIP-320 leader epochs) must not move it back.
-        if (address is not { } leader || !Metadata.TryApplyLeaderHint(partition.Topic, partition.Partition, leaderEpoch, leader))
-        {
-            return;
-        }
-
-        MoveTo(partition, SenderFor(leader));
-    }
-
-    private static void MoveTo(PartitionAccumulator partition, BrokerSender? leader) => partition.MoveTo(leader);
-
-    private BrokerSender SenderFor(BrokerAddress address)
-    {
-        lock (_senders)
-        {
-            if (!_senders.TryGetValue(address.NodeId, out var sender))
-            {
-                sender = new BrokerSender(this, address);
-                _senders[address.NodeId] = sender;
-                sender.Start();
-            }
-            else if (sender.Address != address)
-            {
-                sender.Address = address;
-            }
-
-            return sender;
-        }
-    }
-
-    // Reports go through the loop, in order; once it has closed (the producer is disposed), a late
-    // answer is reported right here rather than dropped, so its caller is never left waiting.
-    private void Report(in Completion completion)
-    {
-        if (_completions.Writer.TryWrite(completion))
-        {
-            return;
-        }
-
-        ReportingThread.Enter();
-        try
-        {
-            ReportNow(completion);
-        }
-        finally
-        {
-            ReportingThread.Exit();
-        }
-    }
-
-    private async Task CompleteLoopAsync()
-    {
-        var reader = _completions.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            ReportingThread.Enter();
-            try
-            {
-                while (reader.TryRead(out var completion))
-                {
-                    ReportNow(completion);
-                }
-            }
-            finally
-            {
-                ReportingThread.Exit();
-            }
-        }
-    }
-
-    private void ReportNow(in Completion completion)
-    {
-        var batch = completion.Batch;
-        var partition = batch.Partition;
-        var logAppendTime = completion.LogAppendTimeMs >= 0;
-        var deliveries = batch.Deliveries;
-        for (var i = 0; i < deliveries.Count; i++)
-        {
-            var delivery = deliveries[i];
-            var timestamp = logAppendTime
-                ? new Timestamp(completion.LogAppendTimeMs, TimestampType.LogAppendTime)
-                : new Timestamp(delivery.TimestampMs, TimestampType.CreateTime);
-            var offset = completion.Error is null && completion.BaseOffset >= 0 ? completion.BaseOffset + i : -1;
-            var result = new DeliveryResult(partition.Topic, partition.Partition, offset, timestamp);
-            if (completion.Error is null)
-            {
-                delivery.Promise?.Succeed(result);
-            }
-            else
-            {
-                delivery.Promise?.Fail(completion.Error);
-            }
-
-            if (delivery.Handler is { } handler)
-            {
-                try
-                {
-                    handler(new DeliveryReport(result, completion.Error));
-                }
-                catch (Exception e)
-                {
-                    // A throwing handler must not stop the reports of the records behind it.
-                    LogHandlerFailed(e, partition.Topic, partition.Partition);
-                }
-            }
-        }
-
-        partition.Reported(batch);
-        Memory.Release(batch.ReservedBytes);
-        batch.ReleaseFlushWaiters();
-        lock (_batchPool)
-        {
-            if (_batchPool.Count < _maxPooledBatches)
-            {
-                // Clear the references now, so a pooled batch keeps no caller's objects alive.
-                batch.Deliveries.Clear();
-                _batchPool.Push(batch);
-                return;
-            }
-        }
-
-        batch.Dispose();
-    }
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Retrying batch for {Topic}[{Partition}] (attempt {Attempts}): {Reason}")]
-    private partial void LogRetry(string topic, int partition, int attempts, string reason);
-
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Broker {Broker} throttled the producer for {ThrottleTimeMs} ms (KIP-219); its requests wait")]
-    private partial void LogThrottled(BrokerAddress broker, int throttleTimeMs);
-
-    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "The broker refused a batch of {RecordCount} records for {Topic}[{Partition}] as too large ({Error}); it goes again as two batches")]
-    private partial void LogSplit(string topic, int partition, int recordCount, ErrorCode error);
-
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "The sequence state of {Topic}[{Partition}] (producer id {ProducerId}, epoch {Epoch}) is broken: the partition moves to the next epoch and resends from sequence 0 ({Reason})")]
-    private partial void LogEpochBump(string topic, int partition, long producerId, short epoch, string reason);
-
     [LoggerMessage(EventId = 1003, Level = LogLevel.Critical, Message = "The producer entered its failed state: {Reason}")]
     private partial void LogFatal(Exception exception, string reason);
-
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "A delivery handler threw for a record of {Topic}[{Partition}]; the producer goes on")]
-    private partial void LogHandlerFailed(Exception exception, string topic, int partition);
-
-    private readonly record struct Completion(ProducerBatch Batch, KafkaException? Error, long BaseOffset, long LogAppendTimeMs);
 }

@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Logging;
+
+namespace Samsa.Producer.Internal;
+
+/// <summary>The reporting loop: each batch's records reported in answer order, then the batch reused.</summary>
+internal sealed partial class ProducerEngine
+{
+    // Reports go through the loop, in order; once it has closed (the producer is disposed), a late
+    // answer is reported right here rather than dropped, so its caller is never left waiting.
+    private void Report(in Completion completion)
+    {
+        if (_completions.Writer.TryWrite(completion))
+        {
+            return;
+        }
+
+        ReportingThread.Enter();
+        try
+        {
+            ReportNow(completion);
+        }
+        finally
+        {
+            ReportingThread.Exit();
+        }
+    }
+
+    private async Task CompleteLoopAsync()
+    {
+        var reader = _completions.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            ReportingThread.Enter();
+            try
+            {
+                while (reader.TryRead(out var completion))
+                {
+                    ReportNow(completion);
+                }
+            }
+            finally
+            {
+                ReportingThread.Exit();
+            }
+        }
+    }
+
+    private void ReportNow(in Completion completion)
+    {
+        var batch = completion.Batch;
+        var partition = batch.Partition;
+        var logAppendTime = completion.LogAppendTimeMs >= 0;
+        var deliveries = batch.Deliveries;
+        for (var i = 0; i < deliveries.Count; i++)
+        {
+            var delivery = deliveries[i];
+            var timestamp = logAppendTime
+                ? new Timestamp(completion.LogAppendTimeMs, TimestampType.LogAppendTime)
+                : new Timestamp(delivery.TimestampMs, TimestampType.CreateTime);
+            var offset = completion.Error is null && completion.BaseOffset >= 0 ? completion.BaseOffset + i : -1;
+            var result = new DeliveryResult(partition.Topic, partition.Partition, offset, timestamp);
+            if (completion.Error is null)
+            {
+                delivery.Promise?.Succeed(result);
+            }
+            else
+            {
+                delivery.Promise?.Fail(completion.Error);
+            }
+
+            if (delivery.Handler is { } handler)
+            {
+                try
+                {
+                    handler(new DeliveryReport(result, completion.Error));
+                }
+                catch (Exception e)
+                {
+                    // A throwing handler must not stop the reports of the records behind it.
+                    LogHandlerFailed(e, partition.Topic, partition.Partition);
+                }
+            }
+        }
+
+        partition.Reported(batch);
+        Memory.Release(batch.ReservedBytes);
+        batch.ReleaseFlushWaiters();
+        lock (_batchPool)
+        {
+            if (_batchPool.Count < _maxPooledBatches)
+            {
+                // Clear the references now, so a pooled batch keeps no caller's objects alive.
+                batch.Deliveries.Clear();
+                _batchPool.Push(batch);
+                return;
+            }
+        }
+
+        batch.Dispose();
+    }
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "A delivery handler threw for a record of {Topic}[{Partition}]; the producer goes on")]
+    private partial void LogHandlerFailed(Exception exception, string topic, int partition);
+
+    private readonly record struct Completion(ProducerBatch Batch, KafkaException? Error, long BaseOffset, long LogAppendTimeMs);
+}
