@@ -4,8 +4,9 @@ using System.Reflection;
 namespace Samsa.Compare;
 
 /// <summary>
-/// <c>samsa cluster</c> (librdkafka's mock, 3 brokers) in its own process, so that the producer's CPU time
-/// and allocations measured in this process are the producer's alone. Killed on Dispose, Ctrl+C and exit.
+/// <c>samsa cluster</c> (librdkafka's mock, 3 brokers, each adding <c>--rtt</c>) in its own process, so that the
+/// producer's CPU time and allocations measured in this process are the producer's alone. Killed on Dispose,
+/// Ctrl+C and exit.
 /// </summary>
 internal sealed class ClusterProcess : IDisposable
 {
@@ -26,7 +27,7 @@ internal sealed class ClusterProcess : IDisposable
         typeof(ClusterProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .FirstOrDefault(a => a.Key == "SamsaCliDll")?.Value ?? "";
 
-    public static ClusterProcess Start(string cliDll, IEnumerable<string> topics)
+    public static ClusterProcess Start(string cliDll, IEnumerable<string> topics, int rttMs)
     {
         if (!File.Exists(cliDll))
         {
@@ -35,6 +36,8 @@ internal sealed class ClusterProcess : IDisposable
 
         var psi = new ProcessStartInfo("dotnet")
         {
+            // Its stdin takes fault commands; keep the terminal's input away from it.
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -43,6 +46,8 @@ internal sealed class ClusterProcess : IDisposable
         psi.ArgumentList.Add("cluster");
         psi.ArgumentList.Add("--brokers");
         psi.ArgumentList.Add("3");
+        psi.ArgumentList.Add("--rtt");
+        psi.ArgumentList.Add(rttMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         foreach (var t in topics)
         {
             psi.ArgumentList.Add("--topic");

@@ -5,10 +5,33 @@ using SamsaCompression = Samsa.CompressionType;
 
 namespace Samsa.Compare;
 
-internal sealed record RunConfig(string Path, int ValueSize, string Codec, long Records, int Warmup, int Window, int SampleEvery, string Bootstrap);
+/// <summary>One cell of a comparison: what is sent, and to which cluster (broker round trip, partitions of the topic).</summary>
+internal sealed record Cell(string Path, int ValueSize, string Codec, int RttMs, int Partitions)
+{
+    public override string ToString() => $"{Path,-8} {ValueSize,5} B {Codec,-6} {RttMs,2} ms {Partitions,3} p";
+}
 
-internal sealed record RunResult(string Client, string Path, int ValueSize, string Codec, int Round, string Topic,
-    double RecordsPerSec, double CpuUsPerRecord, double AllocBytesPerRecord, double P50Ms, double P99Ms,
+/// <summary>
+/// How much each run sends. <see cref="Records"/> fixes the measured count; otherwise a run sends for
+/// <see cref="Seconds"/> (at most <see cref="MaxRecords"/>), then waits for what is still in flight, so cells
+/// from 0.05 to 3+ M records/s all take about as long.
+/// </summary>
+internal sealed record RunSettings(long? Records, double Seconds, long MaxRecords, int Warmup, int Window, int SampleEvery)
+{
+    /// <summary>The most records a run may send; the latency samples are preallocated for that many.</summary>
+    public long Limit => Records ?? MaxRecords;
+
+    /// <summary>The timestamp after which a timed run stops sending; never, for a fixed count.</summary>
+    public long Deadline(long start) => Records is null ? start + (long)(Seconds * Stopwatch.Frequency) : long.MaxValue;
+
+    /// <summary>Whether record <paramref name="i"/> is sent; the clock is read once per 1024 records only.</summary>
+    public bool SendMore(long i, long deadline) => i < Limit && ((i & 1023) != 0 || Stopwatch.GetTimestamp() < deadline);
+}
+
+internal sealed record RunConfig(Cell Cell, RunSettings Settings, string Bootstrap);
+
+internal sealed record RunResult(string Client, string Path, int ValueSize, string Codec, int RttMs, int Partitions, int Round, string Topic,
+    long Records, double RecordsPerSec, double MBPerSec, double CpuUsPerRecord, double AllocBytesPerRecord, double P50Ms, double P99Ms,
     long LatencySamples, long Errors, long QueueFullRetries, double Seconds);
 
 /// <summary>
@@ -117,7 +140,7 @@ internal static class Runners
         return v;
     }
 
-    private static RunResult Result(string client, RunConfig c, int round, string topic, RunState s, (double Seconds, double CpuSeconds, long Allocated) m)
+    private static RunResult Result(string client, Cell c, int round, string topic, long records, RunState s, (double Seconds, double CpuSeconds, long Allocated) m)
     {
         var (p50, p99, n) = s.Percentiles();
         if (s.FirstError is not null)
@@ -125,8 +148,10 @@ internal static class Runners
             Console.Error.WriteLine($"  {client}: {s.Failed} errors, first: {s.FirstError}");
         }
 
-        return new RunResult(client, c.Path, c.ValueSize, c.Codec, round, topic,
-            s.Acked / m.Seconds, m.CpuSeconds * 1e6 / c.Records, (double)m.Allocated / c.Records, p50, p99, n, s.Failed, s.QueueFull, m.Seconds);
+        var rps = s.Acked / m.Seconds;
+        // MB/s of values only (keys are 5-7 bytes), in 10^6 bytes.
+        return new RunResult(client, c.Path, c.ValueSize, c.Codec, c.RttMs, c.Partitions, round, topic, records,
+            rps, rps * c.ValueSize / 1e6, m.CpuSeconds * 1e6 / records, (double)m.Allocated / records, p50, p99, n, s.Failed, s.QueueFull, m.Seconds);
     }
 
     // ---------------------------------------------------------------- Samsa
@@ -141,11 +166,12 @@ internal static class Runners
         _ => throw new ArgumentException($"unknown codec {codec}"),
     };
 
-    public static async Task<RunResult> SamsaAsync(RunConfig c, int round, string topic)
+    public static async Task<RunResult> SamsaAsync(RunConfig run, int round, string topic)
     {
+        var (c, settings) = (run.Cell, run.Settings);
         var options = new ProducerOptions
         {
-            BootstrapServers = c.Bootstrap.Split(','),
+            BootstrapServers = run.Bootstrap.Split(','),
             ClientId = "samsa-compare",
             Acks = Acks.All,
             EnableIdempotence = true,
@@ -159,19 +185,20 @@ internal static class Runners
             // Warm-up (metadata, connections, JIT), not counted.
             var warm = new RunState(0);
             Action<DeliveryReport> warmHandler = r => { if (r.IsSuccess) { warm.Ok(); } else { warm.Fail(r.Error!.Message); } };
-            for (var i = 0; i < c.Warmup; i++)
+            for (var i = 0; i < settings.Warmup; i++)
             {
                 producer.Produce(new ProducerRecord<string, byte[]>(topic, Keys[i % 1000], value), warmHandler);
             }
 
             await producer.FlushAsync();
-            warm.WaitForAll(c.Warmup);
+            warm.WaitForAll(settings.Warmup);
 
             RunState s;
             (double, double, long) m;
+            long records;
             if (c.Path == "callback")
             {
-                var samples = (int)((c.Records + c.SampleEvery - 1) / c.SampleEvery);
+                var samples = (int)((settings.Limit + settings.SampleEvery - 1) / settings.SampleEvery);
                 s = new RunState(samples);
                 var state = s;
                 Action<DeliveryReport> shared = r => { if (r.IsSuccess) { state.Ok(); } else { state.Fail(r.Error!.Message); } };
@@ -183,12 +210,14 @@ internal static class Runners
                 }
 
                 var meter = Meter.Start();
-                for (long i = 0; i < c.Records; i++)
+                var deadline = settings.Deadline(Stopwatch.GetTimestamp());
+                long i = 0;
+                for (; settings.SendMore(i, deadline); i++)
                 {
                     var record = new ProducerRecord<string, byte[]>(topic, Keys[i % 1000], value);
-                    if (i % c.SampleEvery == 0)
+                    if (i % settings.SampleEvery == 0)
                     {
-                        var j = (int)(i / c.SampleEvery);
+                        var j = (int)(i / settings.SampleEvery);
                         s.Starts[j] = Stopwatch.GetTimestamp();
                         producer.Produce(record, probes[j]);
                     }
@@ -198,23 +227,25 @@ internal static class Runners
                     }
                 }
 
+                records = i;
                 await producer.FlushAsync();
-                s.WaitForAll(c.Records);
+                s.WaitForAll(records);
                 m = meter.Stop();
             }
             else
             {
-                s = new RunState((int)c.Records);
-                var window = new ValueTask<DeliveryResult>[c.Window];
+                s = new RunState((int)settings.Limit);
+                var window = new ValueTask<DeliveryResult>[settings.Window];
                 var meter = Meter.Start();
+                var deadline = settings.Deadline(Stopwatch.GetTimestamp());
                 long i = 0;
-                for (; i < c.Records; i++)
+                for (; settings.SendMore(i, deadline); i++)
                 {
-                    var slot = (int)(i % c.Window);
-                    if (i >= c.Window)
+                    var slot = (int)(i % settings.Window);
+                    if (i >= settings.Window)
                     {
                         // Awaited inline: this method's state machine is boxed once, not once per record.
-                        var k = i - c.Window;
+                        var k = i - settings.Window;
                         try
                         {
                             await window[slot];
@@ -233,11 +264,12 @@ internal static class Runners
 #pragma warning restore CA2012
                 }
 
-                for (var k = Math.Max(0, i - c.Window); k < i; k++)
+                records = i;
+                for (var k = Math.Max(0, i - settings.Window); k < i; k++)
                 {
                     try
                     {
-                        await window[(int)(k % c.Window)];
+                        await window[(int)(k % settings.Window)];
                         s.Latencies[k] = Stopwatch.GetTimestamp() - s.Starts[k];
                         s.Ok();
                     }
@@ -250,7 +282,7 @@ internal static class Runners
                 m = meter.Stop();
             }
 
-            return Result("Samsa", c, round, topic, s, m);
+            return Result("Samsa", c, round, topic, records, s, m);
         }
     }
 
@@ -266,11 +298,12 @@ internal static class Runners
         _ => throw new ArgumentException($"unknown codec {codec}"),
     };
 
-    public static async Task<RunResult> ConfluentAsync(RunConfig c, int round, string topic)
+    public static async Task<RunResult> ConfluentAsync(RunConfig run, int round, string topic)
     {
+        var (c, settings) = (run.Cell, run.Settings);
         var config = new ProducerConfig
         {
-            BootstrapServers = c.Bootstrap,
+            BootstrapServers = run.Bootstrap,
             ClientId = "confluent-compare",
             Acks = Confluent.Kafka.Acks.All,
             EnableIdempotence = true,
@@ -282,19 +315,20 @@ internal static class Runners
 
         var warm = new RunState(0);
         Action<DeliveryReport<string, byte[]>> warmHandler = r => { if (r.Error.IsError) { warm.Fail(r.Error.Reason); } else { warm.Ok(); } };
-        for (var i = 0; i < c.Warmup; i++)
+        for (var i = 0; i < settings.Warmup; i++)
         {
             ProduceWithRetry(producer, topic, new CK.Message<string, byte[]> { Key = Keys[i % 1000], Value = value }, warmHandler, warm);
         }
 
         producer.Flush(TimeSpan.FromSeconds(60));
-        warm.WaitForAll(c.Warmup);
+        warm.WaitForAll(settings.Warmup);
 
         RunState s;
         (double, double, long) m;
+        long records;
         if (c.Path == "callback")
         {
-            var samples = (int)((c.Records + c.SampleEvery - 1) / c.SampleEvery);
+            var samples = (int)((settings.Limit + settings.SampleEvery - 1) / settings.SampleEvery);
             s = new RunState(samples);
             var state = s;
             Action<DeliveryReport<string, byte[]>> shared = r => { if (r.Error.IsError) { state.Fail(r.Error.Reason); } else { state.Ok(); } };
@@ -306,13 +340,15 @@ internal static class Runners
             }
 
             var meter = Meter.Start();
-            for (long i = 0; i < c.Records; i++)
+            var deadline = settings.Deadline(Stopwatch.GetTimestamp());
+            long i = 0;
+            for (; settings.SendMore(i, deadline); i++)
             {
                 // Confluent's API takes a Message object per record (its own cost, as in any application).
                 var message = new CK.Message<string, byte[]> { Key = Keys[i % 1000], Value = value };
-                if (i % c.SampleEvery == 0)
+                if (i % settings.SampleEvery == 0)
                 {
-                    var j = (int)(i / c.SampleEvery);
+                    var j = (int)(i / settings.SampleEvery);
                     s.Starts[j] = Stopwatch.GetTimestamp();
                     ProduceWithRetry(producer, topic, message, probes[j], s);
                 }
@@ -322,22 +358,24 @@ internal static class Runners
                 }
             }
 
+            records = i;
             producer.Flush(TimeSpan.FromSeconds(120));
-            s.WaitForAll(c.Records);
+            s.WaitForAll(records);
             m = meter.Stop();
         }
         else
         {
-            s = new RunState((int)c.Records);
-            var window = new Task<DeliveryResult<string, byte[]>>[c.Window];
+            s = new RunState((int)settings.Limit);
+            var window = new Task<DeliveryResult<string, byte[]>>[settings.Window];
             var meter = Meter.Start();
+            var deadline = settings.Deadline(Stopwatch.GetTimestamp());
             long i = 0;
-            for (; i < c.Records; i++)
+            for (; settings.SendMore(i, deadline); i++)
             {
-                var slot = (int)(i % c.Window);
-                if (i >= c.Window)
+                var slot = (int)(i % settings.Window);
+                if (i >= settings.Window)
                 {
-                    var k = i - c.Window;
+                    var k = i - settings.Window;
                     try
                     {
                         await window[slot];
@@ -354,11 +392,12 @@ internal static class Runners
                 window[slot] = producer.ProduceAsync(topic, new CK.Message<string, byte[]> { Key = Keys[i % 1000], Value = value });
             }
 
-            for (var k = Math.Max(0, i - c.Window); k < i; k++)
+            records = i;
+            for (var k = Math.Max(0, i - settings.Window); k < i; k++)
             {
                 try
                 {
-                    await window[(int)(k % c.Window)];
+                    await window[(int)(k % settings.Window)];
                     s.Latencies[k] = Stopwatch.GetTimestamp() - s.Starts[k];
                     s.Ok();
                 }
@@ -371,7 +410,7 @@ internal static class Runners
             m = meter.Stop();
         }
 
-        return Result("Confluent", c, round, topic, s, m);
+        return Result("Confluent", c, round, topic, records, s, m);
     }
 
     /// <summary>librdkafka's queue holds 100,000 messages by default; when full, wait briefly and retry, as an application must.</summary>

@@ -11,7 +11,7 @@ namespace Samsa.Compression;
 internal static class Compressor
 {
     /// <summary>
-    /// <c>compression.level</c> left unset: each codec uses Kafka's default (gzip -1, lz4 9, zstd 3).
+    /// <c>compression.level</c> left unset: each codec uses Kafka's default (gzip -1, lz4 9 = LZ4's fast mode, zstd 3).
     /// A sentinel outside every codec's range because -1 is a real zstd level.
     /// </summary>
     public const int DefaultLevel = int.MinValue;

@@ -12,6 +12,7 @@ namespace Samsa.Compression;
 /// </summary>
 internal static class Lz4Codec
 {
+    /// <summary>Kafka's default lz4 level (Java's <c>CompressionType.LZ4.defaultLevel()</c>); it selects LZ4's fast mode.</summary>
     public const int DefaultLevel = 9;
 
     private const uint FrameMagic = 0x184D2204;
@@ -29,9 +30,7 @@ internal static class Lz4Codec
 
     public static void Compress(int level, ReadOnlySpan<byte> source, IBufferWriter<byte> destination)
     {
-        // Kafka accepts lz4 levels 1-17 only, so anything below 1 (the unset sentinel, or a -1
-        // meant as "default") takes Kafka's default rather than silently dropping to fast mode.
-        var lz4Level = MapLevel(level < 1 ? DefaultLevel : level);
+        var lz4Level = MapLevel(level);
 
         var header = destination.GetSpan(7);
         BinaryPrimitives.WriteUInt32LittleEndian(header, FrameMagic);
@@ -237,10 +236,15 @@ internal static class Lz4Codec
         return source;
     }
 
-    /// <summary>Kafka's lz4 levels are lz4-java's (1-17, HC from 3); K4os tops out at 12.</summary>
+    /// <summary>
+    /// As Java's <c>Lz4BlockOutputStream</c>: Kafka's default level 9 selects lz4-java's fast compressor, whether
+    /// it was left unset or set to 9, and any other level its HC compressor at that level (KIP-390). Kafka accepts
+    /// 1-17 only, so anything below 1 is the unset sentinel (<see cref="Compressor.DefaultLevel"/>). K4os has no HC
+    /// levels below 3, so 1 and 2 stay in fast mode, and it tops out at 12.
+    /// </summary>
     private static LZ4Level MapLevel(int level) => level switch
     {
-        < 3 => LZ4Level.L00_FAST,
+        DefaultLevel or < 3 => LZ4Level.L00_FAST,
         > 12 => LZ4Level.L12_MAX,
         _ => (LZ4Level)level,
     };

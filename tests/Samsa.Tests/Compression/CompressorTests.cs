@@ -174,6 +174,51 @@ public class CompressorTests
         Assert.Equal(input, Decompress(CompressionType.Lz4, compressed));
     }
 
+    /// <summary>The one block of a frame written for fewer than 64 KiB of compressible input.</summary>
+    private static byte[] SingleLz4Block(byte[] frame)
+    {
+        var size = (int)BinaryPrimitives.ReadUInt32LittleEndian(frame.AsSpan(7));
+        Assert.Equal(7 + 4 + size + 4, frame.Length);
+        return frame.AsSpan(11, size).ToArray();
+    }
+
+    private static byte[] K4osBlock(byte[] input, LZ4Level level)
+    {
+        var block = new byte[LZ4Codec.MaximumOutputSize(input.Length)];
+        return block.AsSpan(0, LZ4Codec.Encode(input, block, level)).ToArray();
+    }
+
+    // Java's Lz4BlockOutputStream picks lz4-java's fast compressor for level 9 (Kafka's default), set or not.
+    [Theory]
+    [InlineData(Compressor.DefaultLevel)]
+    [InlineData(9)]
+    public void Lz4DefaultLevelUsesFastMode(int level)
+    {
+        var input = Text(16_000); // about one batch.size of records
+        var compressed = Compress(CompressionType.Lz4, input, level);
+
+        Assert.Equal(K4osBlock(input, LZ4Level.L00_FAST), SingleLz4Block(compressed));
+        Assert.Equal(input, Decompress(CompressionType.Lz4, compressed));
+    }
+
+    // Any other level is LZ4 HC at that level; K4os stops at 12, lz4-java at 17.
+    [Theory]
+    [InlineData(3, LZ4Level.L03_HC)]
+    [InlineData(8, LZ4Level.L08_HC)]
+    [InlineData(10, LZ4Level.L10_OPT)]
+    [InlineData(12, LZ4Level.L12_MAX)]
+    [InlineData(17, LZ4Level.L12_MAX)]
+    public void Lz4OtherLevelsUseHighCompression(int level, LZ4Level expected)
+    {
+        var input = Text(16_000);
+        var compressed = Compress(CompressionType.Lz4, input, level);
+
+        var block = SingleLz4Block(compressed);
+        Assert.Equal(K4osBlock(input, expected), block);
+        Assert.NotEqual(K4osBlock(input, LZ4Level.L00_FAST), block);
+        Assert.Equal(input, Decompress(CompressionType.Lz4, compressed));
+    }
+
     [Fact]
     public void Lz4ReadsFramesWithContentSizeAndChecksums()
     {
