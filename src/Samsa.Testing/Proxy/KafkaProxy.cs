@@ -36,6 +36,10 @@ public sealed class KafkaProxy : IAsyncDisposable
     private readonly HashSet<short> _closeAfter = [];
     private readonly ConcurrentQueue<string> _errors = new();
     private int _connectionCount;
+    private int _throttleAnswers;
+    private int _throttleTimeMs;
+    private int _throttledAnswers;
+    private int _maxProduceInFlightPerPartition;
     private int _droppedResponses;
     private int _closedConnections;
     private int _disposed;
@@ -71,6 +75,16 @@ public sealed class KafkaProxy : IAsyncDisposable
 
     /// <summary>Connections the proxy closed because of <see cref="CloseAfterNextRequest"/>.</summary>
     public int ClosedConnections => Volatile.Read(ref _closedConnections);
+
+    /// <summary>Produce answers whose throttle_time_ms the proxy rewrote because of <see cref="ThrottleProduceResponses"/>.</summary>
+    public int ThrottledResponses => Volatile.Read(ref _throttledAnswers);
+
+    /// <summary>
+    /// The most Produce requests carrying the same partition that were outstanding at once on one connection:
+    /// sent by the client, their answer not yet passed on (or dropped). Above 1, a partition's batches were
+    /// pipelined.
+    /// </summary>
+    public int MaxProduceInFlightPerPartition => Volatile.Read(ref _maxProduceInFlightPerPartition);
 
     /// <summary>Frames the proxy could not decode (a bug in the proxy or in the client): empty when all is well.</summary>
     public IReadOnlyList<string> Errors => [.. _errors];
@@ -150,6 +164,19 @@ public sealed class KafkaProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>The next <paramref name="count"/> Produce answers (v1+, any broker) tell the client it is throttled
+    /// for <paramref name="throttle"/> (KIP-219: throttle_time_ms); the answers are otherwise passed on as they are.</summary>
+    public void ThrottleProduceResponses(int count, TimeSpan throttle)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(throttle, TimeSpan.Zero);
+        lock (_faultGate)
+        {
+            _throttleAnswers = count;
+            _throttleTimeMs = (int)throttle.TotalMilliseconds;
+        }
+    }
+
     /// <summary>Stops forwarding anything, either way, on every connection of broker <paramref name="brokerId"/>
     /// (-1 = all) for <paramref name="duration"/> from now; frames wait, none is lost.</summary>
     public void Stall(int brokerId, TimeSpan duration)
@@ -213,6 +240,37 @@ public sealed class KafkaProxy : IAsyncDisposable
             }
 
             return (drop, _closeAfter.Remove(apiKey));
+        }
+    }
+
+    /// <summary>The throttle time to write into one Produce answer, or null when none is pending.</summary>
+    internal int? TakeThrottle()
+    {
+        lock (_faultGate)
+        {
+            if (_throttleAnswers <= 0)
+            {
+                return null;
+            }
+
+            _throttleAnswers--;
+            _throttledAnswers++;
+            return _throttleTimeMs;
+        }
+    }
+
+    internal void ReportProduceInFlight(int outstanding)
+    {
+        var seen = Volatile.Read(ref _maxProduceInFlightPerPartition);
+        while (outstanding > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref _maxProduceInFlightPerPartition, outstanding, seen);
+            if (previous == seen)
+            {
+                return;
+            }
+
+            seen = previous;
         }
     }
 

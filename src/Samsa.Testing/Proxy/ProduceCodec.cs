@@ -75,7 +75,11 @@ internal static class ProduceCodec
     /// The per-partition error codes of a Produce response. <paramref name="frame"/> is the response without
     /// its size prefix, starting at the correlation id.
     /// </summary>
-    public static List<PartitionAnswer> ReadResponse(ReadOnlySpan<byte> frame, short version)
+    public static List<PartitionAnswer> ReadResponse(ReadOnlySpan<byte> frame, short version) => ReadResponse(frame, version, out _);
+
+    /// <summary>As <see cref="ReadResponse(ReadOnlySpan{byte}, short)"/>; <paramref name="throttleOffset"/> is where
+    /// throttle_time_ms sits in <paramref name="frame"/> (right after the responses array, from v1), or -1.</summary>
+    public static List<PartitionAnswer> ReadResponse(ReadOnlySpan<byte> frame, short version, out int throttleOffset)
     {
         var flexible = version >= FirstFlexibleVersion;
         var r = new WireReader(frame);
@@ -104,6 +108,7 @@ internal static class ProduceCodec
             }
         }
 
+        throttleOffset = version >= 1 && r.Remaining >= 4 ? r.Position : -1;
         return answers;
     }
 
