@@ -36,6 +36,9 @@ public sealed class KafkaProxy : IAsyncDisposable
     private readonly HashSet<short> _closeAfter = [];
     private readonly ConcurrentQueue<string> _errors = new();
     private int _connectionCount;
+    private int _rewriteAnswers;
+    private short _rewriteCode;
+    private int _enforceSequenceRules;
     private int _throttleAnswers;
     private int _throttleTimeMs;
     private int _throttledAnswers;
@@ -164,6 +167,32 @@ public sealed class KafkaProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// When true, a Produce batch the test broker stored but a real broker would reject (out of order, fenced,
+    /// unknown producer: the mock does not check an idempotent producer's sequences) is answered to the producer
+    /// with the real broker's error instead of success, so the producer goes down the path it would with a real
+    /// broker. The test broker still holds the batch: read its log back only with this off. Off by default.
+    /// </summary>
+    public bool EnforceSequenceRules
+    {
+        get => Volatile.Read(ref _enforceSequenceRules) != 0;
+        set => Volatile.Write(ref _enforceSequenceRules, value ? 1 : 0);
+    }
+
+    /// <summary>The next <paramref name="count"/> Produce answers (any broker) that the test broker gave without
+    /// error reach the producer with <paramref name="errorCode"/> for every partition instead: the broker stored
+    /// the batches, the producer is told otherwise (e.g. DUPLICATE_SEQUENCE_NUMBER, 46, which a real broker
+    /// answers for a batch it already has). The oracle judges what the broker did.</summary>
+    public void RewriteProduceErrors(int count, short errorCode)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        lock (_faultGate)
+        {
+            _rewriteAnswers = count;
+            _rewriteCode = errorCode;
+        }
+    }
+
     /// <summary>The next <paramref name="count"/> Produce answers (v1+, any broker) tell the client it is throttled
     /// for <paramref name="throttle"/> (KIP-219: throttle_time_ms); the answers are otherwise passed on as they are.</summary>
     public void ThrottleProduceResponses(int count, TimeSpan throttle)
@@ -240,6 +269,21 @@ public sealed class KafkaProxy : IAsyncDisposable
             }
 
             return (drop, _closeAfter.Remove(apiKey));
+        }
+    }
+
+    /// <summary>The error code to write into one successful Produce answer, or null when none is pending.</summary>
+    internal short? TakeRewrite()
+    {
+        lock (_faultGate)
+        {
+            if (_rewriteAnswers <= 0)
+            {
+                return null;
+            }
+
+            _rewriteAnswers--;
+            return _rewriteCode;
         }
     }
 

@@ -2,8 +2,9 @@ using System.IO.Compression;
 
 namespace Samsa.Testing.Proxy;
 
-/// <summary>One partition's answer in a Produce response.</summary>
-internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode);
+/// <summary>One partition's answer in a Produce response; <paramref name="ErrorCodeOffset"/> is where its error
+/// code sits in the response (without the size prefix), so that the proxy can rewrite it.</summary>
+internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode, int ErrorCodeOffset);
 
 /// <summary>
 /// Decodes just enough of Produce requests (v3-v11; flexible from v9) and responses to judge idempotence:
@@ -98,7 +99,8 @@ internal static class ProduceCodec
             for (var p = 0; p < partitions; p++)
             {
                 var partition = r.ReadInt32();
-                answers.Add(new PartitionAnswer(topic, partition, r.ReadInt16()));
+                var errorCodeOffset = r.Position;
+                answers.Add(new PartitionAnswer(topic, partition, r.ReadInt16(), errorCodeOffset));
                 SkipPartitionRest(ref r, version, flexible);
             }
 

@@ -161,7 +161,7 @@ internal sealed class ProxyConnection : IDisposable
 
             if (request.ApiKey == ProduceKey && request.Batches.Count > 0)
             {
-                Judge(request, ProduceCodec.ReadResponse(body, request.Version, out var throttleOffset));
+                Judge(request, ProduceCodec.ReadResponse(body, request.Version, out var throttleOffset), body);
                 if (throttleOffset >= 0 && _proxy.TakeThrottle() is { } throttleMs)
                 {
                     BinaryPrimitives.WriteInt32BigEndian(body[throttleOffset..], throttleMs);
@@ -214,18 +214,26 @@ internal sealed class ProxyConnection : IDisposable
         }
     }
 
-    private void Judge(PendingRequest request, List<PartitionAnswer> answers)
+    /// <summary>Feeds the oracle, and rewrites error codes in <paramref name="body"/> (the answer passed on) as
+    /// <see cref="KafkaProxy.EnforceSequenceRules"/> and <see cref="KafkaProxy.RewriteProduceErrors"/> ask.</summary>
+    private void Judge(PendingRequest request, List<PartitionAnswer> answers, Span<byte> body)
     {
+        var enforce = _proxy.EnforceSequenceRules;
+        var rewrite = answers.Count > 0 && answers.All(a => a.ErrorCode == 0) ? _proxy.TakeRewrite() : null;
         foreach (var batch in request.Batches)
         {
             var answer = answers.FindIndex(a => a.Topic == batch.Topic && a.Partition == batch.Partition);
             if (answer < 0)
             {
                 _proxy.Oracle.Unanswered(batch, _broker.Id);
+                continue;
             }
-            else
+
+            var judged = _proxy.Oracle.Apply(batch, answers[answer].ErrorCode, _broker.Id, enforce);
+            var code = rewrite ?? judged.CorrectedTo;
+            if (code != 0)
             {
-                _proxy.Oracle.Apply(batch, answers[answer].ErrorCode, _broker.Id);
+                BinaryPrimitives.WriteInt16BigEndian(body[answers[answer].ErrorCodeOffset..], code);
             }
         }
     }

@@ -332,6 +332,11 @@ public sealed class FaultScenario
         var oracleProblems = options.EnableIdempotence ? proxy.Oracle.Check(Acknowledged(topic, _records)) : null;
         var outcome = new FaultOutcome(_records, log, proxy.Oracle.Report(), oracleProblems);
         output.WriteLine(Summary(@case, outcome));
+        // What the oracle did not simply store, to explain copies in the log and oracle problems.
+        foreach (var judged in outcome.Oracle.Batches.Where(b => b.Verdict != BatchVerdict.Appended).Take(60))
+        {
+            output.WriteLine(judged.ToString());
+        }
         Assert.Empty(proxy.Errors);
         Check(@case, outcome);
         return outcome;
