@@ -10,7 +10,9 @@ namespace Samsa.Testing.Proxy;
 /// A loopback TCP proxy in front of a <see cref="MockCluster"/>: one listener per broker on 127.0.0.1, and
 /// the brokers advertise the proxy's ports in Metadata, so every connection a client makes goes through it.
 /// It feeds every Produce request and answer to an <see cref="IdempotenceOracle"/>, and injects faults the
-/// mock cannot: latency per broker, lost answers, connections closed mid-request, stalls.
+/// mock cannot: latency per broker, lost answers, connections closed mid-request, stalls, throttling
+/// (KIP-219), answers rewritten to another error code; and, on request, it answers what a real broker would
+/// for a batch the mock stored against the sequence rules (<see cref="EnforceSequenceRules"/>).
 /// </summary>
 /// <remarks>
 /// Faults are deterministic: they apply to the next matching requests in the order the proxy reads them,
@@ -193,7 +195,7 @@ public sealed class KafkaProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>The next <paramref name="count"/> Produce answers (v1+, any broker) tell the client it is throttled
+    /// <summary>The next <paramref name="count"/> Produce answers carrying record batches (v3+, any broker) tell the client it is throttled
     /// for <paramref name="throttle"/> (KIP-219: throttle_time_ms); the answers are otherwise passed on as they are.</summary>
     public void ThrottleProduceResponses(int count, TimeSpan throttle)
     {

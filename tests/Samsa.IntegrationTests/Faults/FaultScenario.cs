@@ -278,7 +278,8 @@ public sealed class FaultScenario
 
         var options = BaseOptions(proxy.BootstrapServers);
         options = @case.Configure?.Invoke(options) ?? options;
-        var producer = new ProducerBuilder<string, string>(options).SetCloseTimeout(TimeSpan.FromSeconds(15)).Build();
+        var logger = new ListLogger();
+        var producer = new ProducerBuilder<string, string>(options).SetLogger(logger).SetCloseTimeout(TimeSpan.FromSeconds(15)).Build();
         var reportBound = options.DeliveryTimeout + options.RequestTimeout + TimeSpan.FromSeconds(15);
         try
         {
@@ -336,6 +337,12 @@ public sealed class FaultScenario
         foreach (var judged in outcome.Oracle.Batches.Where(b => b.Verdict != BatchVerdict.Appended).Take(60))
         {
             output.WriteLine(judged.ToString());
+        }
+
+        // The producer's own account (retries, splits, epoch bumps), to tell which of its decisions made a copy.
+        foreach (var entry in logger.Entries.Take(80))
+        {
+            output.WriteLine(entry.ToString());
         }
         Assert.Empty(proxy.Errors);
         Check(@case, outcome);
