@@ -260,6 +260,65 @@ public sealed class DeliveryScenarioTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A variant of ProxyOracleTests.ANewProducerIdWhileABatchIsUnresolvedDoesNotStoreItTwice with several
+    /// batches of the timed-out partition in flight (pipelined, not one) when the other partition is told
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER and bumps its epoch; the stalled requests still reach the broker afterwards.
+    /// None of the pipelined batches may be re-stamped under the new epoch while its fate is unknown.
+    /// </summary>
+    [Fact]
+    public async Task AnEpochBumpOnOnePartitionWhileSeveralBatchesOfAnotherAreUnresolvedStoresNothingTwice()
+    {
+        const string topic = "bump-pipelined";
+        var (cluster, proxy) = Start(topic, partitions: 2); // partition 0 on broker 1, partition 1 on broker 2
+        using var _ = cluster;
+        await using var __ = proxy;
+        var options = Options(proxy) with { Linger = TimeSpan.Zero, RequestTimeout = TimeSpan.FromSeconds(1) };
+        await using var producer = new ProducerBuilder<string, string>(options).SetCloseTimeout(TimeSpan.FromSeconds(15)).Build();
+        // Keyed by send order: the unresolved records are acknowledged concurrently, the oracle takes send order.
+        var acknowledged = new SortedList<int, AcknowledgedRecord>();
+        var sent = 0;
+        async Task<DeliveryResult> SendAsync(int partition, string value)
+        {
+            var index = sent++;
+            var result = await producer.ProduceAsync(new ProducerRecord<string, string>(topic, partition, null, value)).AsTask().WaitAsync(Bound);
+            lock (acknowledged)
+            {
+                acknowledged.Add(index, AcknowledgedRecord.Utf8(topic, result.Partition, value));
+            }
+
+            return result;
+        }
+
+        await SendAsync(0, "p0-first");
+        await SendAsync(1, "p1-first");
+
+        proxy.Stall(1, TimeSpan.FromMilliseconds(2500));
+        // Started one after another: the producer sends each as it comes, up to 5 in flight.
+        var unresolved = new List<Task<DeliveryResult>>();
+        for (var i = 0; i < 5; i++)
+        {
+            unresolved.Add(SendAsync(0, $"p0-unresolved-{i}"));
+            await Task.Delay(20);
+        }
+
+        cluster.PushRequestErrors(KafkaApiKey.Produce, 45); // the next Produce to reach the mock: broker 2's
+        await SendAsync(1, "p1-rejected-then-resent");
+        await Task.WhenAll(unresolved).WaitAsync(Bound);
+        await SendAsync(0, "p0-after");
+        await SendAsync(1, "p1-after");
+
+        Log(proxy);
+        Assert.True(proxy.MaxProduceInFlightPerPartition >= 2, $"max in flight per partition {proxy.MaxProduceInFlightPerPartition}: partition 0 was not pipelined");
+        var report = proxy.Oracle.Report();
+        var rejected = Assert.Single(report.Batches, b => b.Batch.Partition == 1 && b.ErrorCode == 45);
+        // Partition 1 moved on: its batches after the rejection carry another epoch or producer id.
+        Assert.Contains(report.Batches, b => b.Batch.Partition == 1 && b.Verdict == BatchVerdict.Appended &&
+                                             (b.Batch.ProducerId, b.Batch.ProducerEpoch) != (rejected.Batch.ProducerId, rejected.Batch.ProducerEpoch));
+        proxy.Oracle.Verify(acknowledged.Values);
+        Assert.Empty(proxy.Errors);
+    }
+
+    /// <summary>
     /// The old leader takes a batch that was in flight when the partition moved (the mock stored it; the proxy
     /// holds its answer back). Its answer must let the partition's new sender go on with the next record;
     /// waking only the sender that got the answer left that record waiting until delivery.timeout.ms.
