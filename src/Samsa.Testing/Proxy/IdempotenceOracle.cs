@@ -39,7 +39,8 @@ public sealed class IdempotenceOracle
     /// <param name="brokerId">The broker it went to.</param>
     /// <param name="correct">The caller answers the producer with the error a real broker would give
     /// (<see cref="JudgedBatch.CorrectedTo"/>) when the test broker stored a batch a real one would reject.</param>
-    public JudgedBatch Apply(ProducedBatch batch, short errorCode = 0, int brokerId = 0, bool correct = false)
+    /// <param name="testBrokerOffset">The base offset the test broker answered (-1: unknown).</param>
+    public JudgedBatch Apply(ProducedBatch batch, short errorCode = 0, int brokerId = 0, bool correct = false, long testBrokerOffset = -1)
     {
         ArgumentNullException.ThrowIfNull(batch);
         lock (_gate)
@@ -53,6 +54,7 @@ public sealed class IdempotenceOracle
             var judged = new JudgedBatch(batch, brokerId, errorCode, verdict, reason)
             {
                 CorrectedTo = correct ? JudgedBatch.RealBrokerError(verdict) : (short)0,
+                TestBrokerOffset = errorCode == 0 ? testBrokerOffset : -1,
             };
             _batches.Add(judged);
             return judged;

@@ -111,6 +111,11 @@ public sealed record JudgedBatch(ProducedBatch Batch, int BrokerId, short ErrorC
     /// proxy passed it on to the producer (<see cref="KafkaProxy.EnforceSequenceRules"/>); 0 otherwise.</summary>
     public short CorrectedTo { get; init; }
 
+    /// <summary>Where the test broker says it stored the batch (its base offset), or -1 (refused, or fed
+    /// directly to the oracle). With <see cref="CorrectedTo"/> set, the test broker's log holds the batch there
+    /// although a real broker would not: a read-back of that log has to leave those offsets out.</summary>
+    public long TestBrokerOffset { get; init; } = -1;
+
     /// <summary>True when the test broker stored it but a real broker would have rejected it, and the producer
     /// was not told so.</summary>
     public bool IsViolation => CorrectedTo == 0 && RealBrokerError(Verdict) != 0;

@@ -4,7 +4,7 @@ namespace Samsa.Testing.Proxy;
 
 /// <summary>One partition's answer in a Produce response; <paramref name="ErrorCodeOffset"/> is where its error
 /// code sits in the response (without the size prefix), so that the proxy can rewrite it.</summary>
-internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode, int ErrorCodeOffset);
+internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode, long BaseOffset, int ErrorCodeOffset);
 
 /// <summary>
 /// Decodes just enough of Produce requests (v3-v11; flexible from v9) and responses to judge idempotence:
@@ -100,7 +100,8 @@ internal static class ProduceCodec
             {
                 var partition = r.ReadInt32();
                 var errorCodeOffset = r.Position;
-                answers.Add(new PartitionAnswer(topic, partition, r.ReadInt16(), errorCodeOffset));
+                var errorCode = r.ReadInt16();
+                answers.Add(new PartitionAnswer(topic, partition, errorCode, r.ReadInt64(), errorCodeOffset));
                 SkipPartitionRest(ref r, version, flexible);
             }
 
@@ -198,9 +199,9 @@ internal static class ProduceCodec
         return length < 0 ? null : r.Take(length).ToArray();
     }
 
+    /// <summary>Skips what follows the base offset in a partition's answer.</summary>
     private static void SkipPartitionRest(ref WireReader r, short version, bool flexible)
     {
-        r.Skip(8); // base offset
         if (version >= 2)
         {
             r.Skip(8); // log append time

@@ -229,7 +229,7 @@ internal sealed class ProxyConnection : IDisposable
                 continue;
             }
 
-            var judged = _proxy.Oracle.Apply(batch, answers[answer].ErrorCode, _broker.Id, enforce);
+            var judged = _proxy.Oracle.Apply(batch, answers[answer].ErrorCode, _broker.Id, enforce, answers[answer].BaseOffset);
             var code = rewrite ?? judged.CorrectedTo;
             if (code != 0)
             {
