@@ -34,7 +34,13 @@ public sealed class IdempotenceOracle
     /// when a real broker would have stored it, adds it to the partition's log. Public so that tests can feed
     /// synthetic batches; the proxy calls it for every answered Produce partition.
     /// </summary>
-    public JudgedBatch Apply(ProducedBatch batch, short errorCode = 0, int brokerId = 0)
+    /// <param name="batch">The batch as the producer sent it.</param>
+    /// <param name="errorCode">The test broker's answer for its partition.</param>
+    /// <param name="brokerId">The broker it went to.</param>
+    /// <param name="correct">The caller answers the producer with the error a real broker would give
+    /// (<see cref="JudgedBatch.CorrectedTo"/>) when the test broker stored a batch a real one would reject.</param>
+    /// <param name="testBrokerOffset">The base offset the test broker answered (-1: unknown).</param>
+    public JudgedBatch Apply(ProducedBatch batch, short errorCode = 0, int brokerId = 0, bool correct = false, long testBrokerOffset = -1)
     {
         ArgumentNullException.ThrowIfNull(batch);
         lock (_gate)
@@ -45,7 +51,11 @@ public sealed class IdempotenceOracle
                 Append(batch);
             }
 
-            var judged = new JudgedBatch(batch, brokerId, errorCode, verdict, reason);
+            var judged = new JudgedBatch(batch, brokerId, errorCode, verdict, reason)
+            {
+                CorrectedTo = correct ? JudgedBatch.RealBrokerError(verdict) : (short)0,
+                TestBrokerOffset = errorCode == 0 ? testBrokerOffset : -1,
+            };
             _batches.Add(judged);
             return judged;
         }

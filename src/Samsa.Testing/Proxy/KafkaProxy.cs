@@ -10,7 +10,9 @@ namespace Samsa.Testing.Proxy;
 /// A loopback TCP proxy in front of a <see cref="MockCluster"/>: one listener per broker on 127.0.0.1, and
 /// the brokers advertise the proxy's ports in Metadata, so every connection a client makes goes through it.
 /// It feeds every Produce request and answer to an <see cref="IdempotenceOracle"/>, and injects faults the
-/// mock cannot: latency per broker, lost answers, connections closed mid-request, stalls.
+/// mock cannot: latency per broker, lost answers, connections closed mid-request, stalls, throttling
+/// (KIP-219), answers rewritten to another error code; and, on request, it answers what a real broker would
+/// for a batch the mock stored against the sequence rules (<see cref="EnforceSequenceRules"/>).
 /// </summary>
 /// <remarks>
 /// Faults are deterministic: they apply to the next matching requests in the order the proxy reads them,
@@ -36,6 +38,13 @@ public sealed class KafkaProxy : IAsyncDisposable
     private readonly HashSet<short> _closeAfter = [];
     private readonly ConcurrentQueue<string> _errors = new();
     private int _connectionCount;
+    private int _rewriteAnswers;
+    private short _rewriteCode;
+    private int _enforceSequenceRules;
+    private int _throttleAnswers;
+    private int _throttleTimeMs;
+    private int _throttledAnswers;
+    private int _maxProduceInFlightPerPartition;
     private int _droppedResponses;
     private int _closedConnections;
     private int _disposed;
@@ -71,6 +80,16 @@ public sealed class KafkaProxy : IAsyncDisposable
 
     /// <summary>Connections the proxy closed because of <see cref="CloseAfterNextRequest"/>.</summary>
     public int ClosedConnections => Volatile.Read(ref _closedConnections);
+
+    /// <summary>Produce answers whose throttle_time_ms the proxy rewrote because of <see cref="ThrottleProduceResponses"/>.</summary>
+    public int ThrottledResponses => Volatile.Read(ref _throttledAnswers);
+
+    /// <summary>
+    /// The most Produce requests carrying the same partition that were outstanding at once on one connection:
+    /// sent by the client, their answer not yet passed on (or dropped). Above 1, a partition's batches were
+    /// pipelined.
+    /// </summary>
+    public int MaxProduceInFlightPerPartition => Volatile.Read(ref _maxProduceInFlightPerPartition);
 
     /// <summary>Frames the proxy could not decode (a bug in the proxy or in the client): empty when all is well.</summary>
     public IReadOnlyList<string> Errors => [.. _errors];
@@ -150,6 +169,45 @@ public sealed class KafkaProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// When true, a Produce batch the test broker stored but a real broker would reject (out of order, fenced,
+    /// unknown producer: the mock does not check an idempotent producer's sequences) is answered to the producer
+    /// with the real broker's error instead of success, so the producer goes down the path it would with a real
+    /// broker. The test broker still holds the batch: read its log back only with this off. Off by default.
+    /// </summary>
+    public bool EnforceSequenceRules
+    {
+        get => Volatile.Read(ref _enforceSequenceRules) != 0;
+        set => Volatile.Write(ref _enforceSequenceRules, value ? 1 : 0);
+    }
+
+    /// <summary>The next <paramref name="count"/> Produce answers (any broker) that the test broker gave without
+    /// error reach the producer with <paramref name="errorCode"/> for every partition instead: the broker stored
+    /// the batches, the producer is told otherwise (e.g. DUPLICATE_SEQUENCE_NUMBER, 46, which a real broker
+    /// answers for a batch it already has). The oracle judges what the broker did.</summary>
+    public void RewriteProduceErrors(int count, short errorCode)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        lock (_faultGate)
+        {
+            _rewriteAnswers = count;
+            _rewriteCode = errorCode;
+        }
+    }
+
+    /// <summary>The next <paramref name="count"/> Produce answers carrying record batches (v3+, any broker) tell the client it is throttled
+    /// for <paramref name="throttle"/> (KIP-219: throttle_time_ms); the answers are otherwise passed on as they are.</summary>
+    public void ThrottleProduceResponses(int count, TimeSpan throttle)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(throttle, TimeSpan.Zero);
+        lock (_faultGate)
+        {
+            _throttleAnswers = count;
+            _throttleTimeMs = (int)throttle.TotalMilliseconds;
+        }
+    }
+
     /// <summary>Stops forwarding anything, either way, on every connection of broker <paramref name="brokerId"/>
     /// (-1 = all) for <paramref name="duration"/> from now; frames wait, none is lost.</summary>
     public void Stall(int brokerId, TimeSpan duration)
@@ -213,6 +271,52 @@ public sealed class KafkaProxy : IAsyncDisposable
             }
 
             return (drop, _closeAfter.Remove(apiKey));
+        }
+    }
+
+    /// <summary>The error code to write into one successful Produce answer, or null when none is pending.</summary>
+    internal short? TakeRewrite()
+    {
+        lock (_faultGate)
+        {
+            if (_rewriteAnswers <= 0)
+            {
+                return null;
+            }
+
+            _rewriteAnswers--;
+            return _rewriteCode;
+        }
+    }
+
+    /// <summary>The throttle time to write into one Produce answer, or null when none is pending.</summary>
+    internal int? TakeThrottle()
+    {
+        lock (_faultGate)
+        {
+            if (_throttleAnswers <= 0)
+            {
+                return null;
+            }
+
+            _throttleAnswers--;
+            _throttledAnswers++;
+            return _throttleTimeMs;
+        }
+    }
+
+    internal void ReportProduceInFlight(int outstanding)
+    {
+        var seen = Volatile.Read(ref _maxProduceInFlightPerPartition);
+        while (outstanding > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref _maxProduceInFlightPerPartition, outstanding, seen);
+            if (previous == seen)
+            {
+                return;
+            }
+
+            seen = previous;
         }
     }
 

@@ -107,12 +107,32 @@ public enum BatchVerdict
 /// <param name="Reason">Why the verdict, for messages (empty for <see cref="BatchVerdict.Appended"/>).</param>
 public sealed record JudgedBatch(ProducedBatch Batch, int BrokerId, short ErrorCode, BatchVerdict Verdict, string Reason)
 {
-    /// <summary>True when the test broker stored it but a real broker would have rejected it.</summary>
-    public bool IsViolation => Verdict is BatchVerdict.OutOfOrder or BatchVerdict.Fenced or BatchVerdict.UnknownProducer;
+    /// <summary>The error a real broker would have answered instead of the test broker's success, when the
+    /// proxy passed it on to the producer (<see cref="KafkaProxy.EnforceSequenceRules"/>); 0 otherwise.</summary>
+    public short CorrectedTo { get; init; }
+
+    /// <summary>Where the test broker says it stored the batch (its base offset), or -1 (refused, or fed
+    /// directly to the oracle). With <see cref="CorrectedTo"/> set, the test broker's log holds the batch there
+    /// although a real broker would not: a read-back of that log has to leave those offsets out.</summary>
+    public long TestBrokerOffset { get; init; } = -1;
+
+    /// <summary>True when the test broker stored it but a real broker would have rejected it, and the producer
+    /// was not told so.</summary>
+    public bool IsViolation => CorrectedTo == 0 && RealBrokerError(Verdict) != 0;
+
+    /// <summary>The error code a real broker answers for a batch with this verdict that it rejects (0 when it
+    /// stores it or answers success): OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, UNKNOWN_PRODUCER_ID.</summary>
+    public static short RealBrokerError(BatchVerdict verdict) => verdict switch
+    {
+        BatchVerdict.OutOfOrder => 45,
+        BatchVerdict.Fenced => 47,
+        BatchVerdict.UnknownProducer => 59,
+        _ => 0,
+    };
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{Batch} → {Verdict}{(Reason.Length > 0 ? $" ({Reason})" : "")}{(BrokerId > 0 ? $" via broker {BrokerId}" : "")}";
+        $"{Batch} → {Verdict}{(Reason.Length > 0 ? $" ({Reason})" : "")}{(CorrectedTo != 0 ? $", answered {CorrectedTo}" : "")}{(BrokerId > 0 ? $" via broker {BrokerId}" : "")}";
 }
 
 /// <summary>A record a real broker would have stored, in log order.</summary>

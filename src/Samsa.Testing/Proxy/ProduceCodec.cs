@@ -2,8 +2,9 @@ using System.IO.Compression;
 
 namespace Samsa.Testing.Proxy;
 
-/// <summary>One partition's answer in a Produce response.</summary>
-internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode);
+/// <summary>One partition's answer in a Produce response; <paramref name="ErrorCodeOffset"/> is where its error
+/// code sits in the response (without the size prefix), so that the proxy can rewrite it.</summary>
+internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode, long BaseOffset, int ErrorCodeOffset);
 
 /// <summary>
 /// Decodes just enough of Produce requests (v3-v11; flexible from v9) and responses to judge idempotence:
@@ -75,7 +76,11 @@ internal static class ProduceCodec
     /// The per-partition error codes of a Produce response. <paramref name="frame"/> is the response without
     /// its size prefix, starting at the correlation id.
     /// </summary>
-    public static List<PartitionAnswer> ReadResponse(ReadOnlySpan<byte> frame, short version)
+    public static List<PartitionAnswer> ReadResponse(ReadOnlySpan<byte> frame, short version) => ReadResponse(frame, version, out _);
+
+    /// <summary>As <see cref="ReadResponse(ReadOnlySpan{byte}, short)"/>; <paramref name="throttleOffset"/> is where
+    /// throttle_time_ms sits in <paramref name="frame"/> (right after the responses array, from v1), or -1.</summary>
+    public static List<PartitionAnswer> ReadResponse(ReadOnlySpan<byte> frame, short version, out int throttleOffset)
     {
         var flexible = version >= FirstFlexibleVersion;
         var r = new WireReader(frame);
@@ -94,7 +99,9 @@ internal static class ProduceCodec
             for (var p = 0; p < partitions; p++)
             {
                 var partition = r.ReadInt32();
-                answers.Add(new PartitionAnswer(topic, partition, r.ReadInt16()));
+                var errorCodeOffset = r.Position;
+                var errorCode = r.ReadInt16();
+                answers.Add(new PartitionAnswer(topic, partition, errorCode, r.ReadInt64(), errorCodeOffset));
                 SkipPartitionRest(ref r, version, flexible);
             }
 
@@ -104,6 +111,7 @@ internal static class ProduceCodec
             }
         }
 
+        throttleOffset = version >= 1 && r.Remaining >= 4 ? r.Position : -1;
         return answers;
     }
 
@@ -191,9 +199,9 @@ internal static class ProduceCodec
         return length < 0 ? null : r.Take(length).ToArray();
     }
 
+    /// <summary>Skips what follows the base offset in a partition's answer.</summary>
     private static void SkipPartitionRest(ref WireReader r, short version, bool flexible)
     {
-        r.Skip(8); // base offset
         if (version >= 2)
         {
             r.Skip(8); // log append time

@@ -25,6 +25,7 @@ internal sealed class ProxyConnection : IDisposable
     private readonly Socket _client;
     private readonly Socket _upstream = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
     private readonly ConcurrentDictionary<int, PendingRequest> _pending = new();
+    private readonly Dictionary<TopicPartition, int> _outstanding = [];
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _clientGone;
 
@@ -132,6 +133,7 @@ internal sealed class ProxyConnection : IDisposable
             var batches = apiKey == ProduceKey && version >= ProduceCodec.FirstBatchVersion ? ProduceCodec.ReadRequest(body, version) : [];
             // Registered before forwarding: the answer may come back before this loop runs again.
             _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close);
+            Outstanding(batches, +1);
 
             await _broker.WaitWhileStalledAsync(ct).ConfigureAwait(false);
             await _upstream.SendAsync(frame, SocketFlags.None, ct).ConfigureAwait(false);
@@ -159,7 +161,11 @@ internal sealed class ProxyConnection : IDisposable
 
             if (request.ApiKey == ProduceKey && request.Batches.Count > 0)
             {
-                Judge(request, ProduceCodec.ReadResponse(body, request.Version));
+                Judge(request, ProduceCodec.ReadResponse(body, request.Version, out var throttleOffset), body);
+                if (throttleOffset >= 0 && _proxy.TakeThrottle() is { } throttleMs)
+                {
+                    BinaryPrimitives.WriteInt32BigEndian(body[throttleOffset..], throttleMs);
+                }
             }
 
             var wait = _broker.Latency - Stopwatch.GetElapsedTime(arrived);
@@ -180,6 +186,8 @@ internal sealed class ProxyConnection : IDisposable
                 await _client.SendAsync(frame, SocketFlags.None, ct).ConfigureAwait(false);
             }
 
+            Outstanding(request.Batches, -1);
+
             if (Volatile.Read(ref _clientGone) != 0 && _pending.IsEmpty)
             {
                 return; // every answer the gone client was owed is in
@@ -187,18 +195,45 @@ internal sealed class ProxyConnection : IDisposable
         }
     }
 
-    private void Judge(PendingRequest request, List<PartitionAnswer> answers)
+    /// <summary>Counts, per partition, the Produce requests the client sent whose answer it has not got yet.</summary>
+    private void Outstanding(List<ProducedBatch> batches, int change)
     {
+        if (batches.Count == 0)
+        {
+            return;
+        }
+
+        lock (_outstanding)
+        {
+            foreach (var tp in batches.Select(b => b.TopicPartition).Distinct())
+            {
+                var n = _outstanding.GetValueOrDefault(tp) + change;
+                _outstanding[tp] = n;
+                _proxy.ReportProduceInFlight(n);
+            }
+        }
+    }
+
+    /// <summary>Feeds the oracle, and rewrites error codes in <paramref name="body"/> (the answer passed on) as
+    /// <see cref="KafkaProxy.EnforceSequenceRules"/> and <see cref="KafkaProxy.RewriteProduceErrors"/> ask.</summary>
+    private void Judge(PendingRequest request, List<PartitionAnswer> answers, Span<byte> body)
+    {
+        var enforce = _proxy.EnforceSequenceRules;
+        var rewrite = answers.Count > 0 && answers.All(a => a.ErrorCode == 0) ? _proxy.TakeRewrite() : null;
         foreach (var batch in request.Batches)
         {
             var answer = answers.FindIndex(a => a.Topic == batch.Topic && a.Partition == batch.Partition);
             if (answer < 0)
             {
                 _proxy.Oracle.Unanswered(batch, _broker.Id);
+                continue;
             }
-            else
+
+            var judged = _proxy.Oracle.Apply(batch, answers[answer].ErrorCode, _broker.Id, enforce, answers[answer].BaseOffset);
+            var code = rewrite ?? judged.CorrectedTo;
+            if (code != 0)
             {
-                _proxy.Oracle.Apply(batch, answers[answer].ErrorCode, _broker.Id);
+                BinaryPrimitives.WriteInt16BigEndian(body[answers[answer].ErrorCodeOffset..], code);
             }
         }
     }

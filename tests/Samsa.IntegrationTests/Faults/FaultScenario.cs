@@ -2,20 +2,26 @@ using System.Collections.Concurrent;
 using System.Text;
 using Samsa.IntegrationTests.Infrastructure;
 using Samsa.Testing;
+using Samsa.Testing.Proxy;
+using Xunit.Abstractions;
 
 namespace Samsa.IntegrationTests.Faults;
 
-/// <summary>What a fault delegate gets: the cluster, the topic and how far sending got.</summary>
+/// <summary>What a fault delegate gets: the cluster, the proxy in front of it, the topic and how far sending got.</summary>
 public sealed class FaultContext
 {
-    internal FaultContext(MockCluster cluster, string topic, FaultScenario scenario)
+    internal FaultContext(MockCluster cluster, KafkaProxy proxy, string topic, FaultScenario scenario)
     {
         Cluster = cluster;
+        Proxy = proxy;
         Topic = topic;
         Scenario = scenario;
     }
 
     public MockCluster Cluster { get; }
+
+    /// <summary>The producer's only way to the cluster: its faults hit the producer, its oracle judges every batch.</summary>
+    public KafkaProxy Proxy { get; }
 
     public string Topic { get; }
 
@@ -31,14 +37,17 @@ public enum LogCheck
     /// <summary>Only: nothing acknowledged is lost (idempotence off, several requests in flight).</summary>
     NoLossOnly,
 
-    /// <summary>No value twice in the log, and acknowledged records of a partition in send order.</summary>
+    /// <summary>No value twice in the log, and acknowledged records of a partition in send order (the log
+    /// without the batches the producer was told a real broker refused, see <see cref="KafkaProxy.EnforceSequenceRules"/>).</summary>
     Strict,
 
     /// <summary>
     /// As <see cref="Strict"/>, but a value may appear more than once when a request was appended by the
-    /// mock after the producer gave up waiting for it (request.timeout.ms) and retried: a real broker drops
-    /// the retry (same producer id, epoch, sequence); the mock does not de-duplicate for non-transactional
-    /// producers (TESTING.md). Order is checked on the first copy, the one a real broker would keep.
+    /// mock after the producer gave up waiting for it (request.timeout.ms, lost answer, closed connection)
+    /// and retried: the mock does not de-duplicate for non-transactional producers (TESTING.md). Order is
+    /// checked on the first copy, the one a real broker would keep. That a real broker would have dropped the
+    /// retry (same producer id, epoch, sequence) is not assumed: the oracle checks it (no acknowledged record
+    /// stored twice in a real broker's log).
     /// </summary>
     StrictExceptMockDuplicates,
 }
@@ -108,10 +117,13 @@ public sealed class RecordOutcome
     public Exception? UnexpectedError { get; set; }
 }
 
-/// <summary>Everything a case produced and read back.</summary>
+/// <summary>Everything a case produced and read back, and what the oracle judged (null with idempotence off:
+/// the oracle's rules are those of an idempotent producer's broker).</summary>
 public sealed record FaultOutcome(
     IReadOnlyList<RecordOutcome> Records,
-    IReadOnlyDictionary<int, IReadOnlyList<ConsumedRecord>> Log)
+    IReadOnlyDictionary<int, IReadOnlyList<ConsumedRecord>> Log,
+    OracleReport Oracle,
+    IReadOnlyList<string>? OracleProblems)
 {
     public int Succeeded => Records.Count(r => r.Result is not null);
 
@@ -119,14 +131,15 @@ public sealed record FaultOutcome(
 }
 
 /// <summary>
-/// The fault matrix harness: its own 3-broker mock cluster, a topic of 6 partitions led by brokers
-/// 1,2,3,1,2,3, a Samsa producer with short timeouts, a known set of records (keyed and keyless,
+/// The fault matrix harness: its own 3-broker mock cluster behind a <see cref="KafkaProxy"/>, a topic of
+/// 6 partitions led by brokers 1,2,3,1,2,3, a Samsa producer (through the proxy) with short timeouts, a known set of records (keyed and keyless,
 /// ProduceAsync and Produce-with-handler alternating, each value unique), a fault after
 /// <see cref="FaultCase.FaultAt"/> records and a heal after <see cref="FaultCase.HealAt"/>; then it
 /// heals the cluster, reads every partition back with Confluent.Kafka and checks the invariants:
 /// every acknowledged record is in the log at its reported partition and offset; every record missing
 /// from the log was reported failed with an allowed exception; every record got exactly one report;
-/// in <see cref="LogCheck.Strict"/> cases no duplicates and send order per partition.
+/// in <see cref="LogCheck.Strict"/> cases no duplicates and send order per partition; with idempotence on,
+/// the oracle: a real broker would hold every acknowledged record exactly once, in send order.
 /// Every wait is bounded: a hang fails the test with a message naming what hung.
 /// </summary>
 public sealed class FaultScenario
@@ -145,9 +158,9 @@ public sealed class FaultScenario
     public static int InitialLeader(int partition) => (partition % Brokers) + 1;
 
     /// <summary>The harness's short-timeout options (cases change them through <see cref="FaultCase.Configure"/>).</summary>
-    public static ProducerOptions BaseOptions(MockCluster cluster) => new()
+    public static ProducerOptions BaseOptions(string bootstrapServers) => new()
     {
-        BootstrapServers = cluster.BootstrapServers.Split(','),
+        BootstrapServers = bootstrapServers.Split(','),
         Linger = TimeSpan.FromMilliseconds(5),
         BatchSize = 1024, // several batches per partition
         RequestTimeout = TimeSpan.FromSeconds(1),
@@ -187,19 +200,32 @@ public sealed class FaultScenario
         cluster.SetTopicError(topic, 0);
     }
 
+    /// <summary>Undoes every proxy fault the matrix and the soak apply (a stall ends by itself).</summary>
+    public static void HealAll(KafkaProxy proxy)
+    {
+        proxy.SetLatency(-1, TimeSpan.Zero);
+        proxy.DropResponses(KafkaApiKey.Produce, 0);
+        proxy.ThrottleProduceResponses(0, TimeSpan.Zero);
+    }
+
+    /// <summary>The acknowledged records, per partition in send order, as the oracle takes them.</summary>
+    public static List<AcknowledgedRecord> Acknowledged(string topic, IEnumerable<RecordOutcome> records) =>
+        [.. records.Where(r => r.Result is not null).OrderBy(r => r.Index)
+            .Select(r => AcknowledgedRecord.Utf8(topic, r.Result!.Value.Partition, r.Value))];
+
     /// <summary>Reads every partition of the topic (bounded).</summary>
-    public static Dictionary<int, IReadOnlyList<ConsumedRecord>> ReadLog(MockCluster cluster, string topic)
+    public static Dictionary<int, IReadOnlyList<ConsumedRecord>> ReadLog(string bootstrapServers, string topic)
     {
         var log = new Dictionary<int, IReadOnlyList<ConsumedRecord>>();
         for (var p = 0; p < Partitions; p++)
         {
-            log[p] = RecordReader.ReadPartition(cluster.BootstrapServers, topic, p, TimeSpan.FromSeconds(30));
+            log[p] = RecordReader.ReadPartition(bootstrapServers, topic, p, TimeSpan.FromSeconds(30));
         }
 
         return log;
     }
 
-    public static Task<FaultOutcome> RunAsync(FaultCase @case) => new FaultScenario().RunCoreAsync(@case);
+    public static Task<FaultOutcome> RunAsync(FaultCase @case, ITestOutputHelper output) => new FaultScenario().RunCoreAsync(@case, output);
 
     internal async Task WaitForReportsAsync(int count, TimeSpan bound)
     {
@@ -230,17 +256,35 @@ public sealed class FaultScenario
         _reported.Enqueue(outcome);
     }
 
-    private async Task<FaultOutcome> RunCoreAsync(FaultCase @case)
+    private async Task<FaultOutcome> RunCoreAsync(FaultCase @case, ITestOutputHelper output)
     {
         ConfluentLoader.EnsureLoaded();
         using var cluster = MockCluster.Start(Brokers);
         var topic = CreateSpreadTopic(cluster, "fault-" + new string([.. @case.Name.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-')]));
-        var context = new FaultContext(cluster, topic, this);
+        var proxy = KafkaProxy.Start(cluster);
+        try
+        {
+            return await RunThroughProxyAsync(@case, cluster, proxy, topic, output);
+        }
+        finally
+        {
+            await proxy.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    private async Task<FaultOutcome> RunThroughProxyAsync(FaultCase @case, MockCluster cluster, KafkaProxy proxy, string topic, ITestOutputHelper output)
+    {
+        var context = new FaultContext(cluster, proxy, topic, this);
         @case.Setup?.Invoke(context);
 
-        var options = BaseOptions(cluster);
+        var options = BaseOptions(proxy.BootstrapServers);
         options = @case.Configure?.Invoke(options) ?? options;
-        var producer = new ProducerBuilder<string, string>(options).SetCloseTimeout(TimeSpan.FromSeconds(15)).Build();
+        // The mock does not check an idempotent producer's sequences: a batch pipelined behind one it refused
+        // would be stored and acknowledged there, where a real broker answers OUT_OF_ORDER_SEQUENCE_NUMBER and
+        // the producer resends it. The proxy answers what a real broker would; Check leaves the mock's copy out.
+        proxy.EnforceSequenceRules = options.EnableIdempotence;
+        var logger = new ListLogger();
+        var producer = new ProducerBuilder<string, string>(options).SetLogger(logger).SetCloseTimeout(TimeSpan.FromSeconds(15)).Build();
         var reportBound = options.DeliveryTimeout + options.RequestTimeout + TimeSpan.FromSeconds(15);
         try
         {
@@ -288,8 +332,24 @@ public sealed class FaultScenario
         }
 
         HealAll(cluster, topic);
-        var log = ReadLog(cluster, topic);
-        var outcome = new FaultOutcome(_records, log);
+        HealAll(proxy);
+        // Read through the proxy, whose ports the brokers advertise; it judges only Produce requests.
+        var log = ReadLog(proxy.BootstrapServers, topic);
+        var oracleProblems = options.EnableIdempotence ? proxy.Oracle.Check(Acknowledged(topic, _records)) : null;
+        var outcome = new FaultOutcome(_records, log, proxy.Oracle.Report(), oracleProblems);
+        output.WriteLine(Summary(@case, outcome));
+        // What the oracle did not simply store, to explain copies in the log and oracle problems.
+        foreach (var judged in outcome.Oracle.Batches.Where(b => b.Verdict != BatchVerdict.Appended).Take(60))
+        {
+            output.WriteLine(judged.ToString());
+        }
+
+        // The producer's own account (retries, splits, epoch bumps), to tell which of its decisions made a copy.
+        foreach (var entry in logger.Entries.Take(80))
+        {
+            output.WriteLine(entry.ToString());
+        }
+        Assert.Empty(proxy.Errors);
         Check(@case, outcome);
         return outcome;
     }
@@ -335,8 +395,9 @@ public sealed class FaultScenario
             }
         }
 
+        var log = WithoutRefusedCopies(outcome);
         var where = new Dictionary<string, List<ConsumedRecord>>();
-        foreach (var (_, records) in outcome.Log)
+        foreach (var (_, records) in log)
         {
             foreach (var r in records)
             {
@@ -367,7 +428,7 @@ public sealed class FaultScenario
             where.TryGetValue(r.Value, out var copies);
             if (r.Result is { } result)
             {
-                var stored = outcome.Log.TryGetValue(result.Partition, out var part)
+                var stored = log.TryGetValue(result.Partition, out var part)
                     ? part.FirstOrDefault(c => c.Offset == result.Offset)
                     : null;
                 if (stored is null || stored.Value is null || Encoding.UTF8.GetString(stored.Value) != r.Value)
@@ -423,11 +484,35 @@ public sealed class FaultScenario
             }
         }
 
-        var failed = outcome.Records.Count(r => r.Error is not null);
-        var duplicates = where.Values.Count(c => c.Count > 1);
-        var summary = $"{@case.Name}: {outcome.Succeeded} acknowledged, {failed} failed, {outcome.Log.Values.Sum(l => l.Count)} in the log, {duplicates} values with several copies.";
-        Assert.True(problems.Count == 0, summary + Environment.NewLine + string.Join(Environment.NewLine, problems));
+        foreach (var p in outcome.OracleProblems ?? [])
+        {
+            Problem("oracle: " + p);
+        }
+
+        Assert.True(problems.Count == 0, Summary(@case, outcome) + Environment.NewLine + string.Join(Environment.NewLine, problems));
         @case.Verify?.Invoke(outcome);
+    }
+
+    /// <summary>The log read back, without the batches the mock stored but the producer was told a real broker
+    /// refused (<see cref="JudgedBatch.CorrectedTo"/>): a real broker's log would not have them.</summary>
+    private static Dictionary<int, IReadOnlyList<ConsumedRecord>> WithoutRefusedCopies(FaultOutcome outcome)
+    {
+        var refused = outcome.Oracle.Batches.Where(b => b.CorrectedTo != 0 && b.TestBrokerOffset >= 0)
+            .SelectMany(b => Enumerable.Range(0, b.Batch.RecordCount).Select(i => (b.Batch.Partition, b.TestBrokerOffset + i)))
+            .ToHashSet();
+        return outcome.Log.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<ConsumedRecord>)[.. kv.Value.Where(r => !refused.Contains((r.Partition, r.Offset)))]);
+    }
+
+    /// <summary>One line of counts: records, reports, copies the mock stored, and the oracle's verdicts.</summary>
+    public static string Summary(FaultCase @case, FaultOutcome outcome)
+    {
+        var failed = outcome.Records.Count(r => r.Error is not null);
+        var duplicates = outcome.Log.Values.SelectMany(l => l).GroupBy(r => r.Value is null ? "" : Convert.ToBase64String(r.Value)).Count(g => g.Count() > 1);
+        var refusedCopies = outcome.Log.Values.Sum(l => l.Count) - WithoutRefusedCopies(outcome).Values.Sum(l => l.Count);
+        var oracle = outcome.OracleProblems is null ? "oracle skipped (idempotence off)" : $"oracle {outcome.OracleProblems.Count} problems";
+        return $"{@case.Name}: {outcome.Records.Count} records, {outcome.Succeeded} acknowledged, {failed} failed, " +
+               $"{outcome.Log.Values.Sum(l => l.Count)} in the log ({refusedCopies} of them in batches the mock stored and the producer was told a real broker refused), " +
+               $"{duplicates} values the mock stored several times; {oracle}; {outcome.Oracle}.";
     }
 
     private static string Describe(List<ConsumedRecord>? copies) =>

@@ -333,6 +333,30 @@ public sealed class ProxyOracleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task EnforcedRulesAndRewrittenAnswersReachTheClient()
+    {
+        var (cluster, proxy) = Start("enforced", partitions: 1); // partition 0 led by broker 1
+        using var _ = cluster;
+        await using var __ = proxy;
+        proxy.EnforceSequenceRules = true;
+        await using (var client = await RawProducer.ConnectAsync(proxy.BootstrapServers.Split(',')[0]))
+        {
+            Assert.Equal(0, await client.ProduceAsync("enforced", 0, producerId: 2000, epoch: 0, baseSequence: 0, "a"));
+            Assert.Equal(45, await client.ProduceAsync("enforced", 0, producerId: 2000, epoch: 0, baseSequence: 5, "gap")); // OUT_OF_ORDER_SEQUENCE_NUMBER
+            proxy.RewriteProduceErrors(1, 46);
+            Assert.Equal(46, await client.ProduceAsync("enforced", 0, producerId: 2000, epoch: 0, baseSequence: 1, "b")); // stored all the same
+            Assert.Equal(0, await client.ProduceAsync("enforced", 0, producerId: 2000, epoch: 0, baseSequence: 2, "c"));
+        }
+
+        var report = proxy.Oracle.Report();
+        Assert.Equal([BatchVerdict.Appended, BatchVerdict.OutOfOrder, BatchVerdict.Appended, BatchVerdict.Appended], report.Batches.Select(b => b.Verdict));
+        Assert.Equal(45, report.Batches[1].CorrectedTo);
+        Assert.True(report.IsClean); // the client was told: no violation
+        proxy.Oracle.Verify([AcknowledgedRecord.Utf8("enforced", 0, "a"), AcknowledgedRecord.Utf8("enforced", 0, "b"), AcknowledgedRecord.Utf8("enforced", 0, "c")]);
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact]
     public async Task TheOracleFlagsAResendUnderANewProducerIdAndAGap()
     {
         // A hand-written client: the mock stores every one of these batches; a real broker would have

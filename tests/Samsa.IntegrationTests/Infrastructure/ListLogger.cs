@@ -1,0 +1,29 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Samsa.IntegrationTests.Infrastructure;
+
+/// <summary>An <see cref="ILogger"/> that keeps every entry, at every level, for tests to assert on.</summary>
+public sealed class ListLogger : ILogger
+{
+    private readonly ConcurrentQueue<LogEntry> _entries = new();
+
+    public IReadOnlyList<LogEntry> Entries => [.. _entries];
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        ArgumentNullException.ThrowIfNull(formatter);
+        _entries.Enqueue(new LogEntry(logLevel, eventId.Id, formatter(state, exception)));
+    }
+}
+
+/// <summary>One entry of a <see cref="ListLogger"/>.</summary>
+public sealed record LogEntry(LogLevel Level, int EventId, string Message)
+{
+    public override string ToString() => $"{Level} {EventId}: {Message}";
+}
