@@ -112,9 +112,10 @@ internal sealed class ProxyConnection : IDisposable
             {
                 frame = await ReadFrameAsync(_client, ct).ConfigureAwait(false);
             }
-            catch (EndOfStreamException)
+            catch (Exception e) when (e is EndOfStreamException or SocketException or IOException)
             {
-                // The client hung up: wait (bounded) for the answers to what it sent, then close.
+                // The client hung up (closed, or reset the connection, as a client does that closes with
+                // its answers unread): wait (bounded) for the answers to what it sent, then close.
                 Volatile.Write(ref _clientGone, 1);
                 _ = Task.Delay(DrainBound, ct).ContinueWith(_ => Dispose(), TaskScheduler.Default);
                 return;

@@ -262,7 +262,7 @@ public sealed class DeliveryScenarioTests(ITestOutputHelper output)
     /// <summary>
     /// A variant of ProxyOracleTests.ANewProducerIdWhileABatchIsUnresolvedDoesNotStoreItTwice with several
     /// batches of the timed-out partition in flight (pipelined, not one) when the other partition is told
-    /// OUT_OF_ORDER_SEQUENCE_NUMBER and bumps its epoch; the stalled requests still reach the broker afterwards.
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER and bumps its epoch; broker 1 stored them, but answers after request.timeout.ms.
     /// None of the pipelined batches may be re-stamped under the new epoch while its fate is unknown.
     /// </summary>
     [Fact]
@@ -307,7 +307,17 @@ public sealed class DeliveryScenarioTests(ITestOutputHelper output)
         await SendAsync(0, "p0-after");
         await SendAsync(1, "p1-after");
 
-        Log(proxy);
+        // The late answers to the first copies of p0's five batches must be in before the verdict:
+        // six batches judged once (p1's rejected one and its resend counted apart) and p0's five twice.
+        try
+        {
+            await WaitUntilAsync(() => proxy.Oracle.Report().Batches.Count >= 16, "the late answers of broker 1 did not arrive");
+        }
+        finally
+        {
+            Log(proxy);
+        }
+
         Assert.True(proxy.MaxProduceInFlightPerPartition >= 2, $"max in flight per partition {proxy.MaxProduceInFlightPerPartition}: partition 0 was not pipelined");
         var report = proxy.Oracle.Report();
         var rejected = Assert.Single(report.Batches, b => b.Batch.Partition == 1 && b.ErrorCode == 45);
