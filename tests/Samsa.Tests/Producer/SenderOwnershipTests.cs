@@ -84,4 +84,47 @@ public sealed class SenderOwnershipTests : IAsyncDisposable
         promise.Succeed(new DeliveryResult("t", 0, 8, default));
         Assert.Equal(7, (await wait).Offset);
     }
+
+    /// <summary>
+    /// A partition moved while a batch was in flight on its old sender: the new sender holds the next
+    /// batch until that answer. The answer must wake the new sender; waking only the one that got it left
+    /// the next batch unsent until delivery.timeout.ms.
+    /// </summary>
+    [Fact]
+    public async Task AnAnswerOnTheOldSenderWakesThePartitionsNewSender()
+    {
+        var oldSender = new BrokerSender(_engine, new BrokerAddress(1, "127.0.0.1", 1));
+        var newSender = new BrokerSender(_engine, new BrokerAddress(2, "127.0.0.1", 1));
+        var partition = new PartitionAccumulator("t", 0, _engine);
+        partition.MoveTo(oldSender);
+        partition.Append(1, default, true, [1], false, null, default, 10);
+        partition.BeginFlush(new FlushWaiter());
+        var next = long.MaxValue;
+        var inFlight = partition.TryDrain(oldSender, MonotonicClock.NowMs, ProducerIdAndEpoch.None, int.MaxValue, true, ref next)!;
+
+        partition.MoveTo(newSender);
+        newSender.Start(); // drains nothing yet: the old sender holds the partition
+        partition.Append(2, default, true, [2], false, null, default, 10);
+        partition.BeginFlush(new FlushWaiter());
+        ProducerBatch waiting;
+        lock (partition.Lock)
+        {
+            waiting = partition.Batches[^1];
+        }
+
+        await Task.Delay(200);
+        Assert.Equal(0, waiting.Attempts);
+
+        _engine.OnStored(inFlight, 0, -1);
+
+        // The new sender takes the batch (its broker is unreachable here, so the attempt then fails and waits to retry).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (waiting.Attempts == 0 && waiting.State == BatchState.Unsent)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the new sender was never woken: the batch is still unsent");
+            await Task.Delay(10);
+        }
+
+        await newSender.DisposeAsync();
+    }
 }
