@@ -34,11 +34,31 @@ public sealed class BacklogBatchingTests : IAsyncDisposable
     [Fact]
     public void WithoutBacklogBatchSizeClosesTheBatch()
     {
-        AppendRecords(20);
+        AppendRecords(2);
         lock (_partition.Lock)
         {
-            Assert.True(_partition.Batches.Count > 1);
-            Assert.All(_partition.Batches, b => Assert.True(b.Builder.SizeInBytes <= 200 + 60));
+            Assert.Single(_partition.Batches);
+        }
+
+        // The first batch is taken (one slot of two in flight, nothing queued): the next closes at batch.size.
+        Assert.NotNull(DrainFull());
+        AppendRecords(3);
+        lock (_partition.Lock)
+        {
+            Assert.Equal(3, _partition.Batches.Count);
+            Assert.All(_partition.Batches, b => Assert.True(b.Builder.SizeInBytes <= 200));
+        }
+    }
+
+    [Fact]
+    public void BehindAQueuedFullBatchTheOpenBatchGrows()
+    {
+        // Nothing in flight, but the first batch is full and waiting: the open one behind it would wait too.
+        AppendRecords(40);
+        lock (_partition.Lock)
+        {
+            Assert.Equal(2, _partition.Batches.Count);
+            Assert.True(_partition.Batches[^1].Builder.SizeInBytes > 4 * 200);
         }
     }
 
@@ -73,6 +93,13 @@ public sealed class BacklogBatchingTests : IAsyncDisposable
         {
             _partition.Append(1, default, true, new byte[40], false, null, default, 10);
         }
+    }
+
+    // Takes the first batch even though linger.ms has not passed, as a full batch would be.
+    private ProducerBatch? DrainFull()
+    {
+        _partition.BeginFlush(new FlushWaiter());
+        return Drain();
     }
 
     private ProducerBatch? Drain()

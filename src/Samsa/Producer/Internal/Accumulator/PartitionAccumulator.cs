@@ -103,8 +103,8 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// </summary>
     /// <remarks>
     /// A batch is full at <c>batch.size</c>, as in Java, except under backlog: while the partition
-    /// already has as many batches in flight as it may, the open batch is the next to go and keeps
-    /// growing, up to <see cref="ProducerEngine.BacklogBatchLimit"/>. Small batches gain nothing
+    /// already has as many batches in flight as it may, or full batches queued, the open batch would
+    /// wait anyway, and keeps growing up to <see cref="ProducerEngine.BacklogBatchLimit"/>. Small batches gain nothing
     /// there: each waits for a round trip anyway, and one large batch moves the same records in one
     /// slot (KIP-782 discusses the same idea; librdkafka and franz-go default to 1 MB batches).
     /// </remarks>
@@ -141,12 +141,12 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         }
     }
 
-    // The partition cannot send now because its in-flight slots are taken, and the open batch is the
-    // only one waiting: it is the batch that goes when a slot frees, so it may as well be large.
+    // The open batch would not go now anyway: the partition's in-flight slots are all taken, or full
+    // batches are already queued ahead of it. Under a sustained load that queue never empties, so
+    // waiting for it to would keep every batch at batch.size.
     private bool IsBacklogged =>
-        _inFlightCount >= engine.Options.MaxInFlightRequestsPerConnection
-        && _sentCount == _batches.Count - 1
-        && _open is not null;
+        _open is not null
+        && (_inFlightCount >= engine.Options.MaxInFlightRequestsPerConnection || _sentCount < _batches.Count - 1);
 
     /// <summary>
     /// Takes the next batch this sender may send now, if it fits in <paramref name="bytesLeft"/> (a
