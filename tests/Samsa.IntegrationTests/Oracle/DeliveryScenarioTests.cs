@@ -15,37 +15,13 @@ namespace Samsa.IntegrationTests.Oracle;
 /// </summary>
 public sealed class DeliveryScenarioTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Bound = OracleHarness.Bound;
 
-    private static ProducerOptions Options(KafkaProxy proxy) => new()
-    {
-        BootstrapServers = proxy.BootstrapServers.Split(','),
-        Linger = TimeSpan.FromMilliseconds(5),
-        BatchSize = 1024, // several batches per partition
-        RequestTimeout = TimeSpan.FromSeconds(2),
-        DeliveryTimeout = TimeSpan.FromSeconds(30),
-        RetryBackoff = TimeSpan.FromMilliseconds(50),
-        RetryBackoffMax = TimeSpan.FromMilliseconds(300),
-        ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-        ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
-    };
+    private static ProducerOptions Options(KafkaProxy proxy) => OracleHarness.Options(proxy, requestTimeout: TimeSpan.FromSeconds(2));
 
-    /// <summary>A cluster of <paramref name="brokers"/> whose topic's partition p is led by broker p % brokers + 1,
-    /// behind a proxy that enforces the sequence rules.</summary>
-    private static (MockCluster Cluster, KafkaProxy Proxy) Start(string topic, int partitions = 1, int brokers = 3)
-    {
-        ConfluentLoader.EnsureLoaded();
-        var cluster = MockCluster.Start(brokers);
-        cluster.CreateTopic(topic, partitions);
-        for (var p = 0; p < partitions; p++)
-        {
-            cluster.SetPartitionLeader(topic, p, p % brokers + 1);
-        }
-
-        var proxy = KafkaProxy.Start(cluster);
-        proxy.EnforceSequenceRules = true;
-        return (cluster, proxy);
-    }
+    /// <summary>The rules are enforced: a batch the mock stores out of sequence is refused toward the producer.</summary>
+    private static (MockCluster Cluster, KafkaProxy Proxy) Start(string topic, int partitions = 1, int brokers = 3) =>
+        OracleHarness.Start(topic, partitions, brokers, enforceSequenceRules: true);
 
     private static string Value(string topic, int i) => $"{topic}#{i:D5}";
 

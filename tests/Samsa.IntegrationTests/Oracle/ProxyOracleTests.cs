@@ -13,20 +13,9 @@ namespace Samsa.IntegrationTests.Oracle;
 /// </summary>
 public sealed class ProxyOracleTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Bound = OracleHarness.Bound;
 
-    private static ProducerOptions Options(KafkaProxy proxy) => new()
-    {
-        BootstrapServers = proxy.BootstrapServers.Split(','),
-        Linger = TimeSpan.FromMilliseconds(5),
-        BatchSize = 1024, // several batches per partition
-        RequestTimeout = TimeSpan.FromSeconds(1),
-        DeliveryTimeout = TimeSpan.FromSeconds(30),
-        RetryBackoff = TimeSpan.FromMilliseconds(50),
-        RetryBackoffMax = TimeSpan.FromMilliseconds(300),
-        ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-        ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
-    };
+    private static ProducerOptions Options(KafkaProxy proxy) => OracleHarness.Options(proxy, requestTimeout: TimeSpan.FromSeconds(1));
 
     /// <summary>Produces <paramref name="count"/> unique values, awaiting them in send order; returns the
     /// acknowledged ones (every one must be acknowledged).</summary>
@@ -59,18 +48,8 @@ public sealed class ProxyOracleTests(ITestOutputHelper output)
         }
     }
 
-    private static (MockCluster Cluster, KafkaProxy Proxy) Start(string topic, int partitions = 3)
-    {
-        ConfluentLoader.EnsureLoaded();
-        var cluster = MockCluster.Start(3);
-        cluster.CreateTopic(topic, partitions);
-        for (var p = 0; p < partitions; p++)
-        {
-            cluster.SetPartitionLeader(topic, p, p % 3 + 1);
-        }
-
-        return (cluster, KafkaProxy.Start(cluster));
-    }
+    private static (MockCluster Cluster, KafkaProxy Proxy) Start(string topic, int partitions = 3) =>
+        OracleHarness.Start(topic, partitions, brokers: 3, enforceSequenceRules: false);
 
     [Fact]
     public async Task APlainRunIsCleanAndEveryConnectionGoesThroughTheProxy()
