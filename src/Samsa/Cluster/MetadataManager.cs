@@ -35,6 +35,10 @@ internal sealed class MetadataManager : IDisposable
     private IReadOnlyList<BrokerAddress>? _canonicalBootstrap;
     private Task? _refreshing;
     private bool _refreshAgain;
+
+    // Why the latest refresh failed (null once one succeeds): a caller whose own wait saw no refresh end,
+    // because one was still trying when its max.block.ms ran out, can still say why metadata is missing.
+    private KafkaException? _lastRefreshFailure;
     private bool _disposed;
     private TaskCompletionSource _nextRefresh = NewRefreshSignal();
 
@@ -93,6 +97,7 @@ internal sealed class MetadataManager : IDisposable
             var remaining = deadline - Environment.TickCount64;
             if (remaining <= 0)
             {
+                lastError ??= Volatile.Read(ref _lastRefreshFailure);
                 var why = known is not null && known.Error != ErrorCode.None
                     ? $"the broker answered {ErrorCodes.Name(known.Error)}"
                     : lastError?.Message ?? "no metadata arrived";
@@ -380,13 +385,16 @@ internal sealed class MetadataManager : IDisposable
                 }
                 else
                 {
+                    Volatile.Write(ref _lastRefreshFailure, null);
                     Updated?.Invoke(snapshot);
                     signal.TrySetResult();
                 }
             }
             catch (Exception e)
             {
-                signal.TrySetException(e as KafkaException ?? new KafkaNetworkException($"Metadata refresh failed: {e.Message}", e));
+                var failure = e as KafkaException ?? new KafkaNetworkException($"Metadata refresh failed: {e.Message}", e);
+                Volatile.Write(ref _lastRefreshFailure, failure);
+                signal.TrySetException(failure);
             }
 
             lock (_lock)
