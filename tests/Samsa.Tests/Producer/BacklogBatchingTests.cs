@@ -8,45 +8,26 @@ namespace Samsa.Tests.Producer;
 /// Under backlog (every in-flight slot of the partition taken) the open batch grows past batch.size;
 /// otherwise batch.size closes it, as in Java.
 /// </summary>
-public sealed class BacklogBatchingTests : IAsyncDisposable
+public sealed class BacklogBatchingTests() : AccumulatorTestBed(new ProducerOptions { BootstrapServers = ["127.0.0.1:1"], BatchSize = 200, Linger = TimeSpan.FromHours(1), MaxInFlightRequestsPerConnection = 2 })
 {
     private static readonly ProducerIdAndEpoch Identity = new(5, 0);
-
-    private readonly ProducerEngine _engine = new(
-        new ProducerOptions { BootstrapServers = ["127.0.0.1:1"], BatchSize = 200, Linger = TimeSpan.FromHours(1), MaxInFlightRequestsPerConnection = 2 }.Validate(),
-        NullLogger.Instance);
-
-    private readonly BrokerSender _sender;
-    private readonly PartitionAccumulator _partition;
-
-    public BacklogBatchingTests()
-    {
-        _sender = new BrokerSender(_engine, new BrokerAddress(1, "127.0.0.1", 1));
-        _partition = new PartitionAccumulator("t", 0, _engine);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _sender.DisposeAsync();
-        await _engine.DisposeAsync();
-    }
 
     [Fact]
     public void WithoutBacklogBatchSizeClosesTheBatch()
     {
         AppendRecords(2);
-        lock (_partition.Lock)
+        lock (Partition.Lock)
         {
-            Assert.Single(_partition.Batches);
+            Assert.Single(Partition.Batches);
         }
 
         // The first batch is taken (one slot of two in flight, nothing queued): the next closes at batch.size.
         Assert.NotNull(DrainFull());
         AppendRecords(3);
-        lock (_partition.Lock)
+        lock (Partition.Lock)
         {
-            Assert.Equal(3, _partition.Batches.Count);
-            Assert.All(_partition.Batches, b => Assert.True(b.Builder.SizeInBytes <= 200));
+            Assert.Equal(3, Partition.Batches.Count);
+            Assert.All(Partition.Batches, b => Assert.True(b.Builder.SizeInBytes <= 200));
         }
     }
 
@@ -55,10 +36,10 @@ public sealed class BacklogBatchingTests : IAsyncDisposable
     {
         // Nothing in flight, but the first batch is full and waiting: the open one behind it would wait too.
         AppendRecords(40);
-        lock (_partition.Lock)
+        lock (Partition.Lock)
         {
-            Assert.Equal(2, _partition.Batches.Count);
-            Assert.True(_partition.Batches[^1].Builder.SizeInBytes > 4 * 200);
+            Assert.Equal(2, Partition.Batches.Count);
+            Assert.True(Partition.Batches[^1].Builder.SizeInBytes > 4 * 200);
         }
     }
 
@@ -67,44 +48,40 @@ public sealed class BacklogBatchingTests : IAsyncDisposable
     {
         // Two batches (two 40-byte records fill one) go out: the partition's two slots are taken.
         AppendRecords(4);
-        _partition.BeginFlush(new FlushWaiter());
+        Partition.BeginFlush(new FlushWaiter());
         var first = Drain()!;
         var second = Drain()!;
         Assert.Null(Drain());
 
         AppendRecords(40);
-        lock (_partition.Lock)
+        lock (Partition.Lock)
         {
-            var open = _partition.Batches[^1];
-            Assert.Equal(3, _partition.Batches.Count);
+            var open = Partition.Batches[^1];
+            Assert.Equal(3, Partition.Batches.Count);
             Assert.True(open.Builder.SizeInBytes > 4 * 200, $"the open batch stayed at {open.Builder.SizeInBytes} bytes");
         }
 
-        _engine.OnStored(first, 0, -1);
+        Engine.OnStored(first, 0, -1);
         var grown = Drain();
         Assert.NotNull(grown); // ready at once, although linger.ms has not passed
         Assert.Equal(40, grown.Builder.RecordCount);
-        _engine.OnStored(second, 0, -1);
+        Engine.OnStored(second, 0, -1);
     }
 
     private void AppendRecords(int count)
     {
         for (var i = 0; i < count; i++)
         {
-            _partition.Append(1, default, true, new byte[40], false, null, default, 10);
+            Partition.Append(1, default, true, new byte[40], false, null, default, 10);
         }
     }
 
     // Takes the first batch even though linger.ms has not passed, as a full batch would be.
     private ProducerBatch? DrainFull()
     {
-        _partition.BeginFlush(new FlushWaiter());
+        Partition.BeginFlush(new FlushWaiter());
         return Drain();
     }
 
-    private ProducerBatch? Drain()
-    {
-        var next = long.MaxValue;
-        return _partition.TryDrain(_sender, MonotonicClock.NowMs, Identity, int.MaxValue, true, ref next);
-    }
+    private ProducerBatch? Drain() => Drain(Identity);
 }

@@ -10,29 +10,10 @@ namespace Samsa.Tests.Producer;
 /// driven through a partition's accumulator by hand: no broker, no sender loop. Each test plays the
 /// broker's answers and checks what a real broker would be sent next.
 /// </summary>
-public sealed class PartitionSequenceTests : IAsyncDisposable
+public sealed class PartitionSequenceTests() : AccumulatorTestBed(new ProducerOptions { BootstrapServers = ["127.0.0.1:1"], BatchSize = 100, Linger = TimeSpan.Zero })
 {
     private static readonly ProducerIdAndEpoch Epoch0 = new(77, 0);
     private static readonly ProducerIdAndEpoch Epoch1 = new(77, 1);
-
-    private readonly ProducerEngine _engine = new(
-        new ProducerOptions { BootstrapServers = ["127.0.0.1:1"], BatchSize = 100, Linger = TimeSpan.Zero }.Validate(),
-        NullLogger.Instance);
-
-    private readonly BrokerSender _sender;
-    private readonly PartitionAccumulator _partition;
-
-    public PartitionSequenceTests()
-    {
-        _sender = new BrokerSender(_engine, new BrokerAddress(1, "127.0.0.1", 1));
-        _partition = new PartitionAccumulator("t", 0, _engine);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _sender.DisposeAsync();
-        await _engine.DisposeAsync();
-    }
 
     [Fact]
     public void FiveBatchesOfOnePartitionGoOutTogetherWithConsecutiveSequences()
@@ -65,7 +46,7 @@ public sealed class PartitionSequenceTests : IAsyncDisposable
         Store(b);
         Assert.Same(c, Drain(Epoch0));
         Assert.Equal([0, 1, 2], new[] { a, b, c }.Select(x => x.BaseSequence));
-        Assert.Equal(Epoch0, _partition.Sequences.Identity);
+        Assert.Equal(Epoch0, Partition.Sequences.Identity);
     }
 
     [Fact]
@@ -132,11 +113,11 @@ public sealed class PartitionSequenceTests : IAsyncDisposable
     {
         AppendBatches(1, recordsEach: 1);
         var batch = Drain(Epoch0)!;
-        _engine.OnBrokerError(batch, ErrorCode.DuplicateSequenceNumber, null);
-        Assert.Equal(0, _partition.Sequences.LastAckedSequence);
-        lock (_partition.Lock)
+        Engine.OnBrokerError(batch, ErrorCode.DuplicateSequenceNumber, null);
+        Assert.Equal(0, Partition.Sequences.LastAckedSequence);
+        lock (Partition.Lock)
         {
-            Assert.Empty(_partition.Batches);
+            Assert.Empty(Partition.Batches);
         }
     }
 
@@ -145,13 +126,13 @@ public sealed class PartitionSequenceTests : IAsyncDisposable
     {
         AppendBatches(2, recordsEach: 1);
         var (a, b) = Two(DrainAll(Epoch0));
-        _partition.OnAttemptFailed(a, new KafkaNetworkException("gone"), maybeWritten: true, mayRetry: false, 0);
-        Assert.Equal(0, _partition.Sequences.UnresolvedLastSequence);
+        Partition.OnAttemptFailed(a, new KafkaNetworkException("gone"), maybeWritten: true, mayRetry: false, 0);
+        Assert.Equal(0, Partition.Sequences.UnresolvedLastSequence);
         var waiting = AppendBatches(1, recordsEach: 1)[0];
         Assert.Null(Drain(Epoch0)); // b is in flight and the new batch must wait
 
         Store(b); // a later batch was stored, so a was stored too
-        Assert.Equal(-1, _partition.Sequences.UnresolvedLastSequence);
+        Assert.Equal(-1, Partition.Sequences.UnresolvedLastSequence);
         Assert.Same(waiting, Drain(Epoch0));
         Assert.Equal(2, waiting.BaseSequence);
     }
@@ -161,11 +142,11 @@ public sealed class PartitionSequenceTests : IAsyncDisposable
     {
         AppendBatches(1, recordsEach: 1);
         var a = Drain(Epoch0)!;
-        _partition.OnAttemptFailed(a, new KafkaNetworkException("gone"), maybeWritten: true, mayRetry: false, 0);
+        Partition.OnAttemptFailed(a, new KafkaNetworkException("gone"), maybeWritten: true, mayRetry: false, 0);
         var next = AppendBatches(1, recordsEach: 1)[0];
 
         Assert.Null(Drain(Epoch0)); // asks for the bump instead of guessing
-        Assert.True(_partition.Sequences.BumpRequested);
+        Assert.True(Partition.Sequences.BumpRequested);
         Assert.Same(next, Drain(Epoch1));
         Assert.Equal((Epoch1, 0), (next.Identity, next.BaseSequence));
     }
@@ -175,7 +156,7 @@ public sealed class PartitionSequenceTests : IAsyncDisposable
     {
         AppendBatches(2, recordsEach: 4);
         var (big, after) = Two(DrainAll(Epoch0));
-        _engine.OnBrokerError(big, ErrorCode.MessageTooLarge, null);
+        Engine.OnBrokerError(big, ErrorCode.MessageTooLarge, null);
         Fail(after, ErrorCode.OutOfOrderSequenceNumber);
 
         var head = Drain(Epoch0)!;
@@ -199,9 +180,9 @@ public sealed class PartitionSequenceTests : IAsyncDisposable
     {
         AppendBatches(2, recordsEach: 1);
         Assert.NotNull(Drain(Epoch0));
-        var other = new BrokerSender(_engine, new BrokerAddress(2, "127.0.0.1", 2));
+        var other = new BrokerSender(Engine, new BrokerAddress(2, "127.0.0.1", 2));
         var next = long.MaxValue;
-        Assert.Null(_partition.TryDrain(other, MonotonicClock.NowMs, Epoch0, int.MaxValue, true, ref next));
+        Assert.Null(Partition.TryDrain(other, MonotonicClock.NowMs, Epoch0, int.MaxValue, true, ref next));
     }
 
     [Fact]
@@ -235,25 +216,20 @@ public sealed class PartitionSequenceTests : IAsyncDisposable
         {
             for (var r = 0; r < recordsEach; r++)
             {
-                _partition.Append(1_000 + r, default, true, [(byte)r], false, null, default, 10);
+                Partition.Append(1_000 + r, default, true, [(byte)r], false, null, default, 10);
             }
 
             // Closes the open batch, so that the next record opens another.
-            _partition.BeginFlush(new FlushWaiter());
-            lock (_partition.Lock)
+            Partition.BeginFlush(new FlushWaiter());
+            lock (Partition.Lock)
             {
-                appended.Add(_partition.Batches[^1]);
+                appended.Add(Partition.Batches[^1]);
             }
         }
 
         return [.. appended];
     }
 
-    private ProducerBatch? Drain(ProducerIdAndEpoch identity)
-    {
-        var next = long.MaxValue;
-        return _partition.TryDrain(_sender, MonotonicClock.NowMs, identity, int.MaxValue, true, ref next);
-    }
 
     private List<ProducerBatch> DrainAll(ProducerIdAndEpoch identity)
     {
@@ -266,10 +242,10 @@ public sealed class PartitionSequenceTests : IAsyncDisposable
         return drained;
     }
 
-    private void Store(ProducerBatch batch) => _engine.OnStored(batch, 0, -1);
+    private void Store(ProducerBatch batch) => Engine.OnStored(batch, 0, -1);
 
     private RetryVerdict Fail(ProducerBatch batch, ErrorCode code) =>
-        _partition.OnAttemptFailed(batch, new KafkaBrokerException(code, null, "t", 0), maybeWritten: code == ErrorCode.RequestTimedOut, mayRetry: true, retryNotBeforeMs: 0);
+        Partition.OnAttemptFailed(batch, new KafkaBrokerException(code, null, "t", 0), maybeWritten: code == ErrorCode.RequestTimedOut, mayRetry: true, retryNotBeforeMs: 0);
 
     private static (ProducerBatch, ProducerBatch) Two(List<ProducerBatch> batches) => (batches[0], batches[1]);
 

@@ -29,7 +29,6 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     private BrokerSender? _sender;
     private BrokerSender? _inFlightSender;
     private int _inFlightCount;
-    private int _queuedBatches;
     private long _readyWaitingSinceMs;
 
     public object Lock { get; } = new();
@@ -48,7 +47,8 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// Batches appended but not yet sent (open one included), read without the lock: the adaptive
     /// partitioner (KIP-794) sends fewer records to partitions with longer queues.
     /// </summary>
-    public int QueuedBatches => Volatile.Read(ref _queuedBatches);
+    /// <remarks>Read without the lock, so it may be a moment old: an estimate is all the partitioner needs.</remarks>
+    public int QueuedBatches => _batches.Count - Volatile.Read(ref _sentCount);
 
     /// <summary>
     /// Since when (monotonic ms) the partition has had a batch ready that its leader's sender has not
@@ -123,7 +123,6 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
                 _open = engine.NewBatch(this);
                 _batches.Add(_open);
-                _queuedBatches++;
                 _open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, limit);
                 wake = true;
             }
@@ -223,12 +222,10 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
                 }
 
                 _sentCount++;
-                _queuedBatches--;
                 _readyWaitingSinceMs = _sentCount < _batches.Count && !ReferenceEquals(_batches[_sentCount], _open) ? nowMs : 0;
             }
 
             candidate.State = BatchState.InFlight;
-            candidate.Sender = sender;
             candidate.SequenceReset = false;
             _inFlightCount++;
             _inFlightSender = sender;
@@ -440,7 +437,6 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             return;
         }
 
-        batch.Sender = null;
         if (--_inFlightCount == 0)
         {
             _inFlightSender = null;
@@ -456,13 +452,9 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         {
             _sentCount--;
         }
-        else
+        else if (ReferenceEquals(batch, _open))
         {
-            _queuedBatches--;
-            if (ReferenceEquals(batch, _open))
-            {
-                _open = null;
-            }
+            _open = null;
         }
 
         _answered.Add(batch);

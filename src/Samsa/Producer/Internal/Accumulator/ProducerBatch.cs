@@ -53,9 +53,6 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
 
     public BatchState State { get; set; }
 
-    /// <summary>The sender whose request carries the batch while it is <see cref="BatchState.InFlight"/>.</summary>
-    public BrokerSender? Sender { get; set; }
-
     /// <summary>The producer id and epoch the batch's sequence counts in (None when not idempotent).</summary>
     public ProducerIdAndEpoch Identity { get; set; } = ProducerIdAndEpoch.None;
 
@@ -174,7 +171,6 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
         _sealedIdentity = ProducerIdAndEpoch.None;
         _sealedSequence = -1;
         State = BatchState.Unsent;
-        Sender = null;
         Identity = ProducerIdAndEpoch.None;
         BaseSequence = -1;
         MaybeWritten = false;
