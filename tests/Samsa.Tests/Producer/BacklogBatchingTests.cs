@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Samsa.Network;
 using Samsa.Producer.Internal;
 
 namespace Samsa.Tests.Producer;

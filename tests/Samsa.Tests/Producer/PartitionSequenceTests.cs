@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Samsa.Network;
 using Samsa.Producer.Internal;
 using Samsa.Records;
