@@ -30,6 +30,10 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     // As many as buffer.memory can keep in use at once, so a busy producer stops allocating them.
     private readonly Stack<ProducerBatch> _batchPool = new();
 
+    // Buffers of batches that grew under backlog, and of compressed batches; a quarter of buffer.memory
+    // at most is kept for reuse (see BatchBufferPool).
+    private readonly BatchBufferPool _batchBuffers;
+
     private readonly int _maxPooledBatches;
 
     private readonly Timer _expiryTimer;
@@ -57,6 +61,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Metadata.Updated += OnMetadataUpdated;
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
+        _batchBuffers = new BatchBufferPool(options.BufferMemory);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
@@ -153,7 +158,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
         if (reused is null)
         {
-            return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs);
+            return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs, _batchBuffers);
         }
 
         reused.Reuse(partition, MonotonicClock.NowMs);
