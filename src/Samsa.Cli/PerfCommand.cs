@@ -118,7 +118,8 @@ internal static class PerfCommand
         var json = new Option<bool>("--json")
         {
             Description = "Print one JSON object instead of the human output on stdout: records, errors, seconds, " +
-                "records_per_sec, mb_per_sec, latency_ms {avg, p50, p95, p99, p999, max}, cpu_seconds, allocated_bytes.",
+                "records_per_sec, mb_per_sec, latency_ms {avg, p50, p95, p99, p999, max}, cpu_seconds, allocated_bytes, " +
+                "peak_resident_bytes (the process's peak working set), buffer_memory.",
         };
 
         var command = new Command("perf",
@@ -205,7 +206,8 @@ internal static class PerfCommand
             timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             progress?.Finish();
 
-            var result = new PerfResult(sent, run.Acknowledged, run.Failed, elapsed.TotalSeconds, args.RecordSize, run.Histogram, cpu.TotalSeconds, allocated);
+            var result = new PerfResult(sent, run.Acknowledged, run.Failed, elapsed.TotalSeconds, args.RecordSize, run.Histogram, cpu.TotalSeconds, allocated,
+                process.PeakWorkingSet64, options.BufferMemory);
             if (args.Json)
             {
                 context.Out(result.ToJson());
@@ -511,7 +513,8 @@ internal sealed class Progress(CliContext context, PerfRun run, int recordSize, 
 }
 
 /// <summary>The figures of a finished run, as text or as one JSON object.</summary>
-internal sealed record PerfResult(long Records, long Acknowledged, long Errors, double Seconds, int RecordSize, LatencyHistogram Latency, double CpuSeconds, long AllocatedBytes)
+internal sealed record PerfResult(long Records, long Acknowledged, long Errors, double Seconds, int RecordSize, LatencyHistogram Latency, double CpuSeconds, long AllocatedBytes,
+    long PeakResidentBytes, long BufferMemory)
 {
     public double RecordsPerSecond => Seconds > 0 ? Acknowledged / Seconds : 0;
 
@@ -538,6 +541,8 @@ internal sealed record PerfResult(long Records, long Acknowledged, long Errors, 
             w.WriteEndObject();
             w.WriteNumber("cpu_seconds", Math.Round(CpuSeconds, 3));
             w.WriteNumber("allocated_bytes", AllocatedBytes);
+            w.WriteNumber("peak_resident_bytes", PeakResidentBytes);
+            w.WriteNumber("buffer_memory", BufferMemory);
             w.WriteEndObject();
         }
 
@@ -558,5 +563,7 @@ internal sealed record PerfResult(long Records, long Acknowledged, long Errors, 
             $"cpu:              {CpuSeconds:F3} s ({(Records > 0 ? CpuSeconds * 1e6 / Records : 0):F2} µs/record, this process)"));
         context.Out(string.Create(c,
             $"allocated:        {AllocatedBytes:N0} B ({(Records > 0 ? (double)AllocatedBytes / Records : 0):F1} B/record, managed heap)"));
+        context.Out(string.Create(c,
+            $"resident memory:  {PeakResidentBytes / 1048576.0:F1} MiB at most (buffer.memory {BufferMemory / 1048576.0:F1} MiB)"));
     }
 }
