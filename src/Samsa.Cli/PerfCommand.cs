@@ -119,7 +119,7 @@ internal static class PerfCommand
         {
             Description = "Print one JSON object instead of the human output on stdout: records, errors, seconds, " +
                 "records_per_sec, mb_per_sec, latency_ms {avg, p50, p95, p99, p999, max}, cpu_seconds, allocated_bytes, " +
-                "peak_resident_bytes (the process's peak working set), buffer_memory.",
+                "resident_before_producer_bytes, peak_resident_bytes (the process's working set before the producer was built, and its peak), buffer_memory.",
         };
 
         var command = new Command("perf",
@@ -167,6 +167,8 @@ internal static class PerfCommand
 
         var ct = context.Cancellation;
         var run = new PerfRun(args.Mode == PerfMode.Callback ? (int)Math.Min(args.NumRecords, MaxProbes) : 0);
+        // What the process holds before the producer exists: the runtime and the benchmark's own probes.
+        var residentBeforeProducer = Environment.WorkingSet;
         var producer = new ProducerBuilder<string, byte[]>(options).SetCloseTimeout(TimeSpan.FromSeconds(5)).Build();
         await using (producer.ConfigureAwait(false))
         {
@@ -207,7 +209,7 @@ internal static class PerfCommand
             progress?.Finish();
 
             var result = new PerfResult(sent, run.Acknowledged, run.Failed, elapsed.TotalSeconds, args.RecordSize, run.Histogram, cpu.TotalSeconds, allocated,
-                process.PeakWorkingSet64, options.BufferMemory);
+                residentBeforeProducer, process.PeakWorkingSet64, options.BufferMemory);
             if (args.Json)
             {
                 context.Out(result.ToJson());
@@ -514,7 +516,7 @@ internal sealed class Progress(CliContext context, PerfRun run, int recordSize, 
 
 /// <summary>The figures of a finished run, as text or as one JSON object.</summary>
 internal sealed record PerfResult(long Records, long Acknowledged, long Errors, double Seconds, int RecordSize, LatencyHistogram Latency, double CpuSeconds, long AllocatedBytes,
-    long PeakResidentBytes, long BufferMemory)
+    long ResidentBeforeProducerBytes, long PeakResidentBytes, long BufferMemory)
 {
     public double RecordsPerSecond => Seconds > 0 ? Acknowledged / Seconds : 0;
 
@@ -541,6 +543,7 @@ internal sealed record PerfResult(long Records, long Acknowledged, long Errors, 
             w.WriteEndObject();
             w.WriteNumber("cpu_seconds", Math.Round(CpuSeconds, 3));
             w.WriteNumber("allocated_bytes", AllocatedBytes);
+            w.WriteNumber("resident_before_producer_bytes", ResidentBeforeProducerBytes);
             w.WriteNumber("peak_resident_bytes", PeakResidentBytes);
             w.WriteNumber("buffer_memory", BufferMemory);
             w.WriteEndObject();
@@ -564,6 +567,7 @@ internal sealed record PerfResult(long Records, long Acknowledged, long Errors, 
         context.Out(string.Create(c,
             $"allocated:        {AllocatedBytes:N0} B ({(Records > 0 ? (double)AllocatedBytes / Records : 0):F1} B/record, managed heap)"));
         context.Out(string.Create(c,
-            $"resident memory:  {PeakResidentBytes / 1048576.0:F1} MiB at most (buffer.memory {BufferMemory / 1048576.0:F1} MiB)"));
+            $"resident memory:  {PeakResidentBytes / 1048576.0:F1} MiB at most, {ResidentBeforeProducerBytes / 1048576.0:F1} MiB before the producer was built " +
+            $"(buffer.memory {BufferMemory / 1048576.0:F1} MiB)"));
     }
 }

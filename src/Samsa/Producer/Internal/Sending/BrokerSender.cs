@@ -394,7 +394,9 @@ internal sealed class BrokerSender : IAsyncDisposable
         // false before completing anything, and the generated decoder takes over.
         private bool TryCompleteAllSucceeded(ReadOnlySpan<byte> body, short version)
         {
-            const int MaxFastBatches = 64;
+            // One request holds a batch per partition the broker leads, hundreds with many partitions;
+            // 17 bytes of stack each. A request larger still takes the decoder's path.
+            const int MaxFastBatches = 1024;
             if (batches.Length > MaxFastBatches)
             {
                 return false;
@@ -403,6 +405,7 @@ internal sealed class BrokerSender : IAsyncDisposable
             Span<long> baseOffsets = stackalloc long[batches.Length];
             Span<long> appendTimes = stackalloc long[batches.Length];
             Span<bool> found = stackalloc bool[batches.Length];
+            var expected = 0;
             var flexible = version >= 9;
             var reader = new KafkaReader(body);
             var topicCount = flexible ? reader.ReadCompactArrayLength() : reader.ReadArrayLength();
@@ -441,7 +444,8 @@ internal sealed class BrokerSender : IAsyncDisposable
                         return false;
                     }
 
-                    var i = IndexOf(name, index);
+                    var i = IndexOf(name, index, expected);
+                    expected = i + 1;
                     if (i < 0)
                     {
                         return false;
@@ -471,8 +475,16 @@ internal sealed class BrokerSender : IAsyncDisposable
             return true;
         }
 
-        private int IndexOf(ReadOnlySpan<byte> topic, int partition)
+        // Brokers answer partitions in the order they were asked, so the expected position is tried
+        // first; a full search keeps any other order correct.
+        private int IndexOf(ReadOnlySpan<byte> topic, int partition, int expected)
         {
+            if (expected < batches.Length && batches[expected].Partition is var next
+                && next.Partition == partition && topic.SequenceEqual(next.TopicUtf8))
+            {
+                return expected;
+            }
+
             for (var i = 0; i < batches.Length; i++)
             {
                 var p = batches[i].Partition;
