@@ -28,14 +28,15 @@ public static class RecordReader
     /// <paramref name="expectedCount"/> records arrived or <paramref name="timeout"/> passed, and returns
     /// what it got (possibly fewer, so that the caller's assertion shows the difference), ordered by
     /// partition, then offset. Records beyond the expected count that arrive in the same poll are kept.
+    /// <paramref name="clientConfig"/> adds librdkafka settings, e.g. <c>security.protocol=SSL</c> to read through a TLS front.
     /// </summary>
-    public static IReadOnlyList<ConsumedRecord> ReadAll(string bootstrapServers, string topic, int expectedCount, TimeSpan? timeout = null)
+    public static IReadOnlyList<ConsumedRecord> ReadAll(string bootstrapServers, string topic, int expectedCount, TimeSpan? timeout = null, IEnumerable<KeyValuePair<string, string>>? clientConfig = null)
     {
         ConfluentLoader.EnsureLoaded();
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
-        var partitions = GetPartitions(bootstrapServers, topic, timeout ?? DefaultTimeout);
+        var partitions = GetPartitions(bootstrapServers, topic, timeout ?? DefaultTimeout, clientConfig);
 
-        using var consumer = CreateConsumer(bootstrapServers, partitionEof: false);
+        using var consumer = CreateConsumer(bootstrapServers, partitionEof: false, clientConfig);
         consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
 
         var records = new List<ConsumedRecord>();
@@ -110,13 +111,19 @@ public static class RecordReader
     }
 
     /// <summary>The partition ids of <paramref name="topic"/>, from a metadata request.</summary>
-    public static IReadOnlyList<int> GetPartitions(string bootstrapServers, string topic, TimeSpan timeout)
+    public static IReadOnlyList<int> GetPartitions(string bootstrapServers, string topic, TimeSpan timeout, IEnumerable<KeyValuePair<string, string>>? clientConfig = null)
     {
         ConfluentLoader.EnsureLoaded();
-        using var admin = new AdminClientBuilder(new AdminClientConfig
+        var adminConfig = new AdminClientConfig
         {
             BootstrapServers = bootstrapServers,
-        }).SetLogHandler(static (_, _) => { }).Build();
+        };
+        foreach (var (key, value) in clientConfig ?? [])
+        {
+            adminConfig.Set(key, value);
+        }
+
+        using var admin = new AdminClientBuilder(adminConfig).SetLogHandler(static (_, _) => { }).Build();
         var metadata = admin.GetMetadata(topic, timeout);
         var topicMetadata = metadata.Topics.Single(t => t.Topic == topic);
         if (topicMetadata.Error.IsError)
@@ -127,7 +134,7 @@ public static class RecordReader
         return [.. topicMetadata.Partitions.Select(p => p.PartitionId).Order()];
     }
 
-    private static IConsumer<byte[]?, byte[]?> CreateConsumer(string bootstrapServers, bool partitionEof)
+    private static IConsumer<byte[]?, byte[]?> CreateConsumer(string bootstrapServers, bool partitionEof, IEnumerable<KeyValuePair<string, string>>? clientConfig = null)
     {
         var config = new ConsumerConfig
         {
@@ -139,6 +146,11 @@ public static class RecordReader
             CheckCrcs = true,
             EnablePartitionEof = partitionEof,
         };
+        foreach (var (key, value) in clientConfig ?? [])
+        {
+            config.Set(key, value);
+        }
+
         return new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetKeyDeserializer(Deserializers.ByteArray!)
             .SetValueDeserializer(Deserializers.ByteArray!)
