@@ -45,7 +45,7 @@ internal static class ProducerConfigKeys
     public const string TransactionalId = "transactional.id";
     public const string SecurityProtocol = "security.protocol";
 
-    /// <summary>Every key <see cref="ProducerConfigParser"/> understands.</summary>
+    /// <summary>Every key <see cref="ProducerConfigParser"/> understands, besides the TLS keys (<see cref="Security.TlsConfigKeys"/>).</summary>
     public static readonly string[] All =
     [
         BootstrapServers, ClientId, Acks, Retries, RetryBackoffMs, RetryBackoffMaxMs, BatchSize, LingerMs,
@@ -55,7 +55,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, .. Security.TlsConfigKeys.All,
+        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol,
     ];
 }
 
@@ -198,7 +198,7 @@ internal static class ProducerConfigParser
     internal static ConfigException UnknownKey(string key, string value)
     {
         // A misspelt password key still carries the password.
-        if (LooksSecret(key))
+        if (LooksSecret(key) || (Suggest(key) is { } meant && LooksSecret(meant)))
         {
             value = "[hidden]";
         }
@@ -238,7 +238,7 @@ internal static class ProducerConfigParser
         var threshold = Math.Clamp(key.Length / 4, 1, 3);
         string? best = null;
         var bestDistance = int.MaxValue;
-        foreach (var known in ProducerConfigKeys.All)
+        foreach (var known in ProducerConfigKeys.All.Concat(Security.TlsConfigKeys.All))
         {
             var d = EditDistance(key, known);
             if (d < bestDistance)
