@@ -217,6 +217,67 @@ public sealed class TlsTests
         Assert.Contains("TLS listener", error.Message, StringComparison.Ordinal);
     }
 
+    [StunnelFact]
+    public async Task AcksZeroRecordsAllArriveBeforeATlsCloseNotify()
+    {
+        // acks=0 has no answer to wait for: disposing must still let every written record reach the broker
+        // (close_notify, then the TCP half-close, then the broker's side).
+        using var bed = TlsTestBed.Start();
+        var topic = $"acks0-{Guid.NewGuid():N}";
+        bed.Cluster.CreateTopic(topic, 1);
+        var settings = bed.Settings(("ssl.truststore.type", "PEM"), ("ssl.truststore.location", bed.Pki.CaPath), ("acks", "0"), ("enable.idempotence", "false"));
+        await using (var producer = new ProducerBuilder<string, string>(settings).Build())
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                producer.Produce(new ProducerRecord<string, string>(topic, $"k{i}", $"v{i}"), _ => { });
+            }
+
+            await producer.FlushAsync();
+        }
+
+        var read = Infrastructure.RecordReader.ReadAll(bed.Front.BootstrapServers, topic, 500, clientConfig: bed.ReaderSettings());
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => $"v{i}"), read.Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)));
+    }
+
+    [StunnelFact]
+    public async Task NoSecretReachesTheLogsErrorsOrOptions()
+    {
+        using var bed = TlsTestBed.Start(new TlsFrontOptions { RequireClientCertificate = true });
+        var good = bed.Settings(
+            ("ssl.truststore.type", "PKCS12"), ("ssl.truststore.location", bed.Pki.TruststorePkcs12Path), ("ssl.truststore.password", bed.Pki.StorePassword),
+            ("ssl.keystore.type", "PEM"), ("ssl.keystore.certificate.chain", bed.Pki.ClientCertificatePem),
+            ("ssl.keystore.key", bed.Pki.ClientEncryptedKeyPem), ("ssl.key.password", bed.Pki.KeyPassword));
+        await bed.ProduceAndReadBackAsync(good, count: 5);
+
+        // A refusal (the broker does not trust this client) logs at Critical and fails every record.
+        using var stranger = TlsCertificates.Create(new TlsCertificateOptions { CaName = "Stranger CA" });
+        var refused = bed.Settings(
+            ("ssl.truststore.type", "PKCS12"), ("ssl.truststore.location", bed.Pki.TruststorePkcs12Path), ("ssl.truststore.password", bed.Pki.StorePassword),
+            ("ssl.keystore.type", "PEM"), ("ssl.keystore.location", stranger.ClientKeystorePemPath), ("ssl.key.password", stranger.KeyPassword));
+        var error = await bed.ProduceRefusedAsync(refused);
+
+        var secrets = new[] { bed.Pki.StorePassword, bed.Pki.KeyPassword, stranger.KeyPassword }
+            .Concat(new[] { bed.Pki.ClientKeyPem, bed.Pki.ClientEncryptedKeyPem, stranger.ClientEncryptedKeyPem }.Select(KeyBody))
+            .ToList();
+        var texts = bed.Logger.Entries.Select(e => e.ToString())
+            .Append(error.ToString())
+            .Append(ProducerOptions.FromProperties(good).ToString())
+            .Append(ProducerOptions.FromProperties(refused).ToString())
+            .ToList();
+        Assert.NotEmpty(bed.Logger.Entries);
+        foreach (var text in texts)
+        {
+            foreach (var secret in secrets)
+            {
+                Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
+            }
+        }
+
+        // A line of Base64 from the middle of a PEM key.
+        static string KeyBody(string pem) => pem.Split('\n')[2];
+    }
+
     // A refusal is fatal: the producer does not keep reconnecting (one attempt, perhaps one more racing it).
     private static void AssertFewConnections(TlsTestBed bed)
     {
