@@ -79,7 +79,12 @@ internal static class ClusterCommand
         command.Options.Add(brokers);
         command.Options.Add(topics);
         command.Options.Add(rtt);
+        var untilStdinCloses = new Option<bool>("--until-stdin-closes")
+        {
+            Description = "Also stop when stdin ends, e.g. when the process that started the cluster exits.",
+        };
         command.Options.Add(proxy);
+        command.Options.Add(untilStdinCloses);
         command.Options.Add(tls);
         command.Options.Add(tlsClientAuth);
         command.Validators.Add(r =>
@@ -96,6 +101,7 @@ internal static class ClusterCommand
         });
         command.SetAction((parseResult, ct) => RunAsync(
             context, parseResult.GetValue(brokers), parseResult.GetValue(topics) ?? [], parseResult.GetValue(rtt), parseResult.GetValue(proxy),
+            parseResult.GetValue(untilStdinCloses),
             parseResult.GetValue(tls) ? new TlsFrontOptions { RequireClientCertificate = parseResult.GetValue(tlsClientAuth) } : null));
         return command;
     }
@@ -128,7 +134,7 @@ internal static class ClusterCommand
             && partitions >= 1;
     }
 
-    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, TlsFrontOptions? tls)
+    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, bool untilStdinCloses, TlsFrontOptions? tls)
     {
         using var cluster = MockCluster.Start(brokers);
         foreach (var t in topics)
@@ -178,14 +184,10 @@ internal static class ClusterCommand
             var console = new ClusterConsole(context, cluster, proxy);
             // Not awaited once cancelled: a console's ReadLine may not observe cancellation. The console
             // stops touching the cluster before it is disposed (ClusterConsole.Stop).
-            _ = console.RunAsync();
-            try
-            {
-                await Task.Delay(Timeout.Infinite, context.Cancellation).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            var consoleRun = console.RunAsync();
+            var cancelled = Task.Delay(Timeout.Infinite, context.Cancellation);
+            // WhenAny never throws: a cancelled delay just ends the wait.
+            await Task.WhenAny(untilStdinCloses ? [consoleRun, cancelled] : [cancelled]).ConfigureAwait(false);
 
             console.Stop();
         }

@@ -483,9 +483,9 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
 
         var accumulator = topic.Partitions[partition];
-        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs), size))
+        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs), size, out var readyAtMs))
         {
-            accumulator.Sender?.Wake();
+            accumulator.Sender?.Activate(accumulator, readyAtMs);
         }
 
         if (explicitPartition is null && _partitioner is null && (keyIsNull || _engine.Options.PartitionerIgnoreKeys))
