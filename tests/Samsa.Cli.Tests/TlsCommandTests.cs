@@ -46,7 +46,7 @@ public sealed class TlsCommandTests
                 ["ssl.certificate.location"] = Path.Combine(folder, "client.pem"),
                 ["ssl.key.location"] = Path.Combine(folder, "client.key"),
             };
-            var read = RecordReader.ReadAll(bootstrap, "secure", 2003, clientConfig: reader);
+            var read = RecordReader.ReadAll(bootstrap, "secure", 2003, security: reader);
             Assert.Equal(["a", "b", "c"], read.Where(r => r.Partition == 1).Take(3).Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)));
             Assert.Equal(2003, read.Count);
         }

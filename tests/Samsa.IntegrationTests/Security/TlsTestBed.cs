@@ -108,7 +108,7 @@ internal sealed class TlsTestBed : IDisposable
             }
         }
 
-        var read = RecordReader.ReadAll(Front.BootstrapServers, topic, count, clientConfig: ReaderSettings());
+        var read = RecordReader.ReadAll(Front.BootstrapServers, topic, count, security: ReaderSettings());
         Assert.Equal(count, read.Count);
         foreach (var partition in Enumerable.Range(0, Partitions))
         {

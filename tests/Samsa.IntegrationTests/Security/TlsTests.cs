@@ -236,7 +236,7 @@ public sealed class TlsTests
             await producer.FlushAsync();
         }
 
-        var read = Infrastructure.RecordReader.ReadAll(bed.Front.BootstrapServers, topic, 500, clientConfig: bed.ReaderSettings());
+        var read = Infrastructure.RecordReader.ReadAll(bed.Front.BootstrapServers, topic, 500, security: bed.ReaderSettings());
         Assert.Equal(Enumerable.Range(0, 500).Select(i => $"v{i}"), read.Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)));
     }
 
