@@ -34,7 +34,7 @@ public sealed class TlsCommandTests
 
             var produce = await Cli.RunWithInputAsync("a\nb\nc\n", "produce", "--producer.config", config, "-t", "secure", "--partition", "1");
             Assert.True(produce.ExitCode == 0, produce.All);
-            var perf = await Cli.RunAsync("perf", "--producer.config", config, "--topic", "secure", "--num-records", "2000", "--record-size", "50", "--json");
+            var perf = await Cli.RunAsync("perf", "--producer.config", config, "--topic", "perf-secure", "--num-records", "2000", "--record-size", "50", "--warmup", "0", "--json");
             Assert.True(perf.ExitCode == 0, perf.All);
             Assert.Contains("\"errors\":0", perf.Stdout.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
 
@@ -46,9 +46,10 @@ public sealed class TlsCommandTests
                 ["ssl.certificate.location"] = Path.Combine(folder, "client.pem"),
                 ["ssl.key.location"] = Path.Combine(folder, "client.key"),
             };
-            var read = RecordReader.ReadAll(bootstrap, "secure", 2003, security: reader);
-            Assert.Equal(["a", "b", "c"], read.Where(r => r.Partition == 1).Take(3).Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)));
-            Assert.Equal(2003, read.Count);
+            var read = RecordReader.ReadAll(bootstrap, "secure", 3, security: reader);
+            Assert.Equal(["a", "b", "c"], read.Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)));
+            Assert.All(read, r => Assert.Equal(1, r.Partition));
+            Assert.True(RecordReader.ReadAll(bootstrap, "perf-secure", 2000, security: reader).Count >= 2000);
         }
         finally
         {
