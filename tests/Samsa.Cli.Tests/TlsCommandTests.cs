@@ -16,6 +16,7 @@ public sealed class TlsCommandTests
         using var error = new LockedWriter();
         using var cts = new CancellationTokenSource();
         var cluster = CliApp.RunAsync(["cluster", "--brokers", "2", "--topic", "secure:2", "--tls", "--tls-client-auth"], TextReader.Null, output, error, cancellationToken: cts.Token);
+        int exitCode;
         try
         {
             var lines = await WaitForLinesAsync(output, 2, cluster);
@@ -53,10 +54,12 @@ public sealed class TlsCommandTests
         }
         finally
         {
+            // Awaited even when the test fails: stopping the cluster stops stunnel and deletes the certificates.
             await cts.CancelAsync();
+            exitCode = await cluster.WaitAsync(TimeSpan.FromSeconds(30));
         }
 
-        Assert.Equal(0, await cluster);
+        Assert.Equal(0, exitCode);
     }
 
     [StunnelFact]
