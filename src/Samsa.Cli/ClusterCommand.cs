@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Samsa.Testing;
 using Samsa.Testing.Proxy;
+using Samsa.Testing.Tls;
 
 namespace Samsa.Cli;
 
@@ -59,9 +60,20 @@ internal static class ClusterCommand
                 "(the mock does not de-duplicate) and injects network faults; BOOTSTRAP then names the proxy.",
         };
 
+        var tls = new Option<bool>("--tls")
+        {
+            Description = "Put TLS in front of every broker (stunnel, i.e. OpenSSL; Debian package stunnel4) with a throwaway CA; " +
+                "BOOTSTRAP then names the TLS ports, and stderr gives the CA and client certificate files and a ready client.properties.",
+        };
+        var tlsClientAuth = new Option<bool>("--tls-client-auth")
+        {
+            Description = "With --tls: require a client certificate signed by the throwaway CA (mTLS).",
+        };
+
         var command = new Command("cluster",
             "Run librdkafka's mock cluster in this process until Ctrl+C or SIGTERM. The first stdout line is " +
-            "'BOOTSTRAP host:port,...'; a description follows on stderr. Commands are then read from stdin, one " +
+            "'BOOTSTRAP host:port,...' (with --tls, 'CLIENT-CONFIG path' follows: a client.properties for it); " +
+            "a description follows on stderr. Commands are then read from stdin, one " +
             "per line; each prints 'ok: <command>' or an error on stderr:" + Environment.NewLine +
             ClusterConsole.Help);
         command.Options.Add(brokers);
@@ -73,10 +85,43 @@ internal static class ClusterCommand
         };
         command.Options.Add(proxy);
         command.Options.Add(untilStdinCloses);
+        command.Options.Add(tls);
+        command.Options.Add(tlsClientAuth);
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(tls) && r.GetValue(proxy))
+            {
+                r.AddError("--tls and --proxy cannot be combined.");
+            }
+
+            if (r.GetValue(tlsClientAuth) && !r.GetValue(tls))
+            {
+                r.AddError("--tls-client-auth needs --tls.");
+            }
+        });
         command.SetAction((parseResult, ct) => RunAsync(
             context, parseResult.GetValue(brokers), parseResult.GetValue(topics) ?? [], parseResult.GetValue(rtt), parseResult.GetValue(proxy),
-            parseResult.GetValue(untilStdinCloses)));
+            parseResult.GetValue(untilStdinCloses),
+            parseResult.GetValue(tls) ? new TlsFrontOptions { RequireClientCertificate = parseResult.GetValue(tlsClientAuth) } : null));
         return command;
+    }
+
+    // Where the throwaway PKI's files are. The passwords are the test PKI's own, generated for this run: a client
+    // needs them to open the files.
+    private static void DescribeTls(CliContext context, TlsFront front)
+    {
+        var c = front.Certificates;
+        var config = front.WriteClientProperties(front.Options.RequireClientCertificate);
+        context.Out($"CLIENT-CONFIG {config}");
+        context.Error(
+            $"samsa cluster: TLS by stunnel (OpenSSL); throwaway certificates in {c.Directory}:\n" +
+            $"  CA certificate (PEM):               {c.CaPath}\n" +
+            $"  CA trust store (PKCS12):            {c.TruststorePkcs12Path} (password {c.StorePassword})\n" +
+            $"  client certificate chain (PEM):     {c.ClientCertificatePath}\n" +
+            $"  client key (PKCS#8 PEM):            {c.ClientKeyPath}\n" +
+            $"  client key, encrypted (PKCS#8 PEM): {c.ClientEncryptedKeyPath} (password {c.KeyPassword})\n" +
+            $"  client key store (PKCS12):          {c.ClientKeystorePkcs12Path} (password {c.StorePassword})\n" +
+            $"  Java client settings:               {config}");
     }
 
     private static bool TryParseTopic(string text, out string name, out int partitions)
@@ -89,7 +134,7 @@ internal static class ClusterCommand
             && partitions >= 1;
     }
 
-    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, bool untilStdinCloses)
+    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, bool untilStdinCloses, TlsFrontOptions? tls)
     {
         using var cluster = MockCluster.Start(brokers);
         foreach (var t in topics)
@@ -110,15 +155,31 @@ internal static class ClusterCommand
             cluster.SetBrokerRoundTripTime(b, TimeSpan.FromMilliseconds(rttMs));
         }
 
+        TlsFront? front;
+        try
+        {
+            front = tls is null ? null : TlsFront.Start(cluster, tls);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new UsageException($"cannot start the TLS front: {e.Message}");
+        }
+
+        using var frontScope = front;
         var proxy = withProxy ? KafkaProxy.Start(cluster) : null;
         try
         {
-            var bootstrap = proxy?.BootstrapServers ?? cluster.BootstrapServers;
+            var bootstrap = front?.BootstrapServers ?? proxy?.BootstrapServers ?? cluster.BootstrapServers;
             context.Out($"BOOTSTRAP {bootstrap}");
             context.Error($"samsa cluster: librdkafka {MockCluster.NativeVersion} mock, {cluster.BrokerCount} brokers at {cluster.BootstrapServers}" +
                 (proxy is null ? "" : $", through the proxy at {proxy.BootstrapServers}") +
+                (front is null ? "" : $", through TLS at {front.BootstrapServers}" + (tls!.RequireClientCertificate ? " (client certificates required)" : "")) +
                 (rttMs > 0 ? $"; rtt {rttMs} ms" : "") +
                 (topics.Length > 0 ? $"; topics {string.Join(", ", topics)}" : "") + ". Ctrl+C to stop.");
+            if (front is not null)
+            {
+                DescribeTls(context, front);
+            }
 
             var console = new ClusterConsole(context, cluster, proxy);
             // Not awaited once cancelled: a console's ReadLine may not observe cancellation. The console

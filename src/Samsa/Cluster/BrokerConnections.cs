@@ -52,6 +52,12 @@ internal sealed class BrokerConnections : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Raised, on the connecting thread, when a broker refuses the producer (TLS or authentication): retrying
+    /// cannot help, so the producer fails for good (<see cref="KafkaAuthenticationException"/>).
+    /// </summary>
+    public event Action<KafkaAuthenticationException>? AuthenticationFailed;
+
     /// <summary>The connection to a broker by node id, connecting if there is none.</summary>
     public Task<BrokerConnection> GetAsync(BrokerAddress address, CancellationToken cancellationToken)
     {
@@ -248,6 +254,12 @@ internal sealed class BrokerConnections : IAsyncDisposable
             try
             {
                 return await BrokerConnection.ConnectAsync(address, _settings with { ConnectTimeout = timeout }, resolved, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (KafkaAuthenticationException e)
+            {
+                // The broker answered and refused: another of its addresses would refuse the same way.
+                AuthenticationFailed?.Invoke(e);
+                throw;
             }
             catch (KafkaException e)
             {

@@ -160,8 +160,11 @@ public sealed record ProducerOptions
     /// <summary><c>transactional.id</c>: transactions are not supported yet, so this must stay null.</summary>
     public string? TransactionalId { get; init; }
 
-    /// <summary><c>security.protocol</c>: only PLAINTEXT is supported for now.</summary>
+    /// <summary><c>security.protocol</c> (default PLAINTEXT): <c>SSL</c> connects over TLS (see <see cref="Tls"/>). SASL is not supported yet.</summary>
     public SecurityProtocol SecurityProtocol { get; init; } = SecurityProtocol.Plaintext;
+
+    /// <summary>The <c>ssl.*</c> settings, used with <c>security.protocol</c> SSL (or SASL_SSL); setting any with PLAINTEXT is an error.</summary>
+    public TlsOptions Tls { get; init; } = TlsOptions.Default;
 
     /// <summary>
     /// Parses Java-style string settings (for example from <see cref="JavaProperties.Parse"/>) into options.
@@ -248,15 +251,7 @@ public sealed record ProducerOptions
                 TransactionalId);
         }
 
-        if (SecurityProtocol != SecurityProtocol.Plaintext)
-        {
-            var name = ProducerConfigParser.SecurityProtocolName(SecurityProtocol);
-            throw new ConfigException(
-                ProducerConfigKeys.SecurityProtocol,
-                $"'{ProducerConfigKeys.SecurityProtocol}' is '{name}', but only PLAINTEXT is supported for now.",
-                name,
-                "PLAINTEXT");
-        }
+        ValidateSecurity();
 
         // delivery.timeout.ms >= linger.ms + request.timeout.ms (Java's KafkaProducer.configureDeliveryTimeout):
         // an explicit value that is too small fails; a defaulted one is raised to the sum.
@@ -277,6 +272,48 @@ public sealed record ProducerOptions
 
         effective = ApplyIdempotenceRules(effective);
         return effective;
+    }
+
+    private void ValidateSecurity()
+    {
+        if (!Enum.IsDefined(SecurityProtocol))
+        {
+            throw ConfigException.InvalidValue(ProducerConfigKeys.SecurityProtocol, ((int)SecurityProtocol).ToString(CultureInfo.InvariantCulture), ProducerConfigParser.SecurityProtocols);
+        }
+
+        if (Tls is null)
+        {
+            throw new ConfigException(ProducerConfigKeys.SecurityProtocol, $"{nameof(Tls)} is null; leave it at {nameof(TlsOptions)}.{nameof(TlsOptions.Default)} when TLS is not used.");
+        }
+
+        var name = ProducerConfigParser.SecurityProtocolName(SecurityProtocol);
+        if (SecurityProtocol.UsesTls())
+        {
+            Tls.Validate();
+        }
+        else if (Tls.FirstSetKey() is { } tlsKey)
+        {
+            // A TLS setting that does nothing would let a user believe the connection is encrypted.
+            throw new ConfigException(
+                tlsKey,
+                $"'{tlsKey}' is set, but '{ProducerConfigKeys.SecurityProtocol}' is {name}, which does not use TLS. Set {ProducerConfigKeys.SecurityProtocol}=SSL (or SASL_SSL), or remove the ssl.* settings.");
+        }
+
+        ValidateSasl(name);
+    }
+
+    // The SASL seam: SASL_PLAINTEXT and SASL_SSL are refused until SASL authentication lands; SASL_SSL's TLS
+    // half is already validated above and used by the connections.
+    private void ValidateSasl(string protocolName)
+    {
+        if (SecurityProtocol is SecurityProtocol.SaslPlaintext or SecurityProtocol.SaslSsl)
+        {
+            throw new ConfigException(
+                ProducerConfigKeys.SecurityProtocol,
+                $"'{ProducerConfigKeys.SecurityProtocol}' is '{protocolName}', but SASL is not supported yet; use PLAINTEXT or SSL.",
+                protocolName,
+                "PLAINTEXT or SSL");
+        }
     }
 
     /// <summary>Checks a compression level against the range of <paramref name="codec"/>, reporting it under <paramref name="key"/>.</summary>
@@ -479,13 +516,13 @@ public enum ClientDnsLookup
     ResolveCanonicalBootstrapServersOnly,
 }
 
-/// <summary><c>security.protocol</c>. Only <see cref="Plaintext"/> is supported for now.</summary>
+/// <summary><c>security.protocol</c>: whether connections use TLS (<see cref="ProducerOptions.Tls"/>) and SASL.</summary>
 public enum SecurityProtocol
 {
     /// <summary><c>PLAINTEXT</c> (default): no TLS, no authentication.</summary>
     Plaintext,
 
-    /// <summary><c>SSL</c>: not supported yet.</summary>
+    /// <summary><c>SSL</c>: TLS, with a client certificate when a key store is configured (mTLS).</summary>
     Ssl,
 
     /// <summary><c>SASL_PLAINTEXT</c>: not supported yet.</summary>
