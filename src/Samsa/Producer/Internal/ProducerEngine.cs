@@ -34,6 +34,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     // at most is kept for reuse (see BatchBufferPool).
     private readonly BatchBufferPool _batchBuffers;
 
+    /// <summary>Where records that wait for memory or metadata keep their bytes.</summary>
+    public PendingBytesArena PendingBytes { get; }
+
     private readonly int _maxPooledBatches;
 
     private readonly Timer _expiryTimer;
@@ -65,6 +68,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         _batchBuffers = new BatchBufferPool(options.BufferMemory);
+        PendingBytes = new PendingBytesArena(_batchBuffers);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
