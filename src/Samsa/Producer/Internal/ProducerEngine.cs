@@ -68,7 +68,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         _batchBuffers = new BatchBufferPool(options.BufferMemory);
-        PendingBytes = new PendingBytesArena(_batchBuffers);
+        PendingBytes = new PendingBytesArena(_batchBuffers, keptBytes: options.BufferMemory);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);

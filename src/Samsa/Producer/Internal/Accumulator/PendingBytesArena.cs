@@ -4,16 +4,17 @@ namespace Samsa.Producer.Internal;
 
 /// <summary>
 /// Where records that wait (for buffer memory or their topic's metadata) keep their serialized bytes: packed one
-/// after another into large chunks from the producer's <see cref="BatchBufferPool"/>, each chunk given back once
-/// every record in it has been appended or failed.
+/// after another into 1 MiB chunks, each chunk reused once every record in it has been appended or failed.
 /// </summary>
 /// <remarks>
 /// Under sustained backpressure every <c>ProduceAsync</c> past <c>buffer.memory</c> waits, and there may be tens of
 /// thousands of them. An array each would be more than the shared pool keeps, so each would be a fresh allocation that
 /// lives until its turn comes: survivors that the GC copies from generation to generation. Records wait and leave
-/// roughly in arrival order, so chunks fill and empty in order and are reused whole.
+/// roughly in arrival order, so chunks fill and empty in order and are reused whole. Free chunks are kept up to
+/// <paramref name="keptBytes"/> (memory freed in a burst, by a response completing many batches, frees many chunks
+/// at once), the rest go to the GC. A record too large to share a chunk takes an array from <paramref name="pool"/>.
 /// </remarks>
-internal sealed class PendingBytesArena(ArrayPool<byte> pool)
+internal sealed class PendingBytesArena(ArrayPool<byte> pool, long keptBytes)
 {
     private const int ChunkSize = 1 << 20;
 
@@ -21,6 +22,7 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool)
     private const int LargestShared = ChunkSize / 8;
 
     private readonly object _lock = new();
+    private readonly Stack<byte[]> _freeChunks = new();
     private Chunk? _current;
 
     /// <summary>Copies <paramref name="key"/> then <paramref name="value"/> into the arena; release the slice once with <see cref="Release"/>.</summary>
@@ -36,7 +38,7 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool)
         int offset;
         if (length > LargestShared)
         {
-            chunk = new Chunk(pool.Rent(length)) { Used = length, Live = 1, Retired = true };
+            chunk = new Chunk(pool.Rent(length)) { Used = length, Live = 1, Retired = true, OneRecord = true };
             offset = 0;
         }
         else
@@ -51,11 +53,11 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool)
                         full.Retired = true;
                         if (full.Live == 0)
                         {
-                            pool.Return(full.Array);
+                            GiveBackLocked(full);
                         }
                     }
 
-                    _current = new Chunk(pool.Rent(ChunkSize));
+                    _current = new Chunk(_freeChunks.TryPop(out var free) ? free : GC.AllocateUninitializedArray<byte>(ChunkSize));
                 }
 
                 chunk = _current;
@@ -91,9 +93,21 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool)
                 chunk.Used = 0;
                 return;
             }
-        }
 
-        pool.Return(chunk.Array);
+            GiveBackLocked(chunk);
+        }
+    }
+
+    private void GiveBackLocked(Chunk chunk)
+    {
+        if (chunk.OneRecord)
+        {
+            pool.Return(chunk.Array);
+        }
+        else if ((_freeChunks.Count + 1L) * ChunkSize <= keptBytes)
+        {
+            _freeChunks.Push(chunk.Array);
+        }
     }
 
     /// <summary>A chunk: its array, how much is written, how many records still use it.</summary>
@@ -107,6 +121,9 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool)
 
         // No longer the chunk being filled (or a record's own): it is given back when Live reaches 0.
         public bool Retired { get; set; }
+
+        // A large record's own array, from the pool, not a shared chunk.
+        public bool OneRecord { get; init; }
     }
 }
 
