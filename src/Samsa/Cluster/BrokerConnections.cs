@@ -52,6 +52,12 @@ internal sealed class BrokerConnections : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Raised, from whichever thread noticed, when a broker refuses to authenticate the producer, on connecting or
+    /// on re-authenticating (KIP-368). That cannot get better by itself: the producer treats it as fatal.
+    /// </summary>
+    public event Action<KafkaAuthenticationException>? AuthenticationFailed;
+
     /// <summary>The connection to a broker by node id, connecting if there is none.</summary>
     public Task<BrokerConnection> GetAsync(BrokerAddress address, CancellationToken cancellationToken)
     {
@@ -131,6 +137,8 @@ internal sealed class BrokerConnections : IAsyncDisposable
                 await task.Result.DisposeAsync().ConfigureAwait(false);
             }
         }
+
+        _settings.Sasl?.Dispose();
     }
 
     /// <summary>
@@ -247,7 +255,19 @@ internal sealed class BrokerConnections : IAsyncDisposable
 
             try
             {
-                return await BrokerConnection.ConnectAsync(address, _settings with { ConnectTimeout = timeout }, resolved, CancellationToken.None).ConfigureAwait(false);
+                var connection = await BrokerConnection.ConnectAsync(address, _settings with { ConnectTimeout = timeout }, resolved, CancellationToken.None).ConfigureAwait(false);
+                if (_settings.Sasl is not null)
+                {
+                    connection.Failed += OnConnectionFailed;
+                }
+
+                return connection;
+            }
+            catch (KafkaAuthenticationException e)
+            {
+                // Another address of the same broker would refuse the same credentials.
+                AuthenticationFailed?.Invoke(e);
+                throw;
             }
             catch (KafkaException e)
             {
@@ -260,6 +280,15 @@ internal sealed class BrokerConnections : IAsyncDisposable
         }
 
         throw lastError!;
+    }
+
+    // A connection closed because re-authentication was refused (KIP-368).
+    private void OnConnectionFailed(BrokerConnection connection, KafkaException error)
+    {
+        if (error is KafkaAuthenticationException refused)
+        {
+            AuthenticationFailed?.Invoke(refused);
+        }
     }
 
     private sealed class Slot

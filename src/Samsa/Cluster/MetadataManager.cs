@@ -111,7 +111,7 @@ internal sealed class MetadataManager : IDisposable
             {
                 await signal.WaitAsync(TimeSpan.FromMilliseconds(remaining), cancellationToken).ConfigureAwait(false);
             }
-            catch (KafkaException e) when (e is not ProducerClosedException)
+            catch (KafkaException e) when (e is not ProducerClosedException && !e.IsFatal)
             {
                 lastError = e;
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100, Math.Max(1, deadline - Environment.TickCount64))), cancellationToken).ConfigureAwait(false);
@@ -443,7 +443,7 @@ internal sealed class MetadataManager : IDisposable
             {
                 return await _connections.GetAsync(address, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (KafkaException e)
+            catch (KafkaException e) when (!e.IsFatal)
             {
                 failures.Add(e.Message);
             }

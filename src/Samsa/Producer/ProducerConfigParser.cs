@@ -55,7 +55,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol,
+        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, .. SaslConfigKeys.All,
     ];
 }
 
@@ -83,9 +83,7 @@ internal static class ProducerConfigParser
         ["auto.include.jmx.reporter"] = "there is no JMX in .NET",
         ["enable.metrics.push"] = "client metrics push (KIP-714) is not supported",
         ["transaction.timeout.ms"] = "transactions are not supported yet",
-        ["security.providers"] = "only security.protocol=PLAINTEXT is supported for now",
-        ["sasl.mechanism"] = "SASL is not supported yet; only security.protocol=PLAINTEXT is supported for now",
-        ["sasl.jaas.config"] = "SASL is not supported yet; only security.protocol=PLAINTEXT is supported for now",
+        ["security.providers"] = "Samsa cannot load Java security providers; it uses .NET's cryptography",
     };
 
     // Keys that belong to the Java consumer; a common slip when configs are shared.
@@ -120,6 +118,7 @@ internal static class ProducerConfigParser
         }
 
         var o = new ProducerOptions();
+        SaslOptions? sasl = null;
         int? gzipLevel = null, lz4Level = null, zstdLevel = null, genericLevel = null;
         foreach (var key in order)
         {
@@ -166,8 +165,19 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.ValueSerializer: o = o with { ValueSerializer = v.Length == 0 ? null : v }; break;
                 case ProducerConfigKeys.TransactionalId: o = o with { TransactionalId = raw.Length == 0 ? null : raw }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
-                default: throw UnknownKey(key, raw);
+                default:
+                    if (!SaslConfigParser.TryApply(key, raw, ref sasl))
+                    {
+                        throw UnknownKey(key, raw);
+                    }
+
+                    break;
             }
+        }
+
+        if (sasl is not null)
+        {
+            o = o with { Sasl = sasl };
         }
 
         // KIP-390 keeps one level per codec; only the chosen codec's level matters.
@@ -196,14 +206,14 @@ internal static class ProducerConfigParser
 
     internal static ConfigException UnknownKey(string key, string value)
     {
-        if (s_rejected.TryGetValue(key, out var reason))
+        if (s_rejected.TryGetValue(key, out var reason) || SaslConfigKeys.Rejected.TryGetValue(key, out reason))
         {
             return new ConfigException(key, $"Producer config key '{key}' is not supported: {reason}.", value);
         }
 
-        if (key.StartsWith("ssl.", StringComparison.Ordinal) || key.StartsWith("sasl.", StringComparison.Ordinal))
+        if (key.StartsWith("ssl.", StringComparison.Ordinal))
         {
-            return new ConfigException(key, $"Producer config key '{key}' is not supported: TLS and SASL are not supported yet; only security.protocol=PLAINTEXT is supported for now.", value);
+            return new ConfigException(key, $"Producer config key '{key}' is not supported: TLS is not supported yet; security.protocol PLAINTEXT and SASL_PLAINTEXT are.", value);
         }
 
         if (s_consumerKeys.Contains(key))
@@ -376,7 +386,7 @@ internal static class ProducerConfigParser
         "SSL" => SecurityProtocol.Ssl,
         "SASL_PLAINTEXT" => SecurityProtocol.SaslPlaintext,
         "SASL_SSL" => SecurityProtocol.SaslSsl,
-        _ => throw ConfigException.InvalidValue(key, v, "PLAINTEXT (SSL, SASL_PLAINTEXT and SASL_SSL are not supported yet)"),
+        _ => throw ConfigException.InvalidValue(key, v, "PLAINTEXT or SASL_PLAINTEXT (SSL and SASL_SSL are not supported yet)"),
     };
 
     private static bool ParseBool(string key, string v)

@@ -160,8 +160,11 @@ public sealed record ProducerOptions
     /// <summary><c>transactional.id</c>: transactions are not supported yet, so this must stay null.</summary>
     public string? TransactionalId { get; init; }
 
-    /// <summary><c>security.protocol</c>: only PLAINTEXT is supported for now.</summary>
+    /// <summary><c>security.protocol</c>: PLAINTEXT (default) or SASL_PLAINTEXT for now; TLS (SSL, SASL_SSL) is not supported yet.</summary>
     public SecurityProtocol SecurityProtocol { get; init; } = SecurityProtocol.Plaintext;
+
+    /// <summary>SASL authentication (<c>sasl.*</c>), for <see cref="SecurityProtocol"/> SASL_PLAINTEXT or SASL_SSL; null: none set.</summary>
+    public SaslOptions? Sasl { get; init; }
 
     /// <summary>
     /// Parses Java-style string settings (for example from <see cref="JavaProperties.Parse"/>) into options.
@@ -248,15 +251,18 @@ public sealed record ProducerOptions
                 TransactionalId);
         }
 
-        if (SecurityProtocol != SecurityProtocol.Plaintext)
+        if (SecurityProtocol is not (SecurityProtocol.Plaintext or SecurityProtocol.SaslPlaintext))
         {
             var name = ProducerConfigParser.SecurityProtocolName(SecurityProtocol);
             throw new ConfigException(
                 ProducerConfigKeys.SecurityProtocol,
-                $"'{ProducerConfigKeys.SecurityProtocol}' is '{name}', but only PLAINTEXT is supported for now.",
+                $"'{ProducerConfigKeys.SecurityProtocol}' is '{name}', but TLS is not supported yet; only PLAINTEXT and SASL_PLAINTEXT are.",
                 name,
-                "PLAINTEXT");
+                "PLAINTEXT or SASL_PLAINTEXT");
         }
+
+        // The SASL settings are checked as a whole (mechanism, credentials, JAAS text); nothing is kept from it here.
+        _ = Security.Sasl.SaslSettings.Resolve(SecurityProtocol, Sasl);
 
         // delivery.timeout.ms >= linger.ms + request.timeout.ms (Java's KafkaProducer.configureDeliveryTimeout):
         // an explicit value that is too small fails; a defaulted one is raised to the sum.
@@ -479,7 +485,7 @@ public enum ClientDnsLookup
     ResolveCanonicalBootstrapServersOnly,
 }
 
-/// <summary><c>security.protocol</c>. Only <see cref="Plaintext"/> is supported for now.</summary>
+/// <summary><c>security.protocol</c>. <see cref="Plaintext"/> and <see cref="SaslPlaintext"/> are supported for now.</summary>
 public enum SecurityProtocol
 {
     /// <summary><c>PLAINTEXT</c> (default): no TLS, no authentication.</summary>
@@ -488,7 +494,7 @@ public enum SecurityProtocol
     /// <summary><c>SSL</c>: not supported yet.</summary>
     Ssl,
 
-    /// <summary><c>SASL_PLAINTEXT</c>: not supported yet.</summary>
+    /// <summary><c>SASL_PLAINTEXT</c>: SASL authentication (<see cref="ProducerOptions.Sasl"/>) without TLS.</summary>
     SaslPlaintext,
 
     /// <summary><c>SASL_SSL</c>: not supported yet.</summary>

@@ -38,7 +38,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     private int _closed;
 
-    private ProducerFatalException? _fatalError;
+    private KafkaException? _fatalError;
 
     public ProducerEngine(ProducerOptions options, ILogger logger)
     {
@@ -47,9 +47,11 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
         BacklogBatchLimit = Math.Max(options.BatchSize, Math.Min(options.MaxRequestSize - RequestHeadroom, 1 << 20));
-        var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes);
+        var settings = new ConnectionSettings(
+            ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, Security.SaslAuthenticator.Create(options, logger));
         Connections = new BrokerConnections(
             settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System);
+        Connections.AuthenticationFailed += EnterFatalState;
 
         // Bootstrap servers get negative ids, as in the Java client, so they never collide with brokers.
         var bootstrap = options.BootstrapServers.Select((s, i) => BrokerAddress.Parse(s) with { NodeId = -1 - i }).ToList();
@@ -89,13 +91,16 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
-    /// <summary>Set once the producer cannot go on; every later record fails with it.</summary>
-    public ProducerFatalException? FatalError => Volatile.Read(ref _fatalError);
+    /// <summary>
+    /// Set once the producer cannot go on; every later record fails with it: a <see cref="ProducerFatalException"/>,
+    /// or the cause itself when that is fatal by its type (<see cref="KafkaAuthenticationException"/>).
+    /// </summary>
+    public KafkaException? FatalError => Volatile.Read(ref _fatalError);
 
     /// <summary>Puts the producer in its failed state and fails every record not yet delivered.</summary>
     public void EnterFatalState(KafkaException cause)
     {
-        var fatal = new ProducerFatalException(
+        var fatal = cause.IsFatal ? cause : new ProducerFatalException(
             $"The producer has failed and cannot produce any more: {cause.Message} Dispose it and create a new one once the cause is fixed.", cause);
         if (Interlocked.CompareExchange(ref _fatalError, fatal, null) is not null)
         {
