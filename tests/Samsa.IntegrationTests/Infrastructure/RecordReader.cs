@@ -28,14 +28,17 @@ public static class RecordReader
     /// <paramref name="expectedCount"/> records arrived or <paramref name="timeout"/> passed, and returns
     /// what it got (possibly fewer, so that the caller's assertion shows the difference), ordered by
     /// partition, then offset. Records beyond the expected count that arrive in the same poll are kept.
+    /// <paramref name="security"/>: librdkafka settings added to the consumer's (e.g. SASL, to read through a
+    /// <see cref="Samsa.Testing.Security.SaslFront"/>).
     /// </summary>
-    public static IReadOnlyList<ConsumedRecord> ReadAll(string bootstrapServers, string topic, int expectedCount, TimeSpan? timeout = null)
+    public static IReadOnlyList<ConsumedRecord> ReadAll(
+        string bootstrapServers, string topic, int expectedCount, TimeSpan? timeout = null, IEnumerable<KeyValuePair<string, string>>? security = null)
     {
         ConfluentLoader.EnsureLoaded();
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
-        var partitions = GetPartitions(bootstrapServers, topic, timeout ?? DefaultTimeout);
+        var partitions = GetPartitions(bootstrapServers, topic, timeout ?? DefaultTimeout, security);
 
-        using var consumer = CreateConsumer(bootstrapServers, partitionEof: false);
+        using var consumer = CreateConsumer(bootstrapServers, partitionEof: false, security);
         consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
 
         var records = new List<ConsumedRecord>();
@@ -110,13 +113,16 @@ public static class RecordReader
     }
 
     /// <summary>The partition ids of <paramref name="topic"/>, from a metadata request.</summary>
-    public static IReadOnlyList<int> GetPartitions(string bootstrapServers, string topic, TimeSpan timeout)
+    public static IReadOnlyList<int> GetPartitions(string bootstrapServers, string topic, TimeSpan timeout, IEnumerable<KeyValuePair<string, string>>? security = null)
     {
         ConfluentLoader.EnsureLoaded();
-        using var admin = new AdminClientBuilder(new AdminClientConfig
+        var config = new AdminClientConfig { BootstrapServers = bootstrapServers };
+        foreach (var (key, value) in security ?? [])
         {
-            BootstrapServers = bootstrapServers,
-        }).SetLogHandler(static (_, _) => { }).Build();
+            config.Set(key, value);
+        }
+
+        using var admin = new AdminClientBuilder(config).SetLogHandler(static (_, _) => { }).Build();
         var metadata = admin.GetMetadata(topic, timeout);
         var topicMetadata = metadata.Topics.Single(t => t.Topic == topic);
         if (topicMetadata.Error.IsError)
@@ -127,7 +133,7 @@ public static class RecordReader
         return [.. topicMetadata.Partitions.Select(p => p.PartitionId).Order()];
     }
 
-    private static IConsumer<byte[]?, byte[]?> CreateConsumer(string bootstrapServers, bool partitionEof)
+    private static IConsumer<byte[]?, byte[]?> CreateConsumer(string bootstrapServers, bool partitionEof, IEnumerable<KeyValuePair<string, string>>? security = null)
     {
         var config = new ConsumerConfig
         {
@@ -139,6 +145,11 @@ public static class RecordReader
             CheckCrcs = true,
             EnablePartitionEof = partitionEof,
         };
+        foreach (var (key, value) in security ?? [])
+        {
+            config.Set(key, value);
+        }
+
         return new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetKeyDeserializer(Deserializers.ByteArray!)
             .SetValueDeserializer(Deserializers.ByteArray!)

@@ -226,8 +226,10 @@ public sealed class ProducerOptionsTests
     [InlineData("interceptor.classes", "interceptors")]
     [InlineData("metric.reporters", "System.Diagnostics.Metrics")]
     [InlineData("transaction.timeout.ms", "transactions")]
-    [InlineData("ssl.truststore.location", "PLAINTEXT")]
-    [InlineData("sasl.mechanism", "PLAINTEXT")]
+    [InlineData("ssl.truststore.location", "TLS")]
+    [InlineData("sasl.login.class", "Java classes")]
+    [InlineData("sasl.kerberos.kinit.cmd", "GSSAPI")]
+    [InlineData("sasl.oauthbearer.jwks.endpoint.url", "brokers")]
     public void KnownButUnsupportedJavaKeysAreRejectedWithAReason(string key, string mention)
     {
         var e = ParseFails((key, "x"));
@@ -431,13 +433,21 @@ public sealed class ProducerOptionsTests
     [Theory]
     [InlineData("SSL")]
     [InlineData("SASL_SSL")]
-    [InlineData("sasl_plaintext")]
-    public void SecurityProtocolOnlyPlaintext(string value)
+    public void SecurityProtocolWithTlsIsNotSupportedYet(string value)
     {
         var e = ValidateFails(("security.protocol", value));
         Assert.Equal("security.protocol", e.Key);
-        Assert.Contains("only PLAINTEXT is supported", e.Message);
+        Assert.Contains("TLS is not supported yet", e.Message);
         Assert.Equal("security.protocol", ParseFails(("security.protocol", "TLS")).Key);
+    }
+
+    [Fact]
+    public void SaslPlaintextIsAccepted()
+    {
+        var o = Parse([(Bootstrap, "localhost:9092"), ("security.protocol", "sasl_plaintext"), ("sasl.mechanism", "PLAIN"),
+            ("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"p\";")]).Validate();
+        Assert.Equal(SecurityProtocol.SaslPlaintext, o.SecurityProtocol);
+        Assert.Equal(SaslMechanism.Plain, o.Sasl?.Mechanism);
     }
 
     [Theory]
