@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Samsa.Testing;
 using Samsa.Testing.Proxy;
+using Samsa.Testing.Security;
 
 namespace Samsa.Cli;
 
@@ -59,6 +60,33 @@ internal static class ClusterCommand
                 "(the mock does not de-duplicate) and injects network faults; BOOTSTRAP then names the proxy.",
         };
 
+        var saslPlain = new Option<string[]>("--sasl-plain")
+        {
+            Description = "Put a SASL front before the brokers (SASL_PLAINTEXT) and let USER log in with PLAIN (repeatable); BOOTSTRAP then names the front.",
+            HelpName = "USER:PASSWORD",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        saslPlain.Validators.Add(r => ValidateCredentials(r, scram: false));
+        var saslScram = new Option<string[]>("--sasl-scram")
+        {
+            Description = "As --sasl-plain, with SCRAM-SHA-256 or SCRAM-SHA-512 (repeatable).",
+            HelpName = "SHA-256|SHA-512:USER:PASSWORD",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        saslScram.Validators.Add(r => ValidateCredentials(r, scram: true));
+        var sessionLifetime = new Option<int>("--sasl-session-lifetime")
+        {
+            Description = "With a SASL front: sessions last this long, as a broker's connections.max.reauth.ms (clients must re-authenticate, KIP-368); 0: forever.",
+            HelpName = "MS",
+        };
+        sessionLifetime.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--sasl-session-lifetime must be >= 0.");
+            }
+        });
+
         var command = new Command("cluster",
             "Run librdkafka's mock cluster in this process until Ctrl+C or SIGTERM. The first stdout line is " +
             "'BOOTSTRAP host:port,...'; a description follows on stderr. Commands are then read from stdin, one " +
@@ -68,10 +96,97 @@ internal static class ClusterCommand
         command.Options.Add(topics);
         command.Options.Add(rtt);
         command.Options.Add(proxy);
+        command.Options.Add(saslPlain);
+        command.Options.Add(saslScram);
+        command.Options.Add(sessionLifetime);
         command.SetAction((parseResult, ct) => RunAsync(
-            context, parseResult.GetValue(brokers), parseResult.GetValue(topics) ?? [], parseResult.GetValue(rtt), parseResult.GetValue(proxy)));
+            context,
+            parseResult.GetValue(brokers),
+            parseResult.GetValue(topics) ?? [],
+            parseResult.GetValue(rtt),
+            parseResult.GetValue(proxy),
+            Front(parseResult.GetValue(saslPlain) ?? [], parseResult.GetValue(saslScram) ?? [], parseResult.GetValue(sessionLifetime))));
         return command;
     }
+
+    private static void ValidateCredentials(System.CommandLine.Parsing.OptionResult result, bool scram)
+    {
+        foreach (var token in result.Tokens)
+        {
+            if (!TryParseCredential(token.Value, scram, out _, out _, out _))
+            {
+                // The value holds a password: the message does not repeat it.
+                result.AddError(scram
+                    ? "--sasl-scram expects SHA-256:USER:PASSWORD or SHA-512:USER:PASSWORD."
+                    : "--sasl-plain expects USER:PASSWORD with a non-empty user.");
+                return;
+            }
+        }
+    }
+
+    private static bool TryParseCredential(string text, bool scram, out string mechanism, out string user, out string password)
+    {
+        mechanism = "PLAIN";
+        user = password = "";
+        if (scram)
+        {
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                return false;
+            }
+
+            mechanism = text[..colon].ToUpperInvariant() switch
+            {
+                "SHA-256" or "SCRAM-SHA-256" => "SCRAM-SHA-256",
+                "SHA-512" or "SCRAM-SHA-512" => "SCRAM-SHA-512",
+                _ => "",
+            };
+            text = text[(colon + 1)..];
+            if (mechanism.Length == 0)
+            {
+                return false;
+            }
+        }
+
+        // The user name ends at the first ':'; the password may contain more.
+        var separator = text.IndexOf(':', StringComparison.Ordinal);
+        if (separator <= 0)
+        {
+            return false;
+        }
+
+        user = text[..separator];
+        password = text[(separator + 1)..];
+        return true;
+    }
+
+    private static SaslFront? Front(string[] plain, string[] scram, int sessionLifetimeMs)
+    {
+        if (plain.Length == 0 && scram.Length == 0)
+        {
+            return null;
+        }
+
+        var front = new SaslFront { SessionLifetime = TimeSpan.FromMilliseconds(sessionLifetimeMs) };
+        foreach (var entry in plain)
+        {
+            _ = TryParseCredential(entry, scram: false, out _, out var user, out var password); // validated by the parser
+            front.AddPlainUser(user, password);
+        }
+
+        foreach (var entry in scram)
+        {
+            _ = TryParseCredential(entry, scram: true, out var mechanism, out var user, out var password);
+            front.AddScramUser(mechanism, user, password);
+        }
+
+        return front;
+    }
+
+    // Users and mechanisms only: the passwords were given on the command line and are not printed back.
+    private static string DescribeSasl(SaslFront front) =>
+        string.Join(", ", front.EnabledMechanisms) + (front.SessionLifetime > TimeSpan.Zero ? $", sessions of {front.SessionLifetime.TotalMilliseconds:0} ms" : "");
 
     private static bool TryParseTopic(string text, out string name, out int partitions)
     {
@@ -83,7 +198,7 @@ internal static class ClusterCommand
             && partitions >= 1;
     }
 
-    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy)
+    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, SaslFront? sasl)
     {
         using var cluster = MockCluster.Start(brokers);
         foreach (var t in topics)
@@ -104,13 +219,14 @@ internal static class ClusterCommand
             cluster.SetBrokerRoundTripTime(b, TimeSpan.FromMilliseconds(rttMs));
         }
 
-        var proxy = withProxy ? KafkaProxy.Start(cluster) : null;
+        var proxy = withProxy || sasl is not null ? KafkaProxy.Start(cluster, sasl) : null;
         try
         {
             var bootstrap = proxy?.BootstrapServers ?? cluster.BootstrapServers;
             context.Out($"BOOTSTRAP {bootstrap}");
             context.Error($"samsa cluster: librdkafka {MockCluster.NativeVersion} mock, {cluster.BrokerCount} brokers at {cluster.BootstrapServers}" +
                 (proxy is null ? "" : $", through the proxy at {proxy.BootstrapServers}") +
+                (sasl is null ? "" : $"; SASL_PLAINTEXT: {DescribeSasl(sasl)}") +
                 (rttMs > 0 ? $"; rtt {rttMs} ms" : "") +
                 (topics.Length > 0 ? $"; topics {string.Join(", ", topics)}" : "") + ". Ctrl+C to stop.");
 
