@@ -221,7 +221,7 @@ internal sealed class ProxyConnection : IDisposable
 
             if (!request.DropResponse && Volatile.Read(ref _clientGone) == 0)
             {
-                await SendToClientAsync(request.AddSaslApis ? SaslWire.AddSaslApis(frame, request.Version) : frame, ct).ConfigureAwait(false);
+                await SendToClientAsync(request.AddSaslApis ? SaslWire.AddSaslApis(frame, request.Version, _proxy.Sasl!.MaxSaslAuthenticateVersion) : frame, ct).ConfigureAwait(false);
             }
 
             Interlocked.Decrement(ref _answersOwed);

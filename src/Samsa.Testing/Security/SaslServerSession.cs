@@ -37,7 +37,7 @@ internal sealed class SaslServerSession(SaslFront front, int brokerId)
     public SaslVerdict OnRequest(short apiKey, short version, int correlationId, ReadOnlySpan<byte> frame, DateTimeOffset now)
     {
         // Kafka's SocketServer: any request on a connection whose session expired closes it.
-        if (_principal is not null && _expiresAt is { } expiry && now >= expiry)
+        if (_principal is not null && _expiresAt is { } expiry && now >= expiry + front.ExpiryGrace)
         {
             front.CountExpired();
             return new SaslVerdict(SaslAction.Close);
@@ -49,7 +49,7 @@ internal sealed class SaslServerSession(SaslFront front, int brokerId)
                 return new SaslVerdict(SaslAction.ForwardApiVersions);
             case SaslWire.SaslHandshake when _exchange is null:
                 return Handshake(correlationId, SaslWire.ReadHandshake(frame));
-            case SaslWire.SaslAuthenticate when _exchange is not null:
+            case SaslWire.SaslAuthenticate when _exchange is not null && version <= front.MaxSaslAuthenticateVersion:
                 return Authenticate(correlationId, version, SaslWire.ReadAuthenticate(frame, version), now);
         }
 

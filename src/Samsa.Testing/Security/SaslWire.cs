@@ -15,8 +15,6 @@ internal static class SaslWire
     public const short ApiVersions = 18;
     public const short SaslAuthenticate = 36;
 
-    /// <summary>What the front advertises: SaslHandshake v0-v1, SaslAuthenticate v0-v2 (Kafka 2.x-4.x).</summary>
-    public static readonly (short Key, short Min, short Max)[] Advertised = [(SaslHandshake, 0, 1), (SaslAuthenticate, 0, 2)];
 
     /// <summary>The request body (after the request header) of <paramref name="frame"/> (without its size prefix).</summary>
     public static ReadOnlySpan<byte> RequestBody(ReadOnlySpan<byte> frame, bool flexibleHeader)
@@ -103,8 +101,12 @@ internal static class SaslWire
     /// The broker's ApiVersions answer (with its size prefix) with SaslHandshake and SaslAuthenticate added, as a SASL
     /// listener advertises them. An error answer (a too-new request version) is returned unchanged.
     /// </summary>
-    public static byte[] AddSaslApis(byte[] frame, short version)
+    /// <param name="frame">The answer, with its size prefix.</param>
+    /// <param name="version">The ApiVersions version it answers.</param>
+    /// <param name="maxAuthenticateVersion">SaslAuthenticate is advertised as v0 to this (SaslHandshake always as v0-v1).</param>
+    public static byte[] AddSaslApis(byte[] frame, short version, short maxAuthenticateVersion)
     {
+        (short Key, short Min, short Max)[] advertised = [(SaslHandshake, 0, 1), (SaslAuthenticate, 0, maxAuthenticateVersion)];
         var flexible = version >= 3;
         var r = new WireReader(frame.AsSpan(4));
         var correlationId = r.ReadInt32(); // ApiVersions answers always use response header v0
@@ -126,8 +128,8 @@ internal static class SaslWire
         }
 
         var rest = frame.AsSpan(4 + r.Position); // throttle time (v1+) and, when flexible, tagged fields
-        keys.RemoveAll(k => Advertised.Any(a => a.Key == k.Key));
-        keys.AddRange(Advertised);
+        keys.RemoveAll(k => advertised.Any(a => a.Key == k.Key));
+        keys.AddRange(advertised);
         keys.Sort((a, b) => a.Key.CompareTo(b.Key));
 
         var w = new Writer();

@@ -22,6 +22,10 @@ internal sealed class BrokerConnections : IAsyncDisposable
     private readonly Timer? _idleTimer;
     private bool _disposed;
 
+    // Set once a broker refused to authenticate the producer: from then on no connection is attempted, so nothing
+    // keeps knocking with refused credentials (a refused login per retry), and every caller gets that refusal.
+    private KafkaAuthenticationException? _refused;
+
     /// <param name="settings">What every connection shares; its connect timeout is the first one.</param>
     /// <param name="reconnectBackoff"><c>reconnect.backoff.ms</c>.</param>
     /// <param name="reconnectBackoffMax"><c>reconnect.backoff.max.ms</c>.</param>
@@ -65,6 +69,11 @@ internal sealed class BrokerConnections : IAsyncDisposable
         lock (_slots)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_refused is { } refused)
+            {
+                return Task.FromException<BrokerConnection>(refused);
+            }
+
             if (!_slots.TryGetValue(address.NodeId, out slot!))
             {
                 slot = new Slot();
@@ -258,7 +267,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
                 var connection = await BrokerConnection.ConnectAsync(address, _settings with { ConnectTimeout = timeout }, resolved, CancellationToken.None).ConfigureAwait(false);
                 if (_settings.Sasl is not null)
                 {
-                    connection.Failed += OnConnectionFailed;
+                    connection.AuthenticationRefused += (_, refused) => OnRefused(refused);
                 }
 
                 return connection;
@@ -266,7 +275,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
             catch (KafkaAuthenticationException e)
             {
                 // Another address of the same broker would refuse the same credentials.
-                AuthenticationFailed?.Invoke(e);
+                OnRefused(e);
                 throw;
             }
             catch (KafkaException e)
@@ -282,13 +291,15 @@ internal sealed class BrokerConnections : IAsyncDisposable
         throw lastError!;
     }
 
-    // A connection closed because re-authentication was refused (KIP-368).
-    private void OnConnectionFailed(BrokerConnection connection, KafkaException error)
+    private void OnRefused(KafkaAuthenticationException refused)
     {
-        if (error is KafkaAuthenticationException refused)
+        lock (_slots)
         {
-            AuthenticationFailed?.Invoke(refused);
+            _refused ??= refused;
         }
+
+        _settings.Sasl?.Refuse(refused);
+        AuthenticationFailed?.Invoke(refused);
     }
 
     private sealed class Slot

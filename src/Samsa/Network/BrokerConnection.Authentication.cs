@@ -24,6 +24,12 @@ internal sealed partial class BrokerConnection
     private int _reauthentications;
     private long _sessionLifetimeMs;
 
+    /// <summary>
+    /// Raised when the broker refuses a re-authentication, before the connection closes (a broker also hangs up after
+    /// refusing, and that may be noticed first): nothing must be retried with credentials it refuses.
+    /// </summary>
+    public event Action<BrokerConnection, KafkaAuthenticationException>? AuthenticationRefused;
+
     /// <summary>Successful KIP-368 re-authentications on this connection (tests, logs).</summary>
     internal int Reauthentications => Volatile.Read(ref _reauthentications);
 
@@ -63,6 +69,14 @@ internal sealed partial class BrokerConnection
             return;
         }
 
+        if (sasl.Refusal is { } refused)
+        {
+            // Another connection's credentials were refused: this one would be too, so it closes as its session ends
+            // instead of knocking again (a broker would close it at its next request anyway).
+            Fail(refused);
+            return;
+        }
+
         try
         {
             var exchange = await sasl.Mechanism.BeginAsync(TimeSpan.FromMilliseconds(_sessionLifetimeMs), _closing.Token).ConfigureAwait(false);
@@ -76,7 +90,21 @@ internal sealed partial class BrokerConnection
 
                 // Re-authenticating is not using the connection: connections.max.idle.ms still counts from the last real request.
                 var lastUsed = LastUsedMs;
-                var lifetimeMs = await sasl.AuthenticateAsync(this, exchange, writeLockHeld: true, _closing.Token).ConfigureAwait(false);
+                long lifetimeMs;
+                try
+                {
+                    // Not cancelled by the connection closing: a broker that refuses answers, then hangs up, and the
+                    // answer must win. Every request completes anyway, with its answer or the connection's failure.
+                    lifetimeMs = await sasl.AuthenticateAsync(this, exchange, writeLockHeld: true, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (KafkaAuthenticationException refusal)
+                {
+                    // Still holding the write lock: no request waiting for it may be retried on a new connection
+                    // before the refusal is known (it would only be refused again).
+                    OnReauthenticationRefused(sasl, refusal);
+                    return;
+                }
+
                 Volatile.Write(ref _lastUsedMs, lastUsed);
                 Interlocked.Increment(ref _reauthentications);
                 sasl.OnAuthenticated(Address, lifetimeMs, reauthentication: true);
@@ -95,16 +123,23 @@ internal sealed partial class BrokerConnection
         {
             // Disposed meanwhile.
         }
+        catch (KafkaAuthenticationException refusal)
+        {
+            // Refused before the exchange, e.g. the token endpoint refused the client credentials.
+            OnReauthenticationRefused(sasl, refusal);
+        }
         catch (KafkaException e)
         {
             // A lost connection has failed already (and reports itself); anything else ends the connection here.
-            if (!IsFailed)
-            {
-                sasl.OnReauthenticationFailed(Address, e);
-            }
-
-            Fail(e is KafkaAuthenticationException ? e : new KafkaNetworkException($"Re-authentication to broker {Address} failed: {e.Message}", e));
+            Fail(new KafkaNetworkException($"Re-authentication to broker {Address} failed: {e.Message}", e));
         }
+    }
+
+    private void OnReauthenticationRefused(SaslAuthenticator sasl, KafkaAuthenticationException refusal)
+    {
+        sasl.OnReauthenticationFailed(Address, refusal);
+        AuthenticationRefused?.Invoke(this, refusal);
+        Fail(refusal);
     }
 
     private void StopReauthentication() => _reauthTimer?.Dispose();

@@ -27,6 +27,14 @@ internal sealed partial class SaslAuthenticator : IDisposable
 
     public ISaslMechanism Mechanism { get; }
 
+    /// <summary>The first refusal any connection of the producer got; once set, connections stop (re-)authenticating.</summary>
+    public KafkaAuthenticationException? Refusal => Volatile.Read(ref _refusal);
+
+    private KafkaAuthenticationException? _refusal;
+
+    /// <summary>Records that a broker refused the producer's credentials (see <see cref="Refusal"/>).</summary>
+    public void Refuse(KafkaAuthenticationException refusal) => Interlocked.CompareExchange(ref _refusal, refusal, null);
+
     /// <summary>The OAUTHBEARER token cache, when the mechanism has one (tests).</summary>
     internal OAuthBearerTokenCache? Tokens { get; private init; }
 

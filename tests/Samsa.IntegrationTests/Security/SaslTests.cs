@@ -120,7 +120,7 @@ public sealed class SaslTests
     [Fact]
     public async Task ReauthenticatesBeforeTheSessionEndsWithoutLosingARecord()
     {
-        await using var bed = SaslBed.Start(new SaslFront { SessionLifetime = TimeSpan.FromSeconds(1.5) }.AddScramUser("SCRAM-SHA-256", "dave", "dave-secret"), brokers: 2);
+        await using var bed = SaslBed.Start(new SaslFront { SessionLifetime = TimeSpan.FromSeconds(1.5), ExpiryGrace = TimeSpan.FromSeconds(1.5) }.AddScramUser("SCRAM-SHA-256", "dave", "dave-secret"), brokers: 2);
         var log = new ListLogger();
         await using var producer = new ProducerBuilder<string, string>(
             bed.Options(new SaslOptions { Mechanism = SaslMechanism.ScramSha256, Username = "dave", Password = "dave-secret" }) with { Linger = TimeSpan.FromMilliseconds(20) })
@@ -148,6 +148,32 @@ public sealed class SaslTests
         bed.AssertReadBack(acknowledged, SaslBed.Reader("PLAIN", "reader", "r"));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task EverySaslAuthenticateVersionAuthenticatesAndFromV1Reauthenticates(short version)
+    {
+        // v0 carries no session lifetime, so a broker speaking only v0 grants none here; v1 (classic) and v2 (flexible) do.
+        var front = new SaslFront { MaxSaslAuthenticateVersion = version, SessionLifetime = version >= 1 ? TimeSpan.FromSeconds(1) : TimeSpan.Zero, ExpiryGrace = TimeSpan.FromSeconds(1) }
+            .AddScramUser("SCRAM-SHA-512", "ivy", "ivy-secret");
+        await using var bed = SaslBed.Start(front, brokers: 1);
+        await using var producer = new ProducerBuilder<string, string>(bed.Options(new SaslOptions { Mechanism = SaslMechanism.ScramSha512, Username = "ivy", Password = "ivy-secret" })).Build();
+
+        var acknowledged = new List<(string, string, DeliveryResult)>();
+        var until = DateTime.UtcNow + Bound;
+        for (var round = 0; round < 3 || (version >= 1 && bed.Front.Reauthentications < 2 && DateTime.UtcNow < until); round++)
+        {
+            acknowledged.AddRange(await bed.ProduceAsync(producer, 10, $"round{round}"));
+            await Task.Delay(50);
+        }
+
+        Assert.True(version == 0 ? bed.Front.Reauthentications == 0 : bed.Front.Reauthentications >= 2, $"{bed.Front.Reauthentications} re-authentications at v{version}");
+        Assert.Equal(0, bed.Front.ExpiredSessionClosures);
+        Assert.Empty(bed.Front.Violations);
+        bed.AssertReadBack(acknowledged, SaslBed.Reader("SCRAM-SHA-512", "ivy", "ivy-secret"));
+    }
+
     [Fact]
     public async Task OAuthBearerReauthenticatesWithARefreshedTokenAsTheTokenExpires()
     {
@@ -155,7 +181,7 @@ public sealed class SaslTests
         // The session lasts as long as the token (a broker's rule), so each re-authentication needs a new one. The
         // provider states an expiry up to a second later than the JWT's whole-second exp the broker goes by, as a
         // skewed clock would: the session the broker grants, not the stated expiry, must decide when to refresh.
-        await using var bed = SaslBed.Start(new SaslFront().AcceptOAuthBearer(issuer).AddPlainUser("reader", "r"), brokers: 1);
+        await using var bed = SaslBed.Start(new SaslFront { ExpiryGrace = TimeSpan.FromSeconds(2) }.AcceptOAuthBearer(issuer).AddPlainUser("reader", "r"), brokers: 1);
         var tokens = new List<string>();
         await using var producer = new ProducerBuilder<string, string>(bed.Options(new SaslOptions { Mechanism = SaslMechanism.OAuthBearer }))
             .SetOAuthBearerTokenProvider(_ =>
@@ -219,6 +245,47 @@ public sealed class SaslTests
         Assert.Contains(log.Entries, e => e.EventId == 1003 && e.Message.Contains("Invalid username or password", StringComparison.Ordinal));
         Assert.DoesNotContain(log.Entries, e => e.Message.Contains("wrong-password", StringComparison.Ordinal));
         Assert.DoesNotContain("wrong-password", first.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARefusedReauthenticationClosesTheConnectionAndIsFatal()
+    {
+        var front = new SaslFront { SessionLifetime = TimeSpan.FromSeconds(1), ExpiryGrace = TimeSpan.FromSeconds(1) }.AddScramUser("SCRAM-SHA-256", "jack", "old-password");
+        await using var bed = SaslBed.Start(front, brokers: 1);
+        await using var producer = new ProducerBuilder<string, string>(bed.Options(new SaslOptions { Mechanism = SaslMechanism.ScramSha256, Username = "jack", Password = "old-password" })).Build();
+        var acknowledged = await bed.ProduceAsync(producer, 10);
+
+        // The password changes on the broker: the next re-authentication is refused.
+        front.AddScramUser("SCRAM-SHA-256", "jack", "new-password");
+        KafkaException? failure = null;
+        var until = DateTime.UtcNow + Bound;
+        while (failure is null && DateTime.UtcNow < until)
+        {
+            try
+            {
+                acknowledged.AddRange(await bed.ProduceAsync(producer, 5, "more"));
+            }
+            catch (KafkaException e)
+            {
+                failure = e;
+            }
+
+            await Task.Delay(50);
+        }
+
+        var refused = Assert.IsType<KafkaAuthenticationException>(failure);
+        Assert.Contains("invalid credentials", refused.Message, StringComparison.Ordinal);
+        Assert.Same(refused, await Assert.ThrowsAsync<KafkaAuthenticationException>(() => producer.ProduceAsync(new ProducerRecord<string, string>(bed.Topic, "k", "v")).AsTask().WaitAsync(Bound)));
+
+        // Nothing keeps knocking with the refused credentials: a retry storm would refuse one login per retry backoff, and
+        // the producer's other connection (bootstrap) would be refused at its own re-authentication within the next second.
+        var refusals = bed.Front.FailedAuthentications;
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(refusals, bed.Front.FailedAuthentications);
+        Assert.InRange(refusals, 1, 2); // both connections' re-authentications may have been under way at once
+        Assert.Equal(0, bed.Front.ExpiredSessionClosures);
+        bed.Front.AddPlainUser("reader", "r");
+        bed.AssertReadBack(acknowledged, SaslBed.Reader("PLAIN", "reader", "r"));
     }
 
     [Fact]

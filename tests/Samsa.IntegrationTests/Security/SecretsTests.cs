@@ -24,7 +24,7 @@ public sealed class SecretsTests
         var tokens = new ConcurrentBag<string>();
         using var issuer = JwtIssuer.CreateHmac();
         await using var endpoint = OidcTokenEndpoint.Start(issuer, TimeSpan.FromSeconds(4)).AddClient("oidc-client", ClientSecret);
-        var front = new SaslFront { SessionLifetime = TimeSpan.FromSeconds(1) }
+        var front = new SaslFront { SessionLifetime = TimeSpan.FromSeconds(1), ExpiryGrace = TimeSpan.FromSeconds(1) }
             .AddPlainUser("plain-user", PlainPassword)
             .AddScramUser("SCRAM-SHA-256", "scram-user", ScramPassword)
             .AcceptOAuthBearer(issuer);
