@@ -118,6 +118,32 @@ public sealed class SaslTests
     }
 
     [Fact]
+    public async Task OAuthBearerTokenFromAFileUrl()
+    {
+        using var issuer = JwtIssuer.CreateRsa();
+        var file = Path.Combine(Path.GetTempPath(), $"samsa-token-{Guid.NewGuid():N}.jwt");
+        await File.WriteAllTextAsync(file, issuer.Issue("file-principal", TimeSpan.FromHours(1)) + "\n");
+        try
+        {
+            await using var bed = SaslBed.Start(new SaslFront().AcceptOAuthBearer(issuer).AddPlainUser("reader", "r"));
+            var properties = bed.Properties(
+                ("sasl.mechanism", "OAUTHBEARER"),
+                ("sasl.oauthbearer.token.endpoint.url", new Uri(file).AbsoluteUri),
+                ("sasl.jaas.config", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"));
+            await using var producer = new ProducerBuilder<string, string>(properties).Build();
+
+            var acknowledged = await bed.ProduceAsync(producer, 10);
+
+            bed.AssertReadBack(acknowledged, SaslBed.Reader("PLAIN", "reader", "r"));
+            Assert.True(bed.Front.Principals.ContainsKey("file-principal"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task ReauthenticatesBeforeTheSessionEndsWithoutLosingARecord()
     {
         await using var bed = SaslBed.Start(new SaslFront { SessionLifetime = TimeSpan.FromSeconds(1.5), ExpiryGrace = TimeSpan.FromSeconds(1.5) }.AddScramUser("SCRAM-SHA-256", "dave", "dave-secret"), brokers: 2);
