@@ -21,6 +21,12 @@ public static class ExitCodes
 /// <summary>The I/O a command runs with; tests pass their own writers.</summary>
 internal sealed record CliContext(TextReader Stdin, TextWriter Stdout, TextWriter Stderr, bool StdoutIsTerminal, CancellationToken Cancellation)
 {
+    /// <summary>
+    /// True in a real <c>samsa</c> process, which may run itself again (the embedded cluster of <c>perf</c>); false when
+    /// a host such as a test calls <see cref="CliApp.RunAsync"/>, whose executable is not <c>samsa</c>.
+    /// </summary>
+    public bool CanStartChildProcesses { get; init; }
+
     private readonly Lock _gate = new();
 
     /// <summary>Writes one line to stderr; safe from any thread (delivery handlers, timers).</summary>
@@ -61,6 +67,8 @@ public static class CliApp
     /// <summary>
     /// Parses <paramref name="args"/> and runs the command. Never throws for bad input: errors are one
     /// line on <paramref name="stderr"/> and a non-zero exit code (see <see cref="ExitCodes"/>).
+    /// <paramref name="canStartChildProcesses"/> is true only in the <c>samsa</c> executable itself, which may run
+    /// itself again (see <see cref="CliContext.CanStartChildProcesses"/>).
     /// </summary>
     public static async Task<int> RunAsync(
         string[] args,
@@ -68,10 +76,11 @@ public static class CliApp
         TextWriter stdout,
         TextWriter stderr,
         bool stdoutIsTerminal = false,
+        bool canStartChildProcesses = false,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var context = new CliContext(stdin, stdout, stderr, stdoutIsTerminal, cancellationToken);
+        var context = new CliContext(stdin, stdout, stderr, stdoutIsTerminal, cancellationToken) { CanStartChildProcesses = canStartChildProcesses };
         var root = BuildRootCommand(context);
         var parseResult = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (args.Length == 0)

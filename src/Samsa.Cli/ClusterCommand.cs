@@ -3,6 +3,7 @@ using System.Globalization;
 using Samsa.Testing;
 using Samsa.Testing.Proxy;
 using Samsa.Testing.Security;
+using Samsa.Testing.Tls;
 
 namespace Samsa.Cli;
 
@@ -60,9 +61,19 @@ internal static class ClusterCommand
                 "(the mock does not de-duplicate) and injects network faults; BOOTSTRAP then names the proxy.",
         };
 
+        var tls = new Option<bool>("--tls")
+        {
+            Description = "Put TLS in front of every broker (stunnel, i.e. OpenSSL; Debian package stunnel4) with a throwaway CA; " +
+                "BOOTSTRAP then names the TLS ports, and stderr gives the CA and client certificate files and a ready client.properties.",
+        };
+        var tlsClientAuth = new Option<bool>("--tls-client-auth")
+        {
+            Description = "With --tls: require a client certificate signed by the throwaway CA (mTLS).",
+        };
+
         var saslPlain = new Option<string[]>("--sasl-plain")
         {
-            Description = "Put a SASL front before the brokers (SASL_PLAINTEXT) and let USER log in with PLAIN (repeatable); BOOTSTRAP then names the front.",
+            Description = "Put a SASL front before the brokers (SASL_PLAINTEXT; SASL_SSL with --tls) and let USER log in with PLAIN (repeatable); BOOTSTRAP then names the front.",
             HelpName = "USER:PASSWORD",
             Arity = ArgumentArity.ZeroOrMore,
         };
@@ -89,22 +100,40 @@ internal static class ClusterCommand
 
         var command = new Command("cluster",
             "Run librdkafka's mock cluster in this process until Ctrl+C or SIGTERM. The first stdout line is " +
-            "'BOOTSTRAP host:port,...'; a description follows on stderr. Commands are then read from stdin, one " +
+            "'BOOTSTRAP host:port,...' (with --tls, 'CLIENT-CONFIG path' follows: a client.properties for it); " +
+            "a description follows on stderr. Commands are then read from stdin, one " +
             "per line; each prints 'ok: <command>' or an error on stderr:" + Environment.NewLine +
             ClusterConsole.Help);
         command.Options.Add(brokers);
         command.Options.Add(topics);
         command.Options.Add(rtt);
+        var untilStdinCloses = new Option<bool>("--until-stdin-closes")
+        {
+            Description = "Also stop when stdin ends, e.g. when the process that started the cluster exits.",
+        };
         command.Options.Add(proxy);
+        command.Options.Add(untilStdinCloses);
+        command.Options.Add(tls);
+        command.Options.Add(tlsClientAuth);
         command.Options.Add(saslPlain);
         command.Options.Add(saslScram);
         command.Options.Add(sessionLifetime);
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(sessionLifetime) > 0 && (r.GetValue(saslPlain) ?? []).Length + (r.GetValue(saslScram) ?? []).Length == 0)
+            {
+                r.AddError("--sasl-session-lifetime needs --sasl-plain or --sasl-scram.");
+            }
+
+            if (r.GetValue(tlsClientAuth) && !r.GetValue(tls))
+            {
+                r.AddError("--tls-client-auth needs --tls.");
+            }
+        });
         command.SetAction((parseResult, ct) => RunAsync(
-            context,
-            parseResult.GetValue(brokers),
-            parseResult.GetValue(topics) ?? [],
-            parseResult.GetValue(rtt),
-            parseResult.GetValue(proxy),
+            context, parseResult.GetValue(brokers), parseResult.GetValue(topics) ?? [], parseResult.GetValue(rtt), parseResult.GetValue(proxy),
+            parseResult.GetValue(untilStdinCloses),
+            parseResult.GetValue(tls) ? new TlsFrontOptions { RequireClientCertificate = parseResult.GetValue(tlsClientAuth) } : null,
             Front(parseResult.GetValue(saslPlain) ?? [], parseResult.GetValue(saslScram) ?? [], parseResult.GetValue(sessionLifetime))));
         return command;
     }
@@ -188,6 +217,31 @@ internal static class ClusterCommand
     private static string DescribeSasl(SaslFront front) =>
         string.Join(", ", front.EnabledMechanisms) + (front.SessionLifetime > TimeSpan.Zero ? $", sessions of {front.SessionLifetime.TotalMilliseconds:0} ms" : "");
 
+    // Where the throwaway PKI's files are. The passwords are the test PKI's own, generated for this run: a client
+    // needs them to open the files.
+    private static void DescribeTls(CliContext context, TlsFront front, SaslFront? sasl)
+    {
+        var c = front.Certificates;
+        var config = front.WriteClientProperties(front.Options.RequireClientCertificate);
+        if (sasl is not null)
+        {
+            // SASL_SSL; the credentials are the ones given on the command line, so the file names the mechanism only.
+            var text = File.ReadAllText(config).Replace("security.protocol=SSL\n", "security.protocol=SASL_SSL\n", StringComparison.Ordinal);
+            File.WriteAllText(config, text + $"sasl.mechanism={sasl.EnabledMechanisms[0]}\n# sasl.jaas.config=... username=\"<USER>\" password=\"<PASSWORD>\"; (as given to --sasl-*)\n");
+        }
+
+        context.Out($"CLIENT-CONFIG {config}");
+        context.Error(
+            $"samsa cluster: TLS by stunnel (OpenSSL); throwaway certificates in {c.Directory}:\n" +
+            $"  CA certificate (PEM):               {c.CaPath}\n" +
+            $"  CA trust store (PKCS12):            {c.TruststorePkcs12Path} (password {c.StorePassword})\n" +
+            $"  client certificate chain (PEM):     {c.ClientCertificatePath}\n" +
+            $"  client key (PKCS#8 PEM):            {c.ClientKeyPath}\n" +
+            $"  client key, encrypted (PKCS#8 PEM): {c.ClientEncryptedKeyPath} (password {c.KeyPassword})\n" +
+            $"  client key store (PKCS12):          {c.ClientKeystorePkcs12Path} (password {c.StorePassword})\n" +
+            $"  Java client settings:               {config}");
+    }
+
     private static bool TryParseTopic(string text, out string name, out int partitions)
     {
         var colon = text.LastIndexOf(':');
@@ -198,7 +252,7 @@ internal static class ClusterCommand
             && partitions >= 1;
     }
 
-    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, SaslFront? sasl)
+    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, bool untilStdinCloses, TlsFrontOptions? tls, SaslFront? sasl)
     {
         using var cluster = MockCluster.Start(brokers);
         foreach (var t in topics)
@@ -219,33 +273,47 @@ internal static class ClusterCommand
             cluster.SetBrokerRoundTripTime(b, TimeSpan.FromMilliseconds(rttMs));
         }
 
+        // The proxy (with its SASL front) sits next to the brokers, TLS in front of it: client -> TLS -> SASL -> mock.
         var proxy = withProxy || sasl is not null ? KafkaProxy.Start(cluster, sasl) : null;
+        TlsFront? front = null;
         try
         {
-            var bootstrap = proxy?.BootstrapServers ?? cluster.BootstrapServers;
+            try
+            {
+                front = tls is null ? null : TlsFront.Start(cluster, tls, proxy);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new UsageException($"cannot start the TLS front: {e.Message}");
+            }
+
+            var bootstrap = front?.BootstrapServers ?? proxy?.BootstrapServers ?? cluster.BootstrapServers;
             context.Out($"BOOTSTRAP {bootstrap}");
             context.Error($"samsa cluster: librdkafka {MockCluster.NativeVersion} mock, {cluster.BrokerCount} brokers at {cluster.BootstrapServers}" +
                 (proxy is null ? "" : $", through the proxy at {proxy.BootstrapServers}") +
-                (sasl is null ? "" : $"; SASL_PLAINTEXT: {DescribeSasl(sasl)}") +
+                (front is null ? "" : $", through TLS at {front.BootstrapServers}" + (tls!.RequireClientCertificate ? " (client certificates required)" : "")) +
+                (sasl is null ? "" : $"; {(front is null ? "SASL_PLAINTEXT" : "SASL_SSL")}: {DescribeSasl(sasl)}") +
                 (rttMs > 0 ? $"; rtt {rttMs} ms" : "") +
                 (topics.Length > 0 ? $"; topics {string.Join(", ", topics)}" : "") + ". Ctrl+C to stop.");
+            if (front is not null)
+            {
+                DescribeTls(context, front, sasl);
+            }
 
             var console = new ClusterConsole(context, cluster, proxy);
             // Not awaited once cancelled: a console's ReadLine may not observe cancellation. The console
             // stops touching the cluster before it is disposed (ClusterConsole.Stop).
-            _ = console.RunAsync();
-            try
-            {
-                await Task.Delay(Timeout.Infinite, context.Cancellation).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            var consoleRun = console.RunAsync();
+            var cancelled = Task.Delay(Timeout.Infinite, context.Cancellation);
+            // WhenAny never throws: a cancelled delay just ends the wait.
+            await Task.WhenAny(untilStdinCloses ? [consoleRun, cancelled] : [cancelled]).ConfigureAwait(false);
 
             console.Stop();
         }
         finally
         {
+            // TLS first: it gives the brokers' advertised ports back to the proxy, which gives them back to the brokers.
+            front?.Dispose();
             if (proxy is not null)
             {
                 await proxy.DisposeAsync().ConfigureAwait(false);

@@ -29,12 +29,22 @@ internal enum PerfMode
 /// use a shared handler and are counted but not timed (shown as "latency samples"). Await mode: up to
 /// <see cref="AwaitWindow"/> records are outstanding and awaited in send order, so a record's latency is
 /// measured when the loop observes its completion (an upper bound, by at most the head-of-line wait).
-/// One warm-up record (metadata, connections, JIT) is sent before the measurement and not counted.
+/// Before the measurement, one record (metadata, connections) and then <c>--warmup</c> seconds of records (the JIT)
+/// are sent, flushed and not counted. The embedded cluster runs in a child process (see
+/// <see cref="ClusterChildProcess"/>), so the CPU and allocation figures are this process's: the producer and the
+/// benchmark's own small loop.
 /// </remarks>
 internal static class PerfCommand
 {
     public const int AwaitWindow = 10_000;
     public const int MaxProbes = 1 << 18;
+
+    // Long enough for the runtime's tiered JIT to have recompiled the produce path's hot methods with full
+    // optimisation: it waits for call counts and for a quiet moment in JIT activity (about 2 s measured here).
+    private const double DefaultWarmupSeconds = 3;
+
+    // Warm-up sends in rounds of this many records (fewer when paced), checking the time between rounds.
+    private const int WarmupRound = 100_000;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
 
     public static Command Create(CliContext context)
@@ -91,10 +101,25 @@ internal static class PerfCommand
             DefaultValueFactory = _ => "callback",
         };
         mode.AcceptOnlyFromAmong("callback", "await");
+        var warmup = new Option<double>("--warmup")
+        {
+            Description = "Seconds of sending before the measurement starts, flushed and not counted, so that the figures show the " +
+                "steady state of a long-running service rather than the JIT compiling the produce path; 0 = none.",
+            DefaultValueFactory = _ => DefaultWarmupSeconds,
+            HelpName = "SECONDS",
+        };
+        warmup.Validators.Add(r =>
+        {
+            if (!(r.GetValueOrDefault<double>() >= 0))
+            {
+                r.AddError("--warmup must not be negative.");
+            }
+        });
         var json = new Option<bool>("--json")
         {
             Description = "Print one JSON object instead of the human output on stdout: records, errors, seconds, " +
-                "records_per_sec, mb_per_sec, latency_ms {avg, p50, p95, p99, p999, max}, cpu_seconds, allocated_bytes.",
+                "records_per_sec, mb_per_sec, latency_ms {avg, p50, p95, p99, p999, max}, cpu_seconds, allocated_bytes, " +
+                "resident_before_producer_bytes, peak_resident_bytes (the process's working set before the producer was built, and its peak), buffer_memory.",
         };
 
         var command = new Command("perf",
@@ -106,6 +131,7 @@ internal static class PerfCommand
         command.Options.Add(throughput);
         command.Options.Add(keys);
         command.Options.Add(mode);
+        command.Options.Add(warmup);
         command.Options.Add(json);
         settings.AddTo(command);
 
@@ -116,16 +142,17 @@ internal static class PerfCommand
             parseResult.GetValue(throughput),
             parseResult.GetValue(keys),
             parseResult.GetValue(mode) == "await" ? PerfMode.Await : PerfMode.Callback,
+            TimeSpan.FromSeconds(parseResult.GetValue(warmup)),
             parseResult.GetValue(json),
             settings.Resolve(parseResult, "samsa-perf"))));
         return command;
     }
 
-    private sealed record Args(string Topic, long NumRecords, int RecordSize, double Throughput, int Keys, PerfMode Mode, bool Json, ResolvedSettings Settings);
+    private sealed record Args(string Topic, long NumRecords, int RecordSize, double Throughput, int Keys, PerfMode Mode, TimeSpan Warmup, bool Json, ResolvedSettings Settings);
 
     private static async Task<int> RunAsync(CliContext context, Args args)
     {
-        var (options, cluster) = args.Settings.Connect(context, args.Topic);
+        var (options, cluster) = args.Settings.Connect(context, args.Topic, inChildProcess: true);
         using var clusterScope = cluster;
 
         // Keys and the value are made once, so that the figures measure the producer, not the benchmark.
@@ -140,16 +167,19 @@ internal static class PerfCommand
 
         var ct = context.Cancellation;
         var run = new PerfRun(args.Mode == PerfMode.Callback ? (int)Math.Min(args.NumRecords, MaxProbes) : 0);
+        // What the process holds before the producer exists: the runtime and the benchmark's own probes.
+        var residentBeforeProducer = Environment.WorkingSet;
         var producer = new ProducerBuilder<string, byte[]>(options).SetCloseTimeout(TimeSpan.FromSeconds(5)).Build();
         await using (producer.ConfigureAwait(false))
         {
             await producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[0], value), ct).ConfigureAwait(false);
+            var warmedUp = await WarmUpAsync(context, producer, args, keys, value, ct).ConfigureAwait(false);
 
             if (!args.Json)
             {
                 context.Out(string.Create(CultureInfo.InvariantCulture,
                     $"samsa perf: {args.NumRecords} records of {args.RecordSize} B to '{args.Topic}', {(args.Keys == 0 ? "no keys" : $"{args.Keys} keys")}, " +
-                    $"mode={args.Mode.ToString().ToLowerInvariant()}, acks={AcksName(options.Acks)}, compression={options.CompressionType.ToString().ToLowerInvariant()}, " +
+                    $"mode={args.Mode.ToString().ToLowerInvariant()}, warm-up {args.Warmup.TotalSeconds:0.#} s ({warmedUp} records, not counted), acks={AcksName(options.Acks)}, compression={options.CompressionType.ToString().ToLowerInvariant()}, " +
                     $"throughput={(args.Throughput > 0 ? args.Throughput.ToString(CultureInfo.InvariantCulture) + " records/s" : "unlimited")}"));
             }
 
@@ -162,69 +192,7 @@ internal static class PerfCommand
             var progress = args.Json ? null : new Progress(context, run, args.RecordSize, start);
             using var timer = progress is null ? null : new Timer(static s => ((Progress)s!).Report(), progress, ProgressInterval, ProgressInterval);
 
-            long sent = 0;
-            var pacer = new Pacer(args.Throughput, start);
-            try
-            {
-                if (args.Mode == PerfMode.Callback)
-                {
-                    for (; sent < args.NumRecords && !ct.IsCancellationRequested; sent++)
-                    {
-                        var record = new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], value);
-                        var probe = run.Rent();
-                        if (probe is null)
-                        {
-                            producer.Produce(record, run.UntimedHandler);
-                        }
-                        else
-                        {
-                            probe.Start = Stopwatch.GetTimestamp();
-                            producer.Produce(record, probe.Handler);
-                        }
-
-                        if (pacer.Enabled)
-                        {
-                            await pacer.WaitAsync(sent + 1, ct).ConfigureAwait(false);
-                        }
-                    }
-                }
-                else
-                {
-                    var windowSize = (int)Math.Min(AwaitWindow, args.NumRecords);
-                    var window = new ValueTask<DeliveryResult>[windowSize];
-                    var starts = new long[windowSize];
-                    for (; sent < args.NumRecords && !ct.IsCancellationRequested; sent++)
-                    {
-                        var slot = (int)(sent % windowSize);
-                        if (sent >= windowSize)
-                        {
-                            await run.AwaitOne(window[slot], starts[slot]).ConfigureAwait(false);
-                        }
-
-                        starts[slot] = Stopwatch.GetTimestamp();
-                        // Each ValueTask in the window is awaited exactly once, in order.
-#pragma warning disable CA2012
-                        window[slot] = producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], value), CancellationToken.None);
-#pragma warning restore CA2012
-                        if (pacer.Enabled)
-                        {
-                            await pacer.WaitAsync(sent + 1, ct).ConfigureAwait(false);
-                        }
-                    }
-
-                    var outstanding = Math.Min(sent, windowSize);
-                    for (var j = 0L; j < outstanding; j++)
-                    {
-                        var slot = (int)((sent - outstanding + j) % windowSize);
-                        await run.AwaitOne(window[slot], starts[slot]).ConfigureAwait(false);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                // Interrupted while pacing: report what was sent.
-            }
-
+            var sent = await SendAsync(producer, args, keys, value, run, args.NumRecords, start, ct).ConfigureAwait(false);
             try
             {
                 await producer.FlushAsync(ct).ConfigureAwait(false);
@@ -240,7 +208,8 @@ internal static class PerfCommand
             timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             progress?.Finish();
 
-            var result = new PerfResult(sent, run.Acknowledged, run.Failed, elapsed.TotalSeconds, args.RecordSize, run.Histogram, cpu.TotalSeconds, allocated);
+            var result = new PerfResult(sent, run.Acknowledged, run.Failed, elapsed.TotalSeconds, args.RecordSize, run.Histogram, cpu.TotalSeconds, allocated,
+                residentBeforeProducer, process.PeakWorkingSet64, options.BufferMemory);
             if (args.Json)
             {
                 context.Out(result.ToJson());
@@ -262,6 +231,102 @@ internal static class PerfCommand
 
             return run.Failed == 0 && run.Acknowledged == sent && sent == args.NumRecords ? ExitCodes.Success : ExitCodes.Failed;
         }
+    }
+
+    /// <summary>Sends for <see cref="Args.Warmup"/>, flushes, and returns how many records were sent.</summary>
+    private static async Task<long> WarmUpAsync(CliContext context, IProducer<string, byte[]> producer, Args args, string?[] keys, byte[] value, CancellationToken ct)
+    {
+        if (args.Warmup <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        var round = args.Throughput > 0 ? (int)Math.Clamp(args.Throughput / 10, 1, WarmupRound) : WarmupRound;
+        var run = new PerfRun(args.Mode == PerfMode.Callback ? Math.Min(round, MaxProbes) : 0);
+        var until = Stopwatch.GetTimestamp() + (long)(args.Warmup.TotalSeconds * Stopwatch.Frequency);
+        long sent = 0;
+        do
+        {
+            sent += await SendAsync(producer, args, keys, value, run, round, Stopwatch.GetTimestamp(), ct).ConfigureAwait(false);
+        }
+        while (Stopwatch.GetTimestamp() < until && !ct.IsCancellationRequested);
+
+        await producer.FlushAsync(ct).ConfigureAwait(false);
+        if (run.FirstError is { } error)
+        {
+            context.Error($"samsa perf: a warm-up record failed: {error.GetType().Name} ({error.ErrorCode}): {error.Message}");
+        }
+
+        return sent;
+    }
+
+    /// <summary>Sends <paramref name="count"/> records the way <paramref name="args"/> says, counting into <paramref name="run"/>; returns how many were sent (fewer when cancelled).</summary>
+    private static async Task<long> SendAsync(IProducer<string, byte[]> producer, Args args, string?[] keys, byte[] value, PerfRun run, long count, long start, CancellationToken ct)
+    {
+        long sent = 0;
+        var pacer = new Pacer(args.Throughput, start);
+        try
+        {
+            if (args.Mode == PerfMode.Callback)
+            {
+                for (; sent < count && !ct.IsCancellationRequested; sent++)
+                {
+                    var record = new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], value);
+                    var probe = run.Rent();
+                    if (probe is null)
+                    {
+                        producer.Produce(record, run.UntimedHandler);
+                    }
+                    else
+                    {
+                        probe.Start = Stopwatch.GetTimestamp();
+                        producer.Produce(record, probe.Handler);
+                    }
+
+                    if (pacer.Enabled)
+                    {
+                        await pacer.WaitAsync(sent + 1, ct).ConfigureAwait(false);
+                    }
+                }
+            }
+            else
+            {
+                var windowSize = (int)Math.Min(AwaitWindow, count);
+                var window = new ValueTask<DeliveryResult>[windowSize];
+                var starts = new long[windowSize];
+                for (; sent < count && !ct.IsCancellationRequested; sent++)
+                {
+                    var slot = (int)(sent % windowSize);
+                    if (sent >= windowSize)
+                    {
+                        await run.AwaitOne(window[slot], starts[slot]).ConfigureAwait(false);
+                    }
+
+                    starts[slot] = Stopwatch.GetTimestamp();
+                    // Each ValueTask in the window is awaited exactly once, in order.
+#pragma warning disable CA2012
+                    window[slot] = producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], value), CancellationToken.None);
+#pragma warning restore CA2012
+                    if (pacer.Enabled)
+                    {
+                        await pacer.WaitAsync(sent + 1, ct).ConfigureAwait(false);
+                    }
+                }
+
+                var outstanding = Math.Min(sent, windowSize);
+                for (var j = 0L; j < outstanding; j++)
+                {
+                    var slot = (int)((sent - outstanding + j) % windowSize);
+                    await run.AwaitOne(window[slot], starts[slot]).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Interrupted while pacing: report what was sent.
+        }
+
+        return sent;
     }
 
     private static string AcksName(Acks acks) => acks switch
@@ -450,7 +515,8 @@ internal sealed class Progress(CliContext context, PerfRun run, int recordSize, 
 }
 
 /// <summary>The figures of a finished run, as text or as one JSON object.</summary>
-internal sealed record PerfResult(long Records, long Acknowledged, long Errors, double Seconds, int RecordSize, LatencyHistogram Latency, double CpuSeconds, long AllocatedBytes)
+internal sealed record PerfResult(long Records, long Acknowledged, long Errors, double Seconds, int RecordSize, LatencyHistogram Latency, double CpuSeconds, long AllocatedBytes,
+    long ResidentBeforeProducerBytes, long PeakResidentBytes, long BufferMemory)
 {
     public double RecordsPerSecond => Seconds > 0 ? Acknowledged / Seconds : 0;
 
@@ -477,6 +543,9 @@ internal sealed record PerfResult(long Records, long Acknowledged, long Errors, 
             w.WriteEndObject();
             w.WriteNumber("cpu_seconds", Math.Round(CpuSeconds, 3));
             w.WriteNumber("allocated_bytes", AllocatedBytes);
+            w.WriteNumber("resident_before_producer_bytes", ResidentBeforeProducerBytes);
+            w.WriteNumber("peak_resident_bytes", PeakResidentBytes);
+            w.WriteNumber("buffer_memory", BufferMemory);
             w.WriteEndObject();
         }
 
@@ -494,8 +563,11 @@ internal sealed record PerfResult(long Records, long Acknowledged, long Errors, 
             $"latency (ms):     avg {Latency.AverageMs:F2}, p50 {Latency.PercentileMs(0.50):F2}, p95 {Latency.PercentileMs(0.95):F2}, " +
             $"p99 {Latency.PercentileMs(0.99):F2}, p99.9 {Latency.PercentileMs(0.999):F2}, max {Latency.MaxMs:F2} ({Latency.Count:N0} samples)"));
         context.Out(string.Create(c,
-            $"cpu:              {CpuSeconds:F3} s ({(Records > 0 ? CpuSeconds * 1e6 / Records : 0):F2} µs/record, whole process, an embedded cluster included)"));
+            $"cpu:              {CpuSeconds:F3} s ({(Records > 0 ? CpuSeconds * 1e6 / Records : 0):F2} µs/record, this process)"));
         context.Out(string.Create(c,
             $"allocated:        {AllocatedBytes:N0} B ({(Records > 0 ? (double)AllocatedBytes / Records : 0):F1} B/record, managed heap)"));
+        context.Out(string.Create(c,
+            $"resident memory:  {PeakResidentBytes / 1048576.0:F1} MiB at most, {ResidentBeforeProducerBytes / 1048576.0:F1} MiB before the producer was built " +
+            $"(buffer.memory {BufferMemory / 1048576.0:F1} MiB)"));
     }
 }

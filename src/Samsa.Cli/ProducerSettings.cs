@@ -165,11 +165,26 @@ internal sealed record ResolvedSettings(ProducerOptions Options, bool HasBootstr
     /// Starts the embedded cluster when no bootstrap servers were given (and says so on stderr), and
     /// returns the final options. The caller disposes the returned cluster (null when not started).
     /// </summary>
-    public (ProducerOptions Options, MockCluster? Cluster) Connect(CliContext context, string topic)
+    /// <param name="context">The command's I/O.</param>
+    /// <param name="topic">Created on the embedded cluster.</param>
+    /// <param name="inChildProcess">
+    /// Run the cluster as <c>samsa cluster</c> in a child process when this is a real <c>samsa</c> process
+    /// (<see cref="CliContext.CanStartChildProcesses"/>), so that the mock brokers' CPU and memory are not counted
+    /// as the producer's.
+    /// </param>
+    public (ProducerOptions Options, IDisposable? Cluster) Connect(CliContext context, string topic, bool inChildProcess = false)
     {
         if (HasBootstrap)
         {
             return (Options, null);
+        }
+
+        if (inChildProcess && context.CanStartChildProcesses && ClusterChildProcess.SelfCommand() is { } self)
+        {
+            var child = ClusterChildProcess.Start(self, ProducerSettings.EmbeddedBrokers, topic, ProducerSettings.EmbeddedPartitions);
+            context.Error($"samsa: no --bootstrap-server given: started an embedded mock cluster in a child process ({ProducerSettings.EmbeddedBrokers} brokers " +
+                $"at {child.BootstrapServers}) with topic '{topic}' ({ProducerSettings.EmbeddedPartitions} partitions); the figures are this process's, the producer's alone.");
+            return (Options with { BootstrapServers = child.BootstrapServers.Split(',') }, child);
         }
 
         var cluster = MockCluster.Start(ProducerSettings.EmbeddedBrokers);
@@ -184,7 +199,8 @@ internal sealed record ResolvedSettings(ProducerOptions Options, bool HasBootstr
         }
 
         context.Error($"samsa: no --bootstrap-server given: started an embedded mock cluster (librdkafka {MockCluster.NativeVersion}, " +
-            $"{cluster.BrokerCount} brokers at {cluster.BootstrapServers}) with topic '{topic}' ({ProducerSettings.EmbeddedPartitions} partitions).");
+            $"{cluster.BrokerCount} brokers at {cluster.BootstrapServers}) with topic '{topic}' ({ProducerSettings.EmbeddedPartitions} partitions)" +
+            (inChildProcess ? " in this process: its CPU time and allocations are counted with the producer's." : "."));
         return (Options with { BootstrapServers = cluster.BootstrapServers.Split(',') }, cluster);
     }
 }

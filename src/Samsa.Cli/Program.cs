@@ -22,4 +22,4 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
 });
 
 return await CliApp.RunAsync(args, Console.In, Console.Out, Console.Error,
-    stdoutIsTerminal: !Console.IsOutputRedirected, cancellationToken: cts.Token).ConfigureAwait(false);
+    stdoutIsTerminal: !Console.IsOutputRedirected, canStartChildProcesses: true, cancellationToken: cts.Token).ConfigureAwait(false);

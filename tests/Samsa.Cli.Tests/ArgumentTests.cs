@@ -17,6 +17,7 @@ public sealed class ArgumentTests
         { ["perf", "-t", "x", "-s", "1"], "--num-records" },
         { ["perf", "-t", "x", "-n", "10", "-s", "1", "--mode", "sync"], "--mode" },
         { ["perf", "-t", "x", "-n", "10", "-s", "1", "--compression", "brotli"], "--compression" },
+        { ["perf", "-t", "x", "-n", "10", "-s", "1", "--warmup", "-1"], "--warmup" },
         { ["produce", "--topic"], "--topic" },
         { ["cluster", "--topic", "orders"], "NAME:PARTITIONS" },
         { ["nope"], "nope" },
@@ -55,7 +56,7 @@ public sealed class ArgumentTests
     public static TheoryData<string, string[]> CommandOptions => new()
     {
         { "produce", ["--bootstrap-server", "--topic", "FILE", "--key-separator", "--header", "--partition", "--acks", "--compression", "--linger-ms", "--batch-size", "--sync", "--producer-property", "-X", "--producer.config"] },
-        { "perf", ["--topic", "--num-records", "--record-size", "--bootstrap-server", "--throughput", "--keys", "--mode", "--acks", "--compression", "--producer-property", "-X", "--producer.config", "--json"] },
+        { "perf", ["--topic", "--num-records", "--record-size", "--bootstrap-server", "--throughput", "--keys", "--mode", "--warmup", "--acks", "--compression", "--producer-property", "-X", "--producer.config", "--json"] },
         { "cluster", ["--brokers", "--topic"] },
     };
 

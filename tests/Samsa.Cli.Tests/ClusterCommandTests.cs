@@ -32,6 +32,26 @@ public sealed class ClusterCommandTests
     }
 
     [Fact]
+    public async Task UntilStdinClosesStopsTheClusterWhenItsInputEnds()
+    {
+        // What perf relies on for the cluster it runs in a child process: the child cannot outlive its parent.
+        using var output = new SyncStringWriter();
+        using var error = new StringWriter();
+        using var input = new LineFeeder();
+        var task = CliApp.RunAsync(["cluster", "--brokers", "1", "--until-stdin-closes"], input, output, error);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!output.ToString().Contains("BOOTSTRAP", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.False(task.IsCompleted, error.ToString());
+        input.Complete();
+        Assert.Equal(0, await task.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task WithTheProxyTheOracleJudgesWhatWasProducedAndBadCommandsDoNotStopIt()
     {
         using var output = new SyncStringWriter();
@@ -164,6 +184,9 @@ public sealed class ClusterCommandTests
         private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
 
         public void Send(string line) => _lines.Writer.TryWrite(line);
+
+        /// <summary>Ends the input, as a closed pipe does.</summary>
+        public void Complete() => _lines.Writer.TryComplete();
 
         public override async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) =>
             await _lines.Reader.WaitToReadAsync(cancellationToken) && _lines.Reader.TryRead(out var line) ? line : null;

@@ -19,7 +19,7 @@ public sealed class PerfCommandTests(ClusterFixture fixture)
         var root = doc.RootElement;
         Assert.Equal(20000, root.GetProperty("records").GetInt64());
         Assert.Equal(0, root.GetProperty("errors").GetInt64());
-        foreach (var name in new[] { "seconds", "records_per_sec", "mb_per_sec", "cpu_seconds", "allocated_bytes" })
+        foreach (var name in new[] { "seconds", "records_per_sec", "mb_per_sec", "cpu_seconds", "allocated_bytes", "resident_before_producer_bytes", "peak_resident_bytes", "buffer_memory" })
         {
             Assert.True(root.GetProperty(name).GetDouble() >= 0, name);
         }
@@ -58,5 +58,52 @@ public sealed class PerfCommandTests(ClusterFixture fixture)
         Assert.Contains("embedded mock cluster", run.Stderr, StringComparison.Ordinal);
         using var doc = JsonDocument.Parse(run.Stdout);
         Assert.Equal(1000, doc.RootElement.GetProperty("records").GetInt64());
+    }
+}
+
+/// <summary>The real executable: perf runs its embedded cluster in a child process, which ends with it.</summary>
+public sealed class PerfProcessTests
+{
+    [Fact]
+    public async Task PerfRunsTheEmbeddedClusterInAChildProcessThatEndsWithIt()
+    {
+        var cliDll = Path.Combine(AppContext.BaseDirectory, "Samsa.Cli.dll");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { cliDll, "perf", "-t", "demo", "-n", "2000", "-s", "10", "--warmup", "0.2", "--json" })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(process.ExitCode == 0, await stderr);
+        Assert.Contains("in a child process", await stderr, StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(await stdout);
+        Assert.Equal(2000, doc.RootElement.GetProperty("records").GetInt64());
+
+        // The child was a process of its own: nothing of it is left once perf has exited.
+        var leftover = System.Diagnostics.Process.GetProcesses().Where(p => IsClusterChildOf(p, cliDll)).ToList();
+        Assert.Empty(leftover);
+    }
+
+    private static bool IsClusterChildOf(System.Diagnostics.Process process, string cliDll)
+    {
+        try
+        {
+            var cmdline = File.ReadAllText($"/proc/{process.Id}/cmdline");
+            return cmdline.Contains(cliDll, StringComparison.Ordinal) && cmdline.Contains("--until-stdin-closes", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 }

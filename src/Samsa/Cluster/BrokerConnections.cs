@@ -57,8 +57,9 @@ internal sealed class BrokerConnections : IAsyncDisposable
     }
 
     /// <summary>
-    /// Raised, from whichever thread noticed, when a broker refuses to authenticate the producer, on connecting or
-    /// on re-authenticating (KIP-368). That cannot get better by itself: the producer treats it as fatal.
+    /// Raised, from whichever thread noticed, when a broker refuses the producer: its TLS handshake on connecting, or
+    /// SASL on connecting or re-authenticating (KIP-368). Retrying cannot help, so the producer fails for good
+    /// (<see cref="KafkaAuthenticationException"/>).
     /// </summary>
     public event Action<KafkaAuthenticationException>? AuthenticationFailed;
 
@@ -274,7 +275,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
             }
             catch (KafkaAuthenticationException e)
             {
-                // Another address of the same broker would refuse the same credentials.
+                // The broker answered and refused: another of its addresses would refuse the same way.
                 OnRefused(e);
                 throw;
             }

@@ -39,11 +39,12 @@ internal static class Lz4Codec
         header[6] = HeaderChecksum(header.Slice(4, 2));
         destination.Advance(7);
 
-        var maxBlock = 4 + LZ4Codec.MaximumOutputSize(BlockSize);
         while (!source.IsEmpty)
         {
             var chunk = source[..Math.Min(source.Length, BlockSize)];
-            var span = destination.GetSpan(maxBlock);
+            // Ask for what this block can need, not for a full 64 KiB block: a batch's output buffer
+            // is sized for the batch, and a larger request would make every small batch rent a bigger one.
+            var span = destination.GetSpan(4 + LZ4Codec.MaximumOutputSize(chunk.Length));
             var written = LZ4Codec.Encode(chunk, span[4..], lz4Level);
             if (written <= 0 || written >= chunk.Length)
             {

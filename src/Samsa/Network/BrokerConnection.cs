@@ -8,7 +8,8 @@ using Samsa.Protocol.Messages;
 namespace Samsa.Network;
 
 /// <summary>
-/// One TCP connection to one broker. Requests are pipelined: each is written as soon as it is
+/// One TCP connection to one broker, over TLS when the producer uses it (see <see cref="ConnectionTransport"/>).
+/// Requests are pipelined: each is written as soon as it is
 /// handed over, and Kafka answers them in the order they were sent, so a FIFO of pending
 /// requests matched by correlation id is enough to pair answers with questions.
 /// </summary>
@@ -20,7 +21,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     // How long a closing connection waits for the broker to close its side.
     private static readonly TimeSpan GracefulCloseWait = TimeSpan.FromSeconds(2);
 
-    private readonly Socket _socket;
+    private readonly ConnectionTransport _transport;
     private readonly ConnectionSettings _settings;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Queue<PendingRequest> _pending = new();
@@ -38,9 +39,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private bool _timerArmed;
     private KafkaException? _failure;
 
-    private BrokerConnection(Socket socket, BrokerAddress address, ConnectionSettings settings)
+    // Set once the first exchange (ApiVersions) is done; until then a failure may be a TLS refusal in disguise.
+    private volatile bool _established;
+
+    private BrokerConnection(ConnectionTransport transport, BrokerAddress address, ConnectionSettings settings)
     {
-        _socket = socket;
+        _transport = transport;
         Address = address;
         _settings = settings;
         _timeoutTimer = new Timer(static state => ((BrokerConnection)state!).OnTimeoutTimer(), this, Timeout.Infinite, Timeout.Infinite);
@@ -74,7 +78,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <summary>Raised once, from whichever thread noticed, when the connection fails or closes.</summary>
     public event Action<BrokerConnection, KafkaException>? Failed;
 
-    /// <summary>Connects, starts reading, and negotiates API versions before returning.</summary>
+    /// <summary>Connects, makes the TLS handshake if the settings have TLS, starts reading, and negotiates API versions before returning.</summary>
     /// <param name="address">The broker, as named in metadata or bootstrap.servers.</param>
     /// <param name="settings">What every connection shares.</param>
     /// <param name="resolved">The address to connect to, one of those the broker's name resolved to (client.dns.lookup).</param>
@@ -93,19 +97,27 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         {
             socket.ReceiveBufferSize = settings.ReceiveBufferBytes;
         }
+        ConnectionTransport transport;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             timeout.CancelAfter(settings.ConnectTimeout);
             try
             {
                 await socket.ConnectAsync(new IPEndPoint(resolved, address.Port), timeout.Token).ConfigureAwait(false);
+
+                // The TLS handshake counts against the same connect timeout (KIP-601: the connection is set up
+                // once it is ready for requests).
+                transport = settings.Tls is null
+                    ? new SocketTransport(socket)
+                    : await settings.Tls.HandshakeAsync(socket, address, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
+                var handshaking = socket.Connected;
                 socket.Dispose();
-                var why = e is OperationCanceledException
-                    ? $"no answer within socket.connection.setup.timeout.ms ({settings.ConnectTimeout.TotalMilliseconds:0} ms)"
-                    : e.Message;
+                var why = e is not OperationCanceledException ? e.Message
+                    : handshaking ? $"the TLS handshake did not finish within socket.connection.setup.timeout.ms ({settings.ConnectTimeout.TotalMilliseconds:0} ms)"
+                    : $"no answer within socket.connection.setup.timeout.ms ({settings.ConnectTimeout.TotalMilliseconds:0} ms)";
                 var at = address.Host == resolved.ToString() ? "" : $" at {resolved}";
                 throw new KafkaNetworkException($"Could not connect to broker {address}{at}: {why}.", e);
             }
@@ -116,11 +128,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             }
         }
 
-        var connection = new BrokerConnection(socket, address, settings);
+        var connection = new BrokerConnection(transport, address, settings);
         connection._receiveLoop = Task.Run(connection.ReceiveLoopAsync, CancellationToken.None);
         try
         {
             connection.Versions = await connection.NegotiateVersionsAsync(cancellationToken).ConfigureAwait(false);
+            connection._established = true;
             if (settings.Sasl is { } sasl)
             {
                 await connection.AuthenticateAsync(sasl, cancellationToken).ConfigureAwait(false);
@@ -188,16 +201,18 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             }
 
             MarkUsed();
-            var remaining = frame.WrittenMemory;
-            while (!remaining.IsEmpty)
-            {
-                var sent = await _socket.SendAsync(remaining, SocketFlags.None).ConfigureAwait(false);
-                remaining = remaining[sent..];
-            }
+            await _transport.SendAsync(frame.WrittenMemory).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
-            Fail(new KafkaNetworkException($"Lost the connection to broker {Address} while sending: {e.Message}", e));
+            var error = _established ? null : _transport.ExplainEarlyFailure(e);
+            if (error is null && !_established && _transport.EarlyFailureGrace > TimeSpan.Zero)
+            {
+                // The receive loop may be about to read why (a TLS alert); its failure, if it comes first, wins.
+                await Task.WhenAny(_receiveLoop, Task.Delay(_transport.EarlyFailureGrace)).ConfigureAwait(false);
+            }
+
+            Fail(error ?? new KafkaNetworkException($"Lost the connection to broker {Address} while sending: {e.Message}", e));
         }
         finally
         {
@@ -218,10 +233,10 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         {
             if (!IsFailed)
             {
-                _socket.Shutdown(SocketShutdown.Send);
+                await _transport.ShutdownSendAsync().ConfigureAwait(false);
             }
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {
         }
         finally
@@ -369,7 +384,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
                         buffer = MakeRoom(buffer, ref start, ref end, needed);
                     }
 
-                    var read = await _socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None, _closing.Token).ConfigureAwait(false);
+                    var read = await _transport.ReceiveAsync(buffer.AsMemory(end), _closing.Token).ConfigureAwait(false);
                     if (read == 0)
                     {
                         throw new EndOfStreamException();
@@ -414,7 +429,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
         catch (Exception e)
         {
-            Fail(e as KafkaException ?? new KafkaNetworkException(
+            Fail(e as KafkaException ?? (_established ? null : _transport.ExplainEarlyFailure(e)) ?? new KafkaNetworkException(
                 e is EndOfStreamException ? $"Broker {Address} closed the connection." : $"Lost the connection to broker {Address}: {e.Message}",
                 e));
         }
@@ -498,7 +513,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
 
         _closing.Cancel();
-        _socket.Dispose();
+        _transport.Dispose();
         PendingRequest[] orphans;
         lock (_pending)
         {

@@ -1,15 +1,27 @@
 namespace Samsa;
 
 /// <summary>
-/// The producer could not authenticate to a broker: the broker refused the credentials, does not
-/// enable the chosen mechanism, or could not prove its own identity (a SCRAM server signature that
-/// does not match). The message carries the broker's own error message where it sent one. It is
-/// fatal: retrying with the same settings cannot succeed, so every record not yet delivered fails
-/// with it at once. Fix the credentials or settings and create a new producer.
+/// A broker refused to let the producer in: its TLS handshake failed (<see cref="SslAuthenticationException"/>),
+/// or SASL authentication failed (credentials refused, a mechanism the broker does not enable, an untrusted
+/// token, or a SCRAM server that could not prove it knows the credentials); the message then carries the
+/// broker's own error message where it sent one. Retrying with the same settings cannot help, so it is fatal for the
+/// producer (<see cref="KafkaException.IsFatal"/>): every record not yet delivered fails with it at once,
+/// and so does every later call. Dispose the producer and create a new one once the configuration is fixed.
 /// </summary>
-public sealed class KafkaAuthenticationException(string message, Exception? innerException = null)
-    : KafkaException(message, ErrorCode.SaslAuthenticationFailed, isRetriable: false, innerException)
+public class KafkaAuthenticationException : KafkaException
 {
+    /// <summary>Creates the exception; <paramref name="message"/> should say what was refused and which setting fixes it.</summary>
+    public KafkaAuthenticationException(string message, Exception? innerException = null)
+        : this(message, ErrorCode.SaslAuthenticationFailed, innerException)
+    {
+    }
+
+    /// <summary>For subtypes whose failure has a closer error code.</summary>
+    protected KafkaAuthenticationException(string message, ErrorCode errorCode, Exception? innerException)
+        : base(message, errorCode, isRetriable: false, innerException)
+    {
+    }
+
     /// <inheritdoc/>
     public override bool IsFatal => true;
 }

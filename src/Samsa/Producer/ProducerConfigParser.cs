@@ -45,7 +45,7 @@ internal static class ProducerConfigKeys
     public const string TransactionalId = "transactional.id";
     public const string SecurityProtocol = "security.protocol";
 
-    /// <summary>Every key <see cref="ProducerConfigParser"/> understands.</summary>
+    /// <summary>Every key <see cref="ProducerConfigParser"/> understands, besides the TLS keys (<see cref="Security.TlsConfigKeys"/>).</summary>
     public static readonly string[] All =
     [
         BootstrapServers, ClientId, Acks, Retries, RetryBackoffMs, RetryBackoffMaxMs, BatchSize, LingerMs,
@@ -70,6 +70,7 @@ internal static class ProducerConfigParser
     internal const string DnsLookups = "one of use_all_dns_ips, resolve_canonical_bootstrap_servers_only";
     internal const string Partitioners = "org.apache.kafka.clients.producer.RoundRobinPartitioner, round_robin, default, or empty for the built-in partitioner";
     internal const string RoundRobinClass = "org.apache.kafka.clients.producer.RoundRobinPartitioner";
+    internal const string SecurityProtocols = "one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL";
 
     // Real Java producer keys that Samsa deliberately does not take, with the reason. Accepting them
     // silently would let a user believe, say, an interceptor or TLS is in effect.
@@ -83,7 +84,6 @@ internal static class ProducerConfigParser
         ["auto.include.jmx.reporter"] = "there is no JMX in .NET",
         ["enable.metrics.push"] = "client metrics push (KIP-714) is not supported",
         ["transaction.timeout.ms"] = "transactions are not supported yet",
-        ["security.providers"] = "Samsa cannot load Java security providers; it uses .NET's cryptography",
     };
 
     // Keys that belong to the Java consumer; a common slip when configs are shared.
@@ -165,6 +165,7 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.ValueSerializer: o = o with { ValueSerializer = v.Length == 0 ? null : v }; break;
                 case ProducerConfigKeys.TransactionalId: o = o with { TransactionalId = raw.Length == 0 ? null : raw }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
+                case var _ when Security.TlsConfigParser.Handles(key): o = o with { Tls = Security.TlsConfigParser.Parse(o.Tls, key, raw) }; break;
                 default:
                     if (!SaslConfigParser.TryApply(key, raw, ref sasl))
                     {
@@ -206,14 +207,15 @@ internal static class ProducerConfigParser
 
     internal static ConfigException UnknownKey(string key, string value)
     {
+        // A misspelt password key still carries the password.
+        if (LooksSecret(key) || (Suggest(key) is { } meant && LooksSecret(meant)))
+        {
+            value = "[hidden]";
+        }
+
         if (s_rejected.TryGetValue(key, out var reason) || SaslConfigKeys.Rejected.TryGetValue(key, out reason))
         {
             return new ConfigException(key, $"Producer config key '{key}' is not supported: {reason}.", value);
-        }
-
-        if (key.StartsWith("ssl.", StringComparison.Ordinal))
-        {
-            return new ConfigException(key, $"Producer config key '{key}' is not supported: TLS is not supported yet; security.protocol PLAINTEXT and SASL_PLAINTEXT are.", value);
         }
 
         if (s_consumerKeys.Contains(key))
@@ -227,6 +229,13 @@ internal static class ProducerConfigParser
             : new ConfigException(key, $"Unknown producer config key '{key}'. Did you mean '{suggestion}'?", value, suggestion: suggestion);
     }
 
+    /// <summary>Keys whose values may be secrets (passwords, private keys, JAAS configs): never echoed in errors.</summary>
+    internal static bool LooksSecret(string key) =>
+        key.Contains("password", StringComparison.OrdinalIgnoreCase)
+        || key.Contains("secret", StringComparison.OrdinalIgnoreCase)
+        || key.Contains("jaas", StringComparison.OrdinalIgnoreCase)
+        || key.EndsWith(".key", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The known key closest to <paramref name="key"/> by edit distance, if it is close enough to be a typo.</summary>
     internal static string? Suggest(string key)
     {
@@ -234,7 +243,7 @@ internal static class ProducerConfigParser
         var threshold = Math.Clamp(key.Length / 4, 1, 3);
         string? best = null;
         var bestDistance = int.MaxValue;
-        foreach (var known in ProducerConfigKeys.All)
+        foreach (var known in ProducerConfigKeys.All.Concat(Security.TlsConfigKeys.All))
         {
             var d = EditDistance(key, known);
             if (d < bestDistance)
@@ -381,12 +390,13 @@ internal static class ProducerConfigParser
 
     private static SecurityProtocol ParseSecurityProtocol(string key, string v) => v.ToUpperInvariant() switch
     {
-        // Parsed here, refused by Validate, so the message about support comes from one place.
+        // Case-insensitive, as Java's SecurityProtocol.forName. SASL is parsed here and refused by Validate,
+        // so that the message about support comes from one place.
         "PLAINTEXT" => SecurityProtocol.Plaintext,
         "SSL" => SecurityProtocol.Ssl,
         "SASL_PLAINTEXT" => SecurityProtocol.SaslPlaintext,
         "SASL_SSL" => SecurityProtocol.SaslSsl,
-        _ => throw ConfigException.InvalidValue(key, v, "PLAINTEXT or SASL_PLAINTEXT (SSL and SASL_SSL are not supported yet)"),
+        _ => throw ConfigException.InvalidValue(key, v, SecurityProtocols),
     };
 
     private static bool ParseBool(string key, string v)

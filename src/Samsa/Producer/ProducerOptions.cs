@@ -160,8 +160,12 @@ public sealed record ProducerOptions
     /// <summary><c>transactional.id</c>: transactions are not supported yet, so this must stay null.</summary>
     public string? TransactionalId { get; init; }
 
-    /// <summary><c>security.protocol</c>: PLAINTEXT (default) or SASL_PLAINTEXT for now; TLS (SSL, SASL_SSL) is not supported yet.</summary>
+    /// <summary><c>security.protocol</c> (default PLAINTEXT): <c>SSL</c> connects over TLS (see <see cref="Tls"/>), <c>SASL_PLAINTEXT</c>
+    /// authenticates with SASL (see <see cref="Sasl"/>), <c>SASL_SSL</c> does both.</summary>
     public SecurityProtocol SecurityProtocol { get; init; } = SecurityProtocol.Plaintext;
+
+    /// <summary>The <c>ssl.*</c> settings, used with <c>security.protocol</c> SSL (or SASL_SSL); setting any with PLAINTEXT is an error.</summary>
+    public TlsOptions Tls { get; init; } = TlsOptions.Default;
 
     /// <summary>SASL authentication (<c>sasl.*</c>), for <see cref="SecurityProtocol"/> SASL_PLAINTEXT or SASL_SSL; null: none set.</summary>
     public SaslOptions? Sasl { get; init; }
@@ -251,18 +255,7 @@ public sealed record ProducerOptions
                 TransactionalId);
         }
 
-        if (SecurityProtocol is not (SecurityProtocol.Plaintext or SecurityProtocol.SaslPlaintext))
-        {
-            var name = ProducerConfigParser.SecurityProtocolName(SecurityProtocol);
-            throw new ConfigException(
-                ProducerConfigKeys.SecurityProtocol,
-                $"'{ProducerConfigKeys.SecurityProtocol}' is '{name}', but TLS is not supported yet; only PLAINTEXT and SASL_PLAINTEXT are.",
-                name,
-                "PLAINTEXT or SASL_PLAINTEXT");
-        }
-
-        // The SASL settings are checked as a whole (mechanism, credentials, JAAS text); nothing is kept from it here.
-        _ = Security.Sasl.SaslSettings.Resolve(SecurityProtocol, Sasl);
+        ValidateSecurity();
 
         // delivery.timeout.ms >= linger.ms + request.timeout.ms (Java's KafkaProducer.configureDeliveryTimeout):
         // an explicit value that is too small fails; a defaulted one is raised to the sum.
@@ -283,6 +276,36 @@ public sealed record ProducerOptions
 
         effective = ApplyIdempotenceRules(effective);
         return effective;
+    }
+
+    private void ValidateSecurity()
+    {
+        if (!Enum.IsDefined(SecurityProtocol))
+        {
+            throw ConfigException.InvalidValue(ProducerConfigKeys.SecurityProtocol, ((int)SecurityProtocol).ToString(CultureInfo.InvariantCulture), ProducerConfigParser.SecurityProtocols);
+        }
+
+        if (Tls is null)
+        {
+            throw new ConfigException(ProducerConfigKeys.SecurityProtocol, $"{nameof(Tls)} is null; leave it at {nameof(TlsOptions)}.{nameof(TlsOptions.Default)} when TLS is not used.");
+        }
+
+        var name = ProducerConfigParser.SecurityProtocolName(SecurityProtocol);
+        if (SecurityProtocol.UsesTls())
+        {
+            Tls.Validate();
+        }
+        else if (Tls.FirstSetKey() is { } tlsKey)
+        {
+            // A TLS setting that does nothing would let a user believe the connection is encrypted.
+            throw new ConfigException(
+                tlsKey,
+                $"'{tlsKey}' is set, but '{ProducerConfigKeys.SecurityProtocol}' is {name}, which does not use TLS. Set {ProducerConfigKeys.SecurityProtocol}=SSL (or SASL_SSL), or remove the ssl.* settings.");
+        }
+
+        // The SASL settings are checked as a whole (mechanism, credentials, JAAS text; sasl.* without SASL_* is an
+        // error too); the engine resolves them again when it is built.
+        _ = Security.Sasl.SaslSettings.Resolve(SecurityProtocol, Sasl);
     }
 
     /// <summary>Checks a compression level against the range of <paramref name="codec"/>, reporting it under <paramref name="key"/>.</summary>
@@ -485,18 +508,18 @@ public enum ClientDnsLookup
     ResolveCanonicalBootstrapServersOnly,
 }
 
-/// <summary><c>security.protocol</c>. <see cref="Plaintext"/> and <see cref="SaslPlaintext"/> are supported for now.</summary>
+/// <summary><c>security.protocol</c>: whether connections use TLS (<see cref="ProducerOptions.Tls"/>) and SASL (<see cref="ProducerOptions.Sasl"/>).</summary>
 public enum SecurityProtocol
 {
     /// <summary><c>PLAINTEXT</c> (default): no TLS, no authentication.</summary>
     Plaintext,
 
-    /// <summary><c>SSL</c>: not supported yet.</summary>
+    /// <summary><c>SSL</c>: TLS, with a client certificate when a key store is configured (mTLS).</summary>
     Ssl,
 
     /// <summary><c>SASL_PLAINTEXT</c>: SASL authentication (<see cref="ProducerOptions.Sasl"/>) without TLS.</summary>
     SaslPlaintext,
 
-    /// <summary><c>SASL_SSL</c>: not supported yet.</summary>
+    /// <summary><c>SASL_SSL</c>: SASL authentication over TLS.</summary>
     SaslSsl,
 }

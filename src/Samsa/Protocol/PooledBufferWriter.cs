@@ -6,9 +6,12 @@ namespace Samsa.Protocol;
 /// A growable <see cref="IBufferWriter{T}"/> over <see cref="ArrayPool{T}"/> arrays that can be
 /// reset and reused, so that encoding a request allocates nothing once it has warmed up.
 /// </summary>
-internal sealed class PooledBufferWriter(int initialCapacity = 256) : IBufferWriter<byte>, IDisposable
+/// <param name="initialCapacity">The first buffer's size.</param>
+/// <param name="pool">Where buffers come from; <see cref="ArrayPool{T}.Shared"/> when null.</param>
+internal sealed class PooledBufferWriter(int initialCapacity = 256, ArrayPool<byte>? pool = null) : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    private readonly ArrayPool<byte> _pool = pool ?? ArrayPool<byte>.Shared;
+    private byte[] _buffer = (pool ?? ArrayPool<byte>.Shared).Rent(initialCapacity);
     private int _written;
 
     public int WrittenCount => _written;
@@ -54,7 +57,7 @@ internal sealed class PooledBufferWriter(int initialCapacity = 256) : IBufferWri
         _written = 0;
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _pool.Return(buffer);
         }
     }
 
@@ -67,11 +70,11 @@ internal sealed class PooledBufferWriter(int initialCapacity = 256) : IBufferWri
         }
 
         var newSize = Math.Max(_buffer.Length * 2, _written + sizeHint);
-        var bigger = ArrayPool<byte>.Shared.Rent(newSize);
+        var bigger = _pool.Rent(newSize);
         _buffer.AsSpan(0, _written).CopyTo(bigger);
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            _pool.Return(_buffer);
         }
 
         _buffer = bigger;

@@ -40,17 +40,21 @@ internal sealed class RecordBatchBuilder : IDisposable
     internal const short CompressionMask = 0x07;
 
     private readonly int _initialCapacity;
+    private readonly ArrayPool<byte> _pool;
     private byte[] _buffer;
     private int _length = HeaderSize;
     private PooledBufferWriter? _compressed;
     private long _maxTimestamp;
     private bool _sealed;
 
-    public RecordBatchBuilder(int initialCapacity)
+    /// <param name="initialCapacity">The buffer's starting size; it grows as records need.</param>
+    /// <param name="pool">Where the record and compression buffers come from; <see cref="ArrayPool{T}.Shared"/> when null.</param>
+    public RecordBatchBuilder(int initialCapacity, ArrayPool<byte>? pool = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(initialCapacity);
         _initialCapacity = Math.Max(initialCapacity, HeaderSize + 64);
-        _buffer = ArrayPool<byte>.Shared.Rent(_initialCapacity);
+        _pool = pool ?? ArrayPool<byte>.Shared;
+        _buffer = _pool.Rent(_initialCapacity);
     }
 
     public int RecordCount { get; private set; }
@@ -78,8 +82,8 @@ internal sealed class RecordBatchBuilder : IDisposable
         // batch: the pool holds many batches, and buffer.memory bounds only what is in use.
         if (_buffer.Length > 4 * _initialCapacity)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = ArrayPool<byte>.Shared.Rent(_initialCapacity);
+            _pool.Return(_buffer);
+            _buffer = _pool.Rent(_initialCapacity);
         }
 
         if (_compressed is { Capacity: var capacity } && capacity > 4 * _initialCapacity)
@@ -233,7 +237,7 @@ internal sealed class RecordBatchBuilder : IDisposable
         }
         else
         {
-            var compressed = _compressed ??= new PooledBufferWriter(Math.Max(_initialCapacity, HeaderSize + 256));
+            var compressed = _compressed ??= new PooledBufferWriter(Math.Max(_initialCapacity, HeaderSize + 256), _pool);
             compressed.Reset();
             compressed.GetSpan(HeaderSize);
             compressed.Advance(HeaderSize);
@@ -363,7 +367,7 @@ internal sealed class RecordBatchBuilder : IDisposable
         RecordCount = 0;
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _pool.Return(buffer);
         }
 
         _compressed?.Dispose();
@@ -416,9 +420,9 @@ internal sealed class RecordBatchBuilder : IDisposable
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max((long)_buffer.Length * 2, needed), Array.MaxLength));
+        var bigger = _pool.Rent((int)Math.Min(Math.Max((long)_buffer.Length * 2, needed), Array.MaxLength));
         _buffer.AsSpan(0, _length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        _pool.Return(_buffer);
         _buffer = bigger;
     }
 }

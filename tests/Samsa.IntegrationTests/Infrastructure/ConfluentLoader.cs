@@ -42,7 +42,7 @@ public static class ConfluentLoader
         {
             throw new InvalidOperationException(
                 $"Confluent.Kafka loaded librdkafka {version} and the test kit {MockCluster.NativeVersion}, " +
-                $"expected {ExpectedVersion} from {path}. See /work/shared/TESTING.md.");
+                $"expected {ExpectedVersion} from {path} (librdkafka.redist, as Directory.Packages.props pins it). Restore the packages and check that no other librdkafka is loaded first.");
         }
 
         return version;

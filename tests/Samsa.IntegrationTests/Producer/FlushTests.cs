@@ -22,6 +22,27 @@ public sealed class FlushTests(MockClusterFixture fixture)
     };
 
     [Fact]
+    public async Task OneRequestForHundredsOfPartitionsGivesEachRecordItsOwnOffset()
+    {
+        // A flush after a long linger puts one batch per partition into each broker's request: hundreds of
+        // batches whose answers must be matched back to the right records.
+        const int partitions = 300, perPartition = 3;
+        var topic = fixture.CreateTopic(partitions, "flush-wide");
+        await using var producer = new ProducerBuilder<string, string>(LongLinger()).Build();
+        var tasks = Enumerable.Range(0, partitions * perPartition)
+            .Select(i => producer.ProduceAsync(new ProducerRecord<string, string>(topic, i % partitions, $"k{i}", $"v{i}")))
+            .ToList();
+
+        await producer.FlushAsync().WaitAsync(Bound);
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            var result = await tasks[i];
+            Assert.Equal(i % partitions, result.Partition);
+            Assert.Equal(i / partitions, result.Offset);
+        }
+    }
+
+    [Fact]
     public async Task FlushAsyncSendsEverythingDespiteLinger()
     {
         const int count = 50;

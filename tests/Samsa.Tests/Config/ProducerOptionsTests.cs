@@ -227,7 +227,6 @@ public sealed class ProducerOptionsTests
     [InlineData("interceptor.classes", "interceptors")]
     [InlineData("metric.reporters", "System.Diagnostics.Metrics")]
     [InlineData("transaction.timeout.ms", "transactions")]
-    [InlineData("ssl.truststore.location", "TLS")]
     [InlineData("sasl.login.class", "Java classes")]
     [InlineData("sasl.kerberos.kinit.cmd", "GSSAPI")]
     [InlineData("sasl.oauthbearer.jwks.endpoint.url", "brokers")]
@@ -432,13 +431,14 @@ public sealed class ProducerOptionsTests
     }
 
     [Theory]
-    [InlineData("SSL")]
     [InlineData("SASL_SSL")]
-    public void SecurityProtocolWithTlsIsNotSupportedYet(string value)
+    [InlineData("sasl_plaintext")]
+    public void SaslProtocolsWithoutAMechanismAskForOne(string value)
     {
+        // Java's default mechanism is GSSAPI, which is not supported yet.
         var e = ValidateFails(("security.protocol", value));
-        Assert.Equal("security.protocol", e.Key);
-        Assert.Contains("TLS is not supported yet", e.Message);
+        Assert.Equal("sasl.mechanism", e.Key);
+        Assert.Contains("GSSAPI", e.Message);
         Assert.Equal("security.protocol", ParseFails(("security.protocol", "TLS")).Key);
     }
 
@@ -450,6 +450,13 @@ public sealed class ProducerOptionsTests
         Assert.Equal(SecurityProtocol.SaslPlaintext, o.SecurityProtocol);
         Assert.Equal(SaslMechanism.Plain, o.Sasl?.Mechanism);
     }
+
+    [Theory]
+    [InlineData("SSL")]
+    [InlineData("ssl")]
+    [InlineData("Ssl")]
+    public void SecurityProtocolSslIsCaseInsensitiveAsJava(string value) =>
+        Assert.Equal(SecurityProtocol.Ssl, ParseValid(("security.protocol", value)).SecurityProtocol);
 
     [Theory]
     [InlineData("", PartitionerKind.Default)]

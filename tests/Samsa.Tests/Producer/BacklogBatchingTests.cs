@@ -70,7 +70,7 @@ public sealed class BacklogBatchingTests() : AccumulatorTestBed(new ProducerOpti
     {
         for (var i = 0; i < count; i++)
         {
-            Partition.Append(1, default, true, new byte[40], false, null, default, 10);
+            Partition.Append(1, default, true, new byte[40], false, null, default, 10, out _);
         }
     }
 

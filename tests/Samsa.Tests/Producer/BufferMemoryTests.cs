@@ -98,9 +98,36 @@ public sealed class BufferMemoryTests
         Assert.True(memory.TryReserve(10));
     }
 
+    [Fact]
+    public async Task OneTimerExpiresEachWaiterAtItsDeadlineAndPassesOverThoseWithout()
+    {
+        var memory = new BufferMemory(10);
+        Assert.True(memory.TryReserve(10));
+        var now = MonotonicClock.NowMs;
+        var soon = new RecordingWaiter(5, []) { ExpiresAtMs = now + 50 };
+        var blocked = new RecordingWaiter(5, []); // a blocked Produce: no deadline here
+        var later = new RecordingWaiter(5, []) { ExpiresAtMs = now + 300 };
+        var never = new RecordingWaiter(5, []) { ExpiresAtMs = now + 3_600_000 };
+        foreach (var waiter in new[] { soon, blocked, later, never })
+        {
+            Assert.False(memory.ReserveOrEnqueue(waiter));
+        }
+
+        await soon.Expired.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(memory.TryWithdraw(soon)); // what an expiry handler does
+        await later.Expired.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(MonotonicClock.NowMs >= now + 300);
+        Assert.False(blocked.Expired.Task.IsCompleted);
+        Assert.False(never.Expired.Task.IsCompleted);
+    }
+
     private sealed class RecordingWaiter(int bytes, List<int> order) : MemoryWaiter(bytes)
     {
         public bool Granted { get; private set; }
+
+        public TaskCompletionSource Expired { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void OnWaitExpired() => Expired.TrySetResult();
 
         public override void OnGranted()
         {

@@ -215,7 +215,7 @@ public sealed class PartitionSequenceTests() : AccumulatorTestBed(new ProducerOp
         {
             for (var r = 0; r < recordsEach; r++)
             {
-                Partition.Append(1_000 + r, default, true, [(byte)r], false, null, default, 10);
+                Partition.Append(1_000 + r, default, true, [(byte)r], false, null, default, 10, out _);
             }
 
             // Closes the open batch, so that the next record opens another.

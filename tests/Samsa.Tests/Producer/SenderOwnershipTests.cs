@@ -25,7 +25,7 @@ public sealed class SenderOwnershipTests : IAsyncDisposable
         sender.Assign(partition); // as a leader hint racing a metadata update used to do
         for (var i = 0; i < 2; i++)
         {
-            partition.Append(1, default, true, [(byte)i], false, null, default, 10);
+            partition.Append(1, default, true, [(byte)i], false, null, default, 10, out _);
             partition.BeginFlush(new FlushWaiter());
         }
 
@@ -61,7 +61,7 @@ public sealed class SenderOwnershipTests : IAsyncDisposable
     {
         var partition = new PartitionAccumulator("t", 0, _engine);
         var promise = DeliveryPromise.Rent();
-        partition.Append(1, default, true, [1], false, null, new PendingDelivery(promise, null, 1), 10);
+        partition.Append(1, default, true, [1], false, null, new PendingDelivery(promise, null, 1), 10, out _);
         partition.BeginFlush(new FlushWaiter());
         var sender = new BrokerSender(_engine, new BrokerAddress(1, "127.0.0.1", 1));
         var next = long.MaxValue;
@@ -97,14 +97,14 @@ public sealed class SenderOwnershipTests : IAsyncDisposable
         var newSender = new BrokerSender(_engine, new BrokerAddress(2, "127.0.0.1", 1));
         var partition = new PartitionAccumulator("t", 0, _engine);
         partition.MoveTo(oldSender);
-        partition.Append(1, default, true, [1], false, null, default, 10);
+        partition.Append(1, default, true, [1], false, null, default, 10, out _);
         partition.BeginFlush(new FlushWaiter());
         var next = long.MaxValue;
         var inFlight = partition.TryDrain(oldSender, MonotonicClock.NowMs, ProducerIdAndEpoch.None, int.MaxValue, true, ref next)!;
 
         partition.MoveTo(newSender);
         newSender.Start(); // drains nothing yet: the old sender holds the partition
-        partition.Append(2, default, true, [2], false, null, default, 10);
+        partition.Append(2, default, true, [2], false, null, default, 10, out _);
         partition.BeginFlush(new FlushWaiter());
         ProducerBatch waiting;
         lock (partition.Lock)

@@ -1,21 +1,18 @@
 using System.Runtime.CompilerServices;
 using Samsa.ProtocolGen;
+using Samsa.Tests.Config;
 
 namespace Samsa.Tests.Protocol;
 
 /// <summary>The committed generated files equal a fresh run of tools/Samsa.ProtocolGen.
-/// Skipped (passes vacuously) when the definitions at &lt;repo&gt;/../shared are absent.</summary>
+/// Skipped, with the reason, when the definitions at &lt;repo&gt;/../shared are absent.</summary>
 public sealed class GeneratorCheckTests
 {
-    [Fact]
+    [SharedDataFact]
     public void CommittedGeneratedFilesAreUpToDate()
     {
         var repo = Path.GetFullPath(Path.Combine(SourceDirectory(), "..", "..", ".."));
-        var messages = Path.GetFullPath(Path.Combine(repo, "..", "shared", "kafka-protocol", "messages"));
-        if (!Directory.Exists(messages))
-        {
-            return;
-        }
+        var messages = Path.Combine(SharedDataFactAttribute.Folder!, "messages");
 
         var generated = Path.Combine(repo, "src", "Samsa", "Protocol", "Generated");
         foreach (var (name, text) in Generator.Generate(messages))

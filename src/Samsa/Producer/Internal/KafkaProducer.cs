@@ -332,7 +332,10 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             return null;
         }
 
-        var pending = new PendingRecord(this, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size);
+        // A ProduceAsync gives up after max.block.ms through BufferMemory's one expiry timer; a blocked
+        // Produce times its own wait.
+        var expiresAtMs = wait == MemoryWait.Async ? MonotonicClock.NowMs + (long)_engine.Options.MaxBlock.TotalMilliseconds : long.MaxValue;
+        var pending = new PendingRecord(this, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs);
         if (wait == MemoryWait.Never)
         {
             OnGranted(pending);
@@ -348,11 +351,6 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         {
             OnGranted(pending);
             return null;
-        }
-
-        if (wait == MemoryWait.Async)
-        {
-            pending.StartDeadline(_engine.Options.MaxBlock);
         }
 
         waitingForMemory = pending;
@@ -483,9 +481,9 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
 
         var accumulator = topic.Partitions[partition];
-        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs), size))
+        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs), size, out var readyAtMs))
         {
-            accumulator.Sender?.Wake();
+            accumulator.Sender?.Activate(accumulator, readyAtMs);
         }
 
         if (explicitPartition is null && _partitioner is null && (keyIsNull || _engine.Options.PartitionerIgnoreKeys))

@@ -11,12 +11,14 @@ namespace Samsa.Producer.Internal;
 internal sealed class PendingRecord : MemoryWaiter
 {
     private byte[]? _bytes;
-    private Timer? _deadline;
     private TaskCompletionSource? _waitOver;
 
-    public PendingRecord(IPendingRecordWriter writer, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size)
+    // expiresAtMs: when BufferMemory gives up on it if it still waits for memory; long.MaxValue: never
+    // (or its caller times itself out).
+    public PendingRecord(IPendingRecordWriter writer, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue)
         : base(size)
     {
+        ExpiresAtMs = expiresAtMs;
         Writer = writer;
         Topic = topic;
         Partition = partition;
@@ -69,13 +71,6 @@ internal sealed class PendingRecord : MemoryWaiter
     /// <summary>Blocks a <c>Produce</c> caller until the record is granted its memory or failed; false if the time ran out first.</summary>
     public bool WaitForMemory(TimeSpan timeout) => _waitOver!.Task.Wait(timeout);
 
-    /// <summary>Asks the writer to withdraw the record if it still waits for memory after <paramref name="timeout"/>.</summary>
-    public void StartDeadline(TimeSpan timeout)
-    {
-        var deadline = new Timer(static state => ((PendingRecord)state!).Writer.OnWaitExpired((PendingRecord)state!), this, Timeout.Infinite, Timeout.Infinite);
-        Volatile.Write(ref _deadline, deadline);
-        deadline.Change(timeout, Timeout.InfiniteTimeSpan);
-    }
 
     public override void OnGranted()
     {
@@ -85,12 +80,10 @@ internal sealed class PendingRecord : MemoryWaiter
 
     public override void Fail(KafkaException error) => Writer.Fail(this, error);
 
-    /// <summary>The record no longer waits for memory: stop its deadline, wake a blocked caller.</summary>
-    public void EndWait()
-    {
-        Interlocked.Exchange(ref _deadline, null)?.Dispose();
-        _waitOver?.TrySetResult();
-    }
+    public override void OnWaitExpired() => Writer.OnWaitExpired(this);
+
+    /// <summary>The record no longer waits for memory: wake a blocked caller.</summary>
+    public void EndWait() => _waitOver?.TrySetResult();
 
     /// <summary>Gives the bytes back to the pool once the record was appended (copied into its batch) or failed.</summary>
     public void ReturnBytes()

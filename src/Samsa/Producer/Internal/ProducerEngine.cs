@@ -30,6 +30,10 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     // As many as buffer.memory can keep in use at once, so a busy producer stops allocating them.
     private readonly Stack<ProducerBatch> _batchPool = new();
 
+    // Buffers of batches that grew under backlog, and of compressed batches; a quarter of buffer.memory
+    // at most is kept for reuse (see BatchBufferPool).
+    private readonly BatchBufferPool _batchBuffers;
+
     private readonly int _maxPooledBatches;
 
     private readonly Timer _expiryTimer;
@@ -42,13 +46,15 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public ProducerEngine(ProducerOptions options, ILogger logger)
     {
+        // First, so that stores that cannot be loaded fail Build() before anything starts.
+        var tls = options.SecurityProtocol.UsesTls() ? Security.TlsConnector.Create(options.Tls) : null;
         Options = options;
         _logger = logger;
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
         BacklogBatchLimit = Math.Max(options.BatchSize, Math.Min(options.MaxRequestSize - RequestHeadroom, 1 << 20));
         var settings = new ConnectionSettings(
-            ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, Security.SaslAuthenticator.Create(options, logger));
+            ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, tls, Security.SaslAuthenticator.Create(options, logger));
         Connections = new BrokerConnections(
             settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System);
         Connections.AuthenticationFailed += EnterFatalState;
@@ -59,6 +65,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Metadata.Updated += OnMetadataUpdated;
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
+        _batchBuffers = new BatchBufferPool(options.BufferMemory);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
@@ -93,7 +100,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     /// <summary>
     /// Set once the producer cannot go on; every later record fails with it: a <see cref="ProducerFatalException"/>,
-    /// or the cause itself when that is fatal by its type (<see cref="KafkaAuthenticationException"/>).
+    /// or the cause itself when it is fatal by nature (<see cref="KafkaAuthenticationException"/>), so callers can catch its type.
     /// </summary>
     public KafkaException? FatalError => Volatile.Read(ref _fatalError);
 
@@ -158,7 +165,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
         if (reused is null)
         {
-            return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs);
+            return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs, _batchBuffers);
         }
 
         reused.Reuse(partition, MonotonicClock.NowMs);

@@ -10,11 +10,15 @@ namespace Samsa.Producer.Internal;
 /// thread that frees the bytes runs each granted waiter's <see cref="MemoryWaiter.OnGranted"/>
 /// itself, one after another, so granted records are appended in the order they were produced:
 /// thread-pool continuations, one per waiter, would race each other and reorder them.
+/// Waiters with a deadline (<c>max.block.ms</c> for <c>ProduceAsync</c>) share one timer, armed for the
+/// earliest: they queue in arrival order with the same wait, so their deadlines come in queue order too.
 /// </remarks>
 internal sealed class BufferMemory(long limit)
 {
     // Reserving and releasing are lock-free while nobody waits; the lock guards only the queues.
     private readonly object _lock = new();
+    private Timer? _expiryTimer;
+    private bool _expiryArmed;
     private readonly LinkedList<MemoryWaiter> _waiting = new();
     private readonly Queue<MemoryWaiter> _granted = new();
     private bool _runningGrants;
@@ -46,6 +50,10 @@ internal sealed class BufferMemory(long limit)
 
             waiter.Node = _waiting.AddLast(waiter);
             _waiterCount++;
+            if (waiter.ExpiresAtMs != long.MaxValue && !_expiryArmed)
+            {
+                ArmExpiryLocked(waiter.ExpiresAtMs);
+            }
 
             // A release that ran before the count went up did not look for waiters: look now.
             GrantLocked();
@@ -107,6 +115,47 @@ internal sealed class BufferMemory(long limit)
             }
 
             RunGranted();
+        }
+    }
+
+    private void ArmExpiryLocked(long atMs)
+    {
+        _expiryTimer ??= new Timer(static state => ((BufferMemory)state!).ExpireWaiters(), this, Timeout.Infinite, Timeout.Infinite);
+        _expiryArmed = true;
+        _expiryTimer.Change(Math.Max(0, atMs - MonotonicClock.NowMs), Timeout.Infinite);
+    }
+
+    // Hands every waiter whose deadline passed to its own expiry (which withdraws it unless it was
+    // granted meanwhile), then re-arms for the next deadline. Waiters without one (a blocked Produce
+    // times itself out) are passed over.
+    private void ExpireWaiters()
+    {
+        List<MemoryWaiter>? due = null;
+        lock (_lock)
+        {
+            _expiryArmed = false;
+            var now = MonotonicClock.NowMs;
+            for (var node = _waiting.First; node is not null; node = node.Next)
+            {
+                var expiresAt = node.Value.ExpiresAtMs;
+                if (expiresAt == long.MaxValue)
+                {
+                    continue;
+                }
+
+                if (expiresAt > now)
+                {
+                    ArmExpiryLocked(expiresAt);
+                    break;
+                }
+
+                (due ??= []).Add(node.Value);
+            }
+        }
+
+        foreach (var waiter in due ?? [])
+        {
+            waiter.OnWaitExpired();
         }
     }
 
@@ -179,6 +228,9 @@ internal abstract class MemoryWaiter(int bytes)
     /// <summary>Its place in the wait queue; detached once granted or withdrawn.</summary>
     public LinkedListNode<MemoryWaiter>? Node { get; set; }
 
+    /// <summary>When (<see cref="MonotonicClock"/> ms) <see cref="OnWaitExpired"/> runs if it still waits; long.MaxValue: never.</summary>
+    public long ExpiresAtMs { get; init; } = long.MaxValue;
+
     /// <summary>
     /// The bytes are now reserved for this waiter. Runs on the thread that freed them, before any
     /// later waiter's; it must not block nor throw (user callbacks it reaches are caught).
@@ -187,4 +239,12 @@ internal abstract class MemoryWaiter(int bytes)
 
     /// <summary>The producer closes while this waiter is still queued (it holds no memory): fail it.</summary>
     public abstract void Fail(KafkaException error);
+
+    /// <summary>
+    /// <see cref="ExpiresAtMs"/> passed while it was queued; it may have been granted since, so whoever
+    /// handles this withdraws it first. Runs on the expiry timer, outside every lock.
+    /// </summary>
+    public virtual void OnWaitExpired()
+    {
+    }
 }

@@ -83,6 +83,24 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         }
     }
 
+    /// <summary>
+    /// Whether the partition is on its sender's active list (<see cref="BrokerSender.Activate"/>); read and
+    /// written only under that sender's lock.
+    /// </summary>
+    public bool ListedActive { get; set; }
+
+    /// <summary>True while the partition holds a batch that is not answered yet: something to send or wait for.</summary>
+    public bool HasBatches
+    {
+        get
+        {
+            lock (Lock)
+            {
+                return _batches.Count > 0;
+            }
+        }
+    }
+
     /// <summary>True while any batch of this partition has not been reported.</summary>
     public bool HasIncomplete
     {
@@ -99,7 +117,8 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
     /// <summary>
     /// Appends one record, opening a new batch when the open one is full. Returns true when the
-    /// sender should look again: a batch was opened (a new linger deadline) or one is full.
+    /// sender should look again: a batch was opened or one is full; <paramref name="readyAtMs"/> then
+    /// says from when it may go (now for a full batch, the end of its linger for a new one).
     /// </summary>
     /// <remarks>
     /// A batch is full at <c>batch.size</c>, as in Java, except under backlog: while the partition
@@ -108,7 +127,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// there: each waits for a round trip anyway, and one large batch moves the same records in one
     /// slot (KIP-782 discusses the same idea; librdkafka and franz-go default to 1 MB batches).
     /// </remarks>
-    public bool Append(long timestampMs, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, in PendingDelivery delivery, int reservedBytes)
+    public bool Append(long timestampMs, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, in PendingDelivery delivery, int reservedBytes, out long readyAtMs)
     {
         lock (Lock)
         {
@@ -129,10 +148,12 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
             _open.Deliveries.Add(delivery);
             _open.ReservedBytes += reservedBytes;
+            readyAtMs = _open.CreatedTicks + (long)engine.Options.Linger.TotalMilliseconds;
             if (_open.Builder.SizeInBytes >= limit)
             {
                 _open = null;
                 MarkReadyWaiting();
+                readyAtMs = 0;
                 wake = true;
             }
 

@@ -35,7 +35,7 @@ internal enum BatchState
 /// Every field that says where the batch stands (state, sequence, flags) is read and written under
 /// its partition's lock; the encoded bytes are touched only by the sender that holds the batch.
 /// </remarks>
-internal sealed class ProducerBatch(PartitionAccumulator partition, int initialCapacity, long createdTicks) : IDisposable
+internal sealed class ProducerBatch(PartitionAccumulator partition, int initialCapacity, long createdTicks, System.Buffers.ArrayPool<byte>? buffers = null) : IDisposable
 {
     private List<FlushWaiter>? _flushWaiters;
     private ProducerIdAndEpoch _sealedIdentity = ProducerIdAndEpoch.None;
@@ -43,7 +43,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
 
     public PartitionAccumulator Partition { get; private set; } = partition;
 
-    public RecordBatchBuilder Builder { get; } = new(initialCapacity);
+    public RecordBatchBuilder Builder { get; } = new(initialCapacity, buffers);
 
     // Sized for records of about 100 bytes, so a typical batch never regrows its list.
     public List<PendingDelivery> Deliveries { get; } = new(Math.Max(16, initialCapacity / 100));

@@ -15,21 +15,30 @@ internal sealed class BrokerSender : IAsyncDisposable
 {
     private readonly ProducerEngine _engine;
 
-    // The partitions this sender leads, once each: the set makes a second registration a no-op,
-    // the list keeps a stable order for fair draining.
+    // The partitions this sender leads, once each. A drain looks only at the active ones, those that
+    // may hold a batch, in a stable order for fairness: with thousands of partitions, most of them idle,
+    // a drain per new batch must not cost a pass over all of them. A partition enters the list when it is
+    // assigned or gains a batch (Activate) and leaves it when a drain finds it empty. All under _assigned.
     private readonly HashSet<PartitionAccumulator> _assigned = [];
-    private readonly List<PartitionAccumulator> _partitions = [];
-    private readonly AsyncSignal _wake = new();
-    private readonly SemaphoreSlim _inFlight;
+    private readonly List<PartitionAccumulator> _active = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly AsyncSignal _wake;
+    private readonly SemaphoreSlim _inFlight;
     private Task _loop = Task.CompletedTask;
     private int _drainStart;
     private long _throttledUntilMs;
+
+    // When (MonotonicClock ms) the sleeping loop will look again by itself; long.MaxValue while it is
+    // awake or sleeps without a deadline. A batch that cannot be ready before then needs no wake-up:
+    // with thousands of partitions at a low rate nearly every record opens a batch, and waking the
+    // loop for each would cost a thread-pool hop per record to learn that nothing is due yet.
+    private long _wakeAtMs = long.MaxValue;
 
     public BrokerSender(ProducerEngine engine, BrokerAddress address)
     {
         _engine = engine;
         Address = address;
+        _wake = new AsyncSignal(_stop.Token);
         _inFlight = new SemaphoreSlim(engine.Options.MaxInFlightRequestsPerConnection);
     }
 
@@ -43,33 +52,73 @@ internal sealed class BrokerSender : IAsyncDisposable
 
     public void Assign(PartitionAccumulator partition)
     {
-        lock (_partitions)
+        lock (_assigned)
         {
             if (_assigned.Add(partition))
             {
-                _partitions.Add(partition);
+                partition.ListedActive = true;
+                _active.Add(partition);
             }
         }
 
         Wake();
     }
 
+    /// <summary>
+    /// The partition gained a batch that may be sent from <paramref name="readyAtMs"/> on (a full batch:
+    /// now; a new one: when its linger ends). It goes on the active list unless it is there already, and
+    /// the sender wakes unless it will look by then anyway. A call made with a stale
+    /// <see cref="PartitionAccumulator.Sender"/> after a move is a no-op; the move listed the partition
+    /// with its new sender.
+    /// </summary>
+    public void Activate(PartitionAccumulator partition, long readyAtMs)
+    {
+        lock (_assigned)
+        {
+            if (!partition.ListedActive && _assigned.Contains(partition))
+            {
+                partition.ListedActive = true;
+                _active.Add(partition);
+            }
+        }
+
+        // Ordered after the list update by the lock: a loop that drained before it has since written
+        // long.MaxValue (awake) or the deadline of its sleep, which then ends in time to see the batch.
+        if (readyAtMs < Volatile.Read(ref _wakeAtMs))
+        {
+            Wake();
+        }
+    }
+
     /// <summary>Whether the partition is on this sender's list (for tests and diagnostics).</summary>
     internal bool IsAssigned(PartitionAccumulator partition)
     {
-        lock (_partitions)
+        lock (_assigned)
         {
             return _assigned.Contains(partition);
         }
     }
 
+    /// <summary>How many partitions a drain looks at now (for tests and diagnostics).</summary>
+    internal int ActiveCount
+    {
+        get
+        {
+            lock (_assigned)
+            {
+                return _active.Count;
+            }
+        }
+    }
+
     public void Unassign(PartitionAccumulator partition)
     {
-        lock (_partitions)
+        lock (_assigned)
         {
-            if (_assigned.Remove(partition))
+            if (_assigned.Remove(partition) && partition.ListedActive)
             {
-                _partitions.Remove(partition);
+                partition.ListedActive = false;
+                _active.Remove(partition);
             }
         }
     }
@@ -111,7 +160,9 @@ internal sealed class BrokerSender : IAsyncDisposable
                 if (batches.Count == 0)
                 {
                     var sleep = nextWake == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, nextWake - now));
-                    _wake.Consumed(await _wake.WaitAsync(sleep, token).ConfigureAwait(false));
+                    Interlocked.Exchange(ref _wakeAtMs, nextWake == long.MaxValue ? long.MaxValue : now + (long)sleep.TotalMilliseconds);
+                    await _wake.WaitAsync(sleep).ConfigureAwait(false);
+                    Interlocked.Exchange(ref _wakeAtMs, long.MaxValue);
                     continue;
                 }
 
@@ -176,14 +227,15 @@ internal sealed class BrokerSender : IAsyncDisposable
     internal void Drain(long nowMs, ProducerIdAndEpoch identity, List<ProducerBatch> batches, ref long nextWakeMs)
     {
         var bytesLeft = _engine.Options.MaxRequestSize;
-        lock (_partitions)
+        lock (_assigned)
         {
             // Start where the last request stopped, so a busy partition cannot starve the others
             // when max.request.size cuts a request short.
-            var count = _partitions.Count;
+            var count = _active.Count;
+            var emptied = 0;
             for (var n = 0; n < count; n++)
             {
-                var partition = _partitions[(_drainStart + n) % count];
+                var partition = _active[(_drainStart + n) % count];
                 if (!ReferenceEquals(partition.Sender, this))
                 {
                     continue;
@@ -192,6 +244,13 @@ internal sealed class BrokerSender : IAsyncDisposable
                 var batch = partition.TryDrain(this, nowMs, identity, bytesLeft, batches.Count == 0, ref nextWakeMs);
                 if (batch is null)
                 {
+                    // A batch appended after this check finds the flag cleared and lists the partition again.
+                    if (!partition.HasBatches)
+                    {
+                        partition.ListedActive = false;
+                        emptied++;
+                    }
+
                     continue;
                 }
 
@@ -203,6 +262,12 @@ internal sealed class BrokerSender : IAsyncDisposable
                     nextWakeMs = nowMs;
                     break;
                 }
+            }
+
+            if (emptied > 0)
+            {
+                _active.RemoveAll(static p => !p.ListedActive);
+                _drainStart = _active.Count == 0 ? 0 : _drainStart % _active.Count;
             }
         }
 
@@ -336,7 +401,9 @@ internal sealed class BrokerSender : IAsyncDisposable
         // false before completing anything, and the generated decoder takes over.
         private bool TryCompleteAllSucceeded(ReadOnlySpan<byte> body, short version)
         {
-            const int MaxFastBatches = 64;
+            // One request holds a batch per partition the broker leads, hundreds with many partitions;
+            // 17 bytes of stack each. A request larger still takes the decoder's path.
+            const int MaxFastBatches = 1024;
             if (batches.Length > MaxFastBatches)
             {
                 return false;
@@ -345,6 +412,7 @@ internal sealed class BrokerSender : IAsyncDisposable
             Span<long> baseOffsets = stackalloc long[batches.Length];
             Span<long> appendTimes = stackalloc long[batches.Length];
             Span<bool> found = stackalloc bool[batches.Length];
+            var expected = 0;
             var flexible = version >= 9;
             var reader = new KafkaReader(body);
             var topicCount = flexible ? reader.ReadCompactArrayLength() : reader.ReadArrayLength();
@@ -383,7 +451,8 @@ internal sealed class BrokerSender : IAsyncDisposable
                         return false;
                     }
 
-                    var i = IndexOf(name, index);
+                    var i = IndexOf(name, index, expected);
+                    expected = i + 1;
                     if (i < 0)
                     {
                         return false;
@@ -413,8 +482,16 @@ internal sealed class BrokerSender : IAsyncDisposable
             return true;
         }
 
-        private int IndexOf(ReadOnlySpan<byte> topic, int partition)
+        // Brokers answer partitions in the order they were asked, so the expected position is tried
+        // first; a full search keeps any other order correct.
+        private int IndexOf(ReadOnlySpan<byte> topic, int partition, int expected)
         {
+            if (expected < batches.Length && batches[expected].Partition is var next
+                && next.Partition == partition && topic.SequenceEqual(next.TopicUtf8))
+            {
+                return expected;
+            }
+
             for (var i = 0; i < batches.Length; i++)
             {
                 var p = batches[i].Partition;

@@ -1,0 +1,46 @@
+using Samsa.Producer.Internal;
+
+namespace Samsa.Tests.Producer;
+
+public sealed class BatchBufferPoolTests
+{
+    [Fact]
+    public void AReturnedArrayIsRentedAgainBySize()
+    {
+        var pool = new BatchBufferPool(retainedLimit: 1 << 20);
+        var array = pool.Rent(20_000);
+        Assert.Equal(32 * 1024, array.Length);
+
+        pool.Return(array);
+        Assert.Equal(32 * 1024, pool.RetainedBytes);
+        Assert.Same(array, pool.Rent(17_000));
+        Assert.Equal(0, pool.RetainedBytes);
+        Assert.NotSame(array, pool.Rent(17_000));
+    }
+
+    [Fact]
+    public void WhatItKeepsNeverExceedsTheLimit()
+    {
+        var pool = new BatchBufferPool(retainedLimit: 100 * 1024);
+        var arrays = Enumerable.Range(0, 10).Select(_ => pool.Rent(16 * 1024)).ToList();
+        foreach (var array in arrays)
+        {
+            pool.Return(array);
+        }
+
+        Assert.Equal(96 * 1024, pool.RetainedBytes); // six of 16 KiB; the seventh would pass 100 KiB
+    }
+
+    [Fact]
+    public void ArraysOfOtherSizesAreNotKept()
+    {
+        var pool = new BatchBufferPool(retainedLimit: 1 << 30);
+        pool.Return(new byte[10_000]);
+        pool.Return(new byte[1024]);
+        pool.Return(new byte[64 << 20]);
+        Assert.Equal(0, pool.RetainedBytes);
+
+        Assert.Equal(4096, pool.Rent(0).Length);
+        Assert.Equal(20 << 20, pool.Rent(20 << 20).Length); // larger than it keeps: exactly the size asked
+    }
+}
