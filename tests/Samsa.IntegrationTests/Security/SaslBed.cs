@@ -3,11 +3,13 @@ using Samsa.IntegrationTests.Infrastructure;
 using Samsa.Testing;
 using Samsa.Testing.Proxy;
 using Samsa.Testing.Security;
+using Samsa.Testing.Tls;
 
 namespace Samsa.IntegrationTests.Security;
 
 /// <summary>
-/// A mock cluster behind a <see cref="SaslFront"/> (SASL_PLAINTEXT), one topic, and what the tests need around it:
+/// A mock cluster behind a <see cref="SaslFront"/> (SASL_PLAINTEXT; SASL_SSL with a <see cref="TlsFront"/> before it), one
+/// topic, and what the tests need around it:
 /// producer options pointing at the front, and Confluent.Kafka's consumer reading back through the same front with its
 /// own SASL client (librdkafka's), so that the front is checked by an independent client as well.
 /// </summary>
@@ -15,11 +17,12 @@ internal sealed class SaslBed : IAsyncDisposable
 {
     public const int Partitions = 3;
 
-    private SaslBed(MockCluster cluster, KafkaProxy proxy, SaslFront front)
+    private SaslBed(MockCluster cluster, KafkaProxy proxy, SaslFront front, TlsFront? tls)
     {
         Cluster = cluster;
         Proxy = proxy;
         Front = front;
+        Tls = tls;
         Topic = "sasl-" + Guid.NewGuid().ToString("N");
         cluster.CreateTopic(Topic, Partitions);
     }
@@ -30,20 +33,39 @@ internal sealed class SaslBed : IAsyncDisposable
 
     public SaslFront Front { get; }
 
+    /// <summary>TLS before the SASL front (SASL_SSL), or null (SASL_PLAINTEXT).</summary>
+    public TlsFront? Tls { get; }
+
+    /// <summary>Where clients connect: the TLS front's ports, else the proxy's.</summary>
+    public string BootstrapServers => Tls?.BootstrapServers ?? Proxy.BootstrapServers;
+
+    private string Protocol => Tls is null ? "SASL_PLAINTEXT" : "SASL_SSL";
+
     public string Topic { get; }
 
-    public static SaslBed Start(SaslFront front, int brokers = 3)
+    public static SaslBed Start(SaslFront front, int brokers = 3, bool tls = false)
     {
         ConfluentLoader.EnsureLoaded();
         var cluster = MockCluster.Start(brokers);
-        return new SaslBed(cluster, KafkaProxy.Start(cluster, front), front);
+        var proxy = KafkaProxy.Start(cluster, front);
+        try
+        {
+            return new SaslBed(cluster, proxy, front, tls ? TlsFront.Start(cluster, inFrontOf: proxy) : null);
+        }
+        catch
+        {
+            proxy.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            cluster.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Options for a producer through the front; the long timeouts make any failure a real one, not a timeout.</summary>
     public ProducerOptions Options(SaslOptions sasl) => new()
     {
-        BootstrapServers = Proxy.BootstrapServers.Split(','),
-        SecurityProtocol = SecurityProtocol.SaslPlaintext,
+        BootstrapServers = BootstrapServers.Split(','),
+        SecurityProtocol = Tls is null ? SecurityProtocol.SaslPlaintext : SecurityProtocol.SaslSsl,
+        Tls = Tls is null ? TlsOptions.Default : new TlsOptions { TruststoreType = TlsStoreType.Pem, TruststoreLocation = Tls.Certificates.CaPath },
         Sasl = sasl,
         MaxBlock = TimeSpan.FromMinutes(10),
         DeliveryTimeout = TimeSpan.FromMinutes(10),
@@ -54,11 +76,17 @@ internal sealed class SaslBed : IAsyncDisposable
     {
         var properties = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["bootstrap.servers"] = Proxy.BootstrapServers,
-            ["security.protocol"] = "SASL_PLAINTEXT",
+            ["bootstrap.servers"] = BootstrapServers,
+            ["security.protocol"] = Protocol,
             ["max.block.ms"] = "600000",
             ["delivery.timeout.ms"] = "600000",
         };
+        if (Tls is not null)
+        {
+            properties["ssl.truststore.type"] = "PEM";
+            properties["ssl.truststore.location"] = Tls.Certificates.CaPath;
+        }
+
         foreach (var (key, value) in sasl)
         {
             properties[key] = value;
@@ -93,7 +121,14 @@ internal sealed class SaslBed : IAsyncDisposable
     /// </summary>
     public void AssertReadBack(IReadOnlyList<(string Key, string Value, DeliveryResult Result)> acknowledged, IEnumerable<KeyValuePair<string, string>> readerSecurity)
     {
-        var read = RecordReader.ReadAll(Proxy.BootstrapServers, Topic, acknowledged.Count, security: readerSecurity);
+        var security = readerSecurity.ToDictionary(StringComparer.Ordinal);
+        if (Tls is not null)
+        {
+            security["security.protocol"] = "SASL_SSL";
+            security["ssl.ca.location"] = Tls.Certificates.CaPath;
+        }
+
+        var read = RecordReader.ReadAll(BootstrapServers, Topic, acknowledged.Count, security: security);
         Assert.Equal(acknowledged.Count, read.Count);
         var byPosition = read.ToDictionary(r => (r.Partition, r.Offset));
         foreach (var (key, value, result) in acknowledged)
@@ -124,6 +159,8 @@ internal sealed class SaslBed : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // TLS first: it gives the advertised ports back to the proxy, which gives them back to the brokers.
+        Tls?.Dispose();
         await Proxy.DisposeAsync();
         Cluster.Dispose();
     }
