@@ -56,7 +56,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
         BacklogBatchLimit = Math.Max(options.BatchSize, Math.Min(options.MaxRequestSize - RequestHeadroom, 1 << 20));
-        var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, tls);
+        var settings = new ConnectionSettings(
+            ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, tls, Security.SaslAuthenticator.Create(options, logger));
         Connections = new BrokerConnections(
             settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System);
         Connections.AuthenticationFailed += EnterFatalState;
