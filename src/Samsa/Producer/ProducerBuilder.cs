@@ -20,6 +20,7 @@ public sealed class ProducerBuilder<TKey, TValue>
     private ILogger _logger = NullLogger.Instance;
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(30);
     private Func<CancellationToken, ValueTask<OAuthBearerToken>>? _tokenProvider;
+    private Func<CancellationToken, ValueTask<AwsCredentials>>? _awsCredentialsProvider;
 
     /// <summary>From typed options.</summary>
     public ProducerBuilder(ProducerOptions options)
@@ -87,6 +88,20 @@ public sealed class ProducerBuilder<TKey, TValue>
         return this;
     }
 
+    /// <summary>
+    /// Where SASL/AWS_MSK_IAM credentials come from, instead of the environment variables and the shared AWS profile
+    /// files: called at every authentication (and KIP-368 re-authentication), so it should cache as the AWS SDK's
+    /// providers do. This is where instance profiles, containers, SSO or assumed roles plug in, e.g.
+    /// <c>async ct =&gt; { var c = await sdkCredentials.GetCredentialsAsync(); return new AwsCredentials(c.AccessKey, c.SecretKey, c.Token); }</c>.
+    /// Throw a <see cref="KafkaAuthenticationException"/> to fail the producer; any other exception makes the connection
+    /// try again after the reconnect backoff. Requires <c>sasl.mechanism=AWS_MSK_IAM</c>.
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> SetAwsCredentialsProvider(Func<CancellationToken, ValueTask<AwsCredentials>> provider)
+    {
+        _awsCredentialsProvider = provider ?? throw new ArgumentNullException(nameof(provider));
+        return this;
+    }
+
     /// <summary>Checks the configuration and creates the producer. Connections open on first use.</summary>
     public IProducer<TKey, TValue> Build()
     {
@@ -94,6 +109,11 @@ public sealed class ProducerBuilder<TKey, TValue>
         if (_tokenProvider is not null)
         {
             given = given with { Sasl = (given.Sasl ?? new SaslOptions()) with { OAuthBearerTokenProvider = _tokenProvider } };
+        }
+
+        if (_awsCredentialsProvider is not null)
+        {
+            given = given with { Sasl = (given.Sasl ?? new SaslOptions()) with { AwsCredentialsProvider = _awsCredentialsProvider } };
         }
 
         var options = given.Validate();

@@ -54,6 +54,10 @@ internal sealed partial class SaslAuthenticator : IDisposable
                 return new SaslAuthenticator(new PlainMechanism(settings.Username, settings.Password), logger);
             case SaslMechanism.ScramSha256 or SaslMechanism.ScramSha512:
                 return new SaslAuthenticator(new ScramMechanism(settings.Mechanism, settings.Username, settings.Password, settings.ScramTokenAuth), logger);
+            case SaslMechanism.AwsMskIam:
+                // In the core package: it needs only System.Security.Cryptography and System.Text.Json, no AWS SDK.
+                var sources = AwsCredentialSources.FromEnvironment(settings.AwsProfileName);
+                return new SaslAuthenticator(new AwsMskIamMechanism(settings.Options.AwsCredentialsProvider, sources, settings.Options.AwsRegion), logger);
             default:
                 OidcTokenSource? oidc = null;
                 var source = settings.Options.OAuthBearerTokenProvider;

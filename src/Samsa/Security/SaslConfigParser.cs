@@ -9,6 +9,10 @@ internal static class SaslConfigKeys
     public const string JaasConfig = "sasl.jaas.config";
     public const string KerberosServiceName = "sasl.kerberos.service.name";
     public const string LoginCallbackHandlerClass = "sasl.login.callback.handler.class";
+    public const string ClientCallbackHandlerClass = "sasl.client.callback.handler.class";
+
+    /// <summary>The AWS library's callback handler, which Amazon MSK's Java client properties name with AWS_MSK_IAM.</summary>
+    public const string MskIamCallbackHandler = "software.amazon.msk.auth.iam.IAMClientCallbackHandler";
     public const string TokenEndpointUrl = "sasl.oauthbearer.token.endpoint.url";
     public const string ScopeClaimName = "sasl.oauthbearer.scope.claim.name";
     public const string SubClaimName = "sasl.oauthbearer.sub.claim.name";
@@ -51,7 +55,7 @@ internal static class SaslConfigKeys
 
     public static readonly string[] All =
     [
-        Mechanism, JaasConfig, KerberosServiceName, LoginCallbackHandlerClass, TokenEndpointUrl, ScopeClaimName, SubClaimName,
+        Mechanism, JaasConfig, KerberosServiceName, LoginCallbackHandlerClass, ClientCallbackHandlerClass, TokenEndpointUrl, ScopeClaimName, SubClaimName,
         HeaderUrlEncode, ClientId, ClientSecret, Scope, JwtRetrieverClass, JwtValidatorClass, RefreshWindowFactor,
         RefreshWindowJitter, RefreshMinPeriodSeconds, RefreshBufferSeconds, LoginConnectTimeoutMs, LoginReadTimeoutMs,
         LoginRetryBackoffMs, LoginRetryBackoffMaxMs,
@@ -60,7 +64,6 @@ internal static class SaslConfigKeys
     /// <summary>Real Java client <c>sasl.*</c> keys that Samsa does not take, with the reason.</summary>
     public static readonly Dictionary<string, string> Rejected = new(StringComparer.Ordinal)
     {
-        ["sasl.client.callback.handler.class"] = "Samsa cannot load Java classes; for OAUTHBEARER give the builder a token provider (SetOAuthBearerTokenProvider)",
         ["sasl.login.class"] = "Samsa cannot load Java classes; for OAUTHBEARER give the builder a token provider (SetOAuthBearerTokenProvider)",
         ["sasl.kerberos.kinit.cmd"] = "Kerberos (GSSAPI) is not supported yet",
         ["sasl.kerberos.ticket.renew.window.factor"] = "Kerberos (GSSAPI) is not supported yet",
@@ -81,7 +84,7 @@ internal static class SaslConfigKeys
 /// <summary>Parses the <c>sasl.*</c> keys into <see cref="SaslOptions"/>; checks between keys happen at Build().</summary>
 internal static class SaslConfigParser
 {
-    internal const string Mechanisms = "one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (GSSAPI is not supported yet)";
+    internal const string Mechanisms = "one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, AWS_MSK_IAM (GSSAPI is not supported yet)";
 
     /// <summary>Applies one key; false when it is not a key this parser knows (the caller reports it).</summary>
     public static bool TryApply(string key, string raw, ref SaslOptions? sasl)
@@ -95,6 +98,7 @@ internal static class SaslConfigParser
             case SaslConfigKeys.JaasConfig: o = o with { JaasConfig = v.Length == 0 ? null : raw }; break;
             case SaslConfigKeys.KerberosServiceName: o = o with { KerberosServiceName = NullIfEmpty(v) }; break;
             case SaslConfigKeys.LoginCallbackHandlerClass: o = o with { LoginCallbackHandlerClass = NullIfEmpty(v) }; break;
+            case SaslConfigKeys.ClientCallbackHandlerClass: o = o with { ClientCallbackHandlerClass = NullIfEmpty(v) }; break;
             case SaslConfigKeys.TokenEndpointUrl: o = o with { OAuthBearerTokenEndpointUrl = NullIfEmpty(v) }; break;
             case SaslConfigKeys.ScopeClaimName: o = o with { OAuthBearerScopeClaimName = v }; break;
             case SaslConfigKeys.SubClaimName: o = o with { OAuthBearerSubClaimName = v }; break;
@@ -126,7 +130,7 @@ internal static class SaslConfigParser
         "SCRAM-SHA-256" => SaslMechanism.ScramSha256,
         "SCRAM-SHA-512" => SaslMechanism.ScramSha512,
         "OAUTHBEARER" => SaslMechanism.OAuthBearer,
-        "AWS_MSK_IAM" => throw new ConfigException(key, $"'{key}' is AWS_MSK_IAM, which is not supported yet; Amazon MSK also offers SASL/SCRAM (SCRAM-SHA-512).", v, Mechanisms),
+        "AWS_MSK_IAM" => SaslMechanism.AwsMskIam,
         _ => throw ConfigException.InvalidValue(key, v, Mechanisms),
     };
 

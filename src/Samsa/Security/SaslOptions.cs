@@ -89,6 +89,26 @@ public sealed record SaslOptions
     /// </summary>
     public Func<CancellationToken, ValueTask<OAuthBearerToken>>? OAuthBearerTokenProvider { get; init; }
 
+    /// <summary>
+    /// <c>sasl.client.callback.handler.class</c>: only the AWS library's
+    /// <c>software.amazon.msk.auth.iam.IAMClientCallbackHandler</c> is accepted (with AWS_MSK_IAM), so that Amazon MSK's
+    /// Java client properties work unchanged; it means the built-in AWS credential lookup.
+    /// </summary>
+    public string? ClientCallbackHandlerClass { get; init; }
+
+    /// <summary>
+    /// AWS_MSK_IAM: the AWS region to sign for. Null (default): the region in the broker's host name
+    /// (<c>b-1.cluster.xxxx.c2.kafka.us-east-1.amazonaws.com</c>), else <c>AWS_REGION</c>, <c>AWS_DEFAULT_REGION</c> or the
+    /// profile's <c>region</c>.
+    /// </summary>
+    public string? AwsRegion { get; init; }
+
+    /// <summary>
+    /// AWS_MSK_IAM: where credentials come from instead of the environment and the shared profile files (see
+    /// <see cref="ProducerBuilder{TKey, TValue}.SetAwsCredentialsProvider"/>). Called at every authentication.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<AwsCredentials>>? AwsCredentialsProvider { get; init; }
+
     /// <summary><c>sasl.login.refresh.window.factor</c> (default 0.8, 0.5 to 1.0): a token is refreshed after this share of its lifetime.</summary>
     public double LoginRefreshWindowFactor { get; init; } = 0.8;
 
@@ -128,6 +148,9 @@ public sealed record SaslOptions
         builder.Append(", OAuthBearerScope = ").Append(OAuthBearerScope);
         builder.Append(", OAuthBearerExtensions = ").Append(OAuthBearerExtensions is null ? "" : string.Join(", ", OAuthBearerExtensions.Keys));
         builder.Append(", OAuthBearerTokenProvider = ").Append(OAuthBearerTokenProvider is null ? "" : "(set)");
+        builder.Append(", ClientCallbackHandlerClass = ").Append(ClientCallbackHandlerClass);
+        builder.Append(", AwsRegion = ").Append(AwsRegion);
+        builder.Append(", AwsCredentialsProvider = ").Append(AwsCredentialsProvider is null ? "" : "(set)");
         return true;
     }
 
@@ -151,4 +174,10 @@ public enum SaslMechanism
 
     /// <summary><c>OAUTHBEARER</c> (RFC 7628, KIP-255): a token from a provider or an OIDC token endpoint (KIP-768).</summary>
     OAuthBearer,
+
+    /// <summary>
+    /// <c>AWS_MSK_IAM</c>: Amazon MSK's IAM access control, a SigV4-signed request with AWS credentials from the
+    /// environment, the shared profile files or a provider (<see cref="ProducerBuilder{TKey, TValue}.SetAwsCredentialsProvider"/>).
+    /// </summary>
+    AwsMskIam,
 }

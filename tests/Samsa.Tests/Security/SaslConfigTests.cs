@@ -64,7 +64,7 @@ public sealed class SaslConfigTests
     [Fact]
     public void UnknownAndUnsupportedMechanisms()
     {
-        Assert.Contains("not supported yet", Assert.Throws<ConfigException>(() => Parse(("sasl.mechanism", "AWS_MSK_IAM"))).Message, StringComparison.Ordinal);
+        Assert.Equal(SaslMechanism.AwsMskIam, Parse(("sasl.mechanism", "AWS_MSK_IAM")).Sasl?.Mechanism);
         var e = Assert.Throws<ConfigException>(() => Parse(("sasl.mechanism", "DIGEST-MD5")));
         Assert.Equal("sasl.mechanism", e.Key);
         Assert.Contains("PLAIN, SCRAM-SHA-256", e.Message, StringComparison.Ordinal);
@@ -256,6 +256,7 @@ public sealed class SaslConfigTests
             "sasl.kerberos.service.name", "sasl.oauthbearer.scope.claim.name", "sasl.oauthbearer.sub.claim.name", "sasl.oauthbearer.header.urlencode",
             "sasl.login.refresh.window.factor", "sasl.login.refresh.window.jitter", "sasl.login.refresh.min.period.seconds", "sasl.login.refresh.buffer.seconds",
             "sasl.login.connect.timeout.ms", "sasl.login.read.timeout.ms", "sasl.login.retry.backoff.ms", "sasl.login.retry.backoff.max.ms",
+            "sasl.client.callback.handler.class",
         };
         Assert.Equal(SaslConfigKeys.All.Order(), all.Select(a => a.Key).Concat(keys).Order());
         var oauth = Valid([Sasl, .. all]).Sasl!;
@@ -273,8 +274,10 @@ public sealed class SaslConfigTests
             ("sasl.login.connect.timeout.ms", "2000"),
             ("sasl.login.read.timeout.ms", "3000"),
             ("sasl.login.retry.backoff.ms", "50"),
-            ("sasl.login.retry.backoff.max.ms", "5000")).Sasl!;
+            ("sasl.login.retry.backoff.max.ms", "5000"),
+            ("sasl.client.callback.handler.class", "software.amazon.msk.auth.iam.IAMClientCallbackHandler")).Sasl!;
         Assert.Equal("kafka", o.KerberosServiceName);
+        Assert.Equal("software.amazon.msk.auth.iam.IAMClientCallbackHandler", o.ClientCallbackHandlerClass);
         Assert.Equal(("scp", "client_id", true), (o.OAuthBearerScopeClaimName, o.OAuthBearerSubClaimName, o.OAuthBearerHeaderUrlEncode));
         Assert.Equal((0.9, 0.1), (o.LoginRefreshWindowFactor, o.LoginRefreshWindowJitter));
         Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(120)), (o.LoginRefreshMinPeriod, o.LoginRefreshBuffer));

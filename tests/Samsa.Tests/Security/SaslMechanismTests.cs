@@ -11,7 +11,7 @@ namespace Samsa.Tests.Security;
 /// </summary>
 public sealed class SaslMechanismTests
 {
-    private static async Task<ISaslExchange> Begin(ISaslMechanism mechanism) => await mechanism.BeginAsync(TimeSpan.Zero, CancellationToken.None);
+    private static async Task<ISaslExchange> Begin(ISaslMechanism mechanism) => await mechanism.BeginAsync("broker", TimeSpan.Zero, CancellationToken.None);
 
     private static string Text(byte[]? bytes) => Encoding.UTF8.GetString(bytes!);
 

@@ -14,7 +14,7 @@ internal sealed class OAuthBearerMechanism(OAuthBearerTokenCache tokens, IReadOn
 
     public string Name => "OAUTHBEARER";
 
-    public async ValueTask<ISaslExchange> BeginAsync(TimeSpan minimumValidity, CancellationToken cancellationToken)
+    public async ValueTask<ISaslExchange> BeginAsync(string host, TimeSpan minimumValidity, CancellationToken cancellationToken)
     {
         var token = await tokens.GetAsync(minimumValidity, cancellationToken).ConfigureAwait(false);
         var merged = extensions;

@@ -15,11 +15,12 @@ internal interface ISaslMechanism
     /// Starts an exchange, fetching what it needs first (an OAUTHBEARER token), so that the connection is
     /// held only for the exchange itself.
     /// </summary>
+    /// <param name="host">The broker's host name, as the connection dialled it (AWS_MSK_IAM signs for it).</param>
     /// <param name="minimumValidity">For a re-authentication, the session lifetime the broker granted last time: a
     /// credential that expires sooner than that is what limited the session, and is refreshed rather than reused (a
     /// session bounded by a token that was already used would only get shorter).</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    ValueTask<ISaslExchange> BeginAsync(TimeSpan minimumValidity, CancellationToken cancellationToken);
+    ValueTask<ISaslExchange> BeginAsync(string host, TimeSpan minimumValidity, CancellationToken cancellationToken);
 }
 
 /// <summary>The client's side of one SASL exchange: a first message, then one answer per server challenge.</summary>
@@ -45,7 +46,7 @@ internal sealed class PlainMechanism(string username, string password) : ISaslMe
 {
     public string Name => "PLAIN";
 
-    public ValueTask<ISaslExchange> BeginAsync(TimeSpan minimumValidity, CancellationToken cancellationToken) => new(new Exchange(username, password));
+    public ValueTask<ISaslExchange> BeginAsync(string host, TimeSpan minimumValidity, CancellationToken cancellationToken) => new(new Exchange(username, password));
 
     /// <summary>The RFC 4616 message.</summary>
     internal static byte[] Message(string username, string password) => Encoding.UTF8.GetBytes($"\0{username}\0{password}");

@@ -12,6 +12,11 @@ internal sealed class SaslSettings
     public const string PlainLoginModule = "org.apache.kafka.common.security.plain.PlainLoginModule";
     public const string ScramLoginModule = "org.apache.kafka.common.security.scram.ScramLoginModule";
     public const string OAuthBearerLoginModule = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+    public const string MskIamLoginModule = "software.amazon.msk.auth.iam.IAMLoginModule";
+
+    /// <summary>The AWS library's JAAS options that assume a role through STS, which needs the AWS SDK.</summary>
+    private static readonly string[] s_awsRoleOptions =
+        ["awsRoleArn", "awsRoleAccessKeyId", "awsRoleSecretAccessKey", "awsRoleSessionToken", "awsRoleSessionName", "awsRoleExternalId", "awsStsRegion"];
 
     private const string ExtensionPrefix = "extension_";
 
@@ -48,6 +53,9 @@ internal sealed class SaslSettings
     /// <summary>OAUTHBEARER with a token endpoint: the scope to ask for, if any.</summary>
     public string? Scope { get; private init; }
 
+    /// <summary>AWS_MSK_IAM: the JAAS option <c>awsProfileName</c>, the profile tried before the environment.</summary>
+    public string? AwsProfileName { get; private init; }
+
     /// <summary>OAUTHBEARER: the token endpoint (http, https or file), when tokens do not come from a provider.</summary>
     public Uri? TokenEndpoint { get; private init; }
 
@@ -58,6 +66,7 @@ internal sealed class SaslSettings
         SaslMechanism.ScramSha256 => "SCRAM-SHA-256",
         SaslMechanism.ScramSha512 => "SCRAM-SHA-512",
         SaslMechanism.OAuthBearer => "OAUTHBEARER",
+        SaslMechanism.AwsMskIam => "AWS_MSK_IAM",
         _ => ((int)mechanism).ToString(CultureInfo.InvariantCulture),
     };
 
@@ -86,10 +95,12 @@ internal sealed class SaslSettings
         options ??= new SaslOptions();
         CheckRanges(options);
         var jaas = ParseJaas(options.JaasConfig);
+        CheckAwsOnly(options);
         return options.Mechanism switch
         {
             SaslMechanism.Plain or SaslMechanism.ScramSha256 or SaslMechanism.ScramSha512 => ResolvePassword(options, jaas),
             SaslMechanism.OAuthBearer => ResolveOAuthBearer(options, jaas),
+            SaslMechanism.AwsMskIam => ResolveAwsMskIam(options, jaas),
             SaslMechanism.Gssapi => throw new ConfigException(
                 SaslConfigKeys.Mechanism,
                 $"'{SaslConfigKeys.Mechanism}' is GSSAPI (Kerberos; Java's default when it is not set), which Samsa does not support yet. Set {SaslConfigKeys.Mechanism} to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER.",
@@ -119,6 +130,27 @@ internal sealed class SaslSettings
         }
 
         return null;
+    }
+
+    // The AWS settings and the AWS library's callback handler mean AWS_MSK_IAM; with another mechanism they would go unused.
+    private static void CheckAwsOnly(SaslOptions o)
+    {
+        if (o.ClientCallbackHandlerClass is { } handler && handler != SaslConfigKeys.MskIamCallbackHandler)
+        {
+            throw new ConfigException(
+                SaslConfigKeys.ClientCallbackHandlerClass,
+                $"'{SaslConfigKeys.ClientCallbackHandlerClass}' is '{handler}', which Samsa cannot load: it runs no Java classes. Only the AWS library's {SaslConfigKeys.MskIamCallbackHandler} is understood (with AWS_MSK_IAM); for OAUTHBEARER tokens give the builder a token provider (SetOAuthBearerTokenProvider), for AWS credentials a credentials provider (SetAwsCredentialsProvider).",
+                handler,
+                SaslConfigKeys.MskIamCallbackHandler);
+        }
+
+        if (o.Mechanism != SaslMechanism.AwsMskIam && (o.ClientCallbackHandlerClass is not null || o.AwsCredentialsProvider is not null || o.AwsRegion is not null))
+        {
+            var what = o.ClientCallbackHandlerClass is not null ? $"'{SaslConfigKeys.ClientCallbackHandlerClass}'" : o.AwsCredentialsProvider is not null ? "An AWS credentials provider (SetAwsCredentialsProvider)" : "SaslOptions.AwsRegion";
+            throw new ConfigException(
+                o.ClientCallbackHandlerClass is not null ? SaslConfigKeys.ClientCallbackHandlerClass : SaslConfigKeys.Mechanism,
+                $"{what} is for AWS_MSK_IAM, but '{SaslConfigKeys.Mechanism}' is {MechanismName(o.Mechanism)}. Set {SaslConfigKeys.Mechanism}=AWS_MSK_IAM, or leave it out.");
+        }
     }
 
     private static void CheckRanges(SaslOptions o)
@@ -344,6 +376,53 @@ internal sealed class SaslSettings
         };
     }
 
+    private static SaslSettings ResolveAwsMskIam(SaslOptions o, JaasConfig? jaas)
+    {
+        if (o.Username is not null || o.Password is not null)
+        {
+            throw new ConfigException(
+                SaslConfigKeys.Mechanism,
+                "SaslOptions.Username/Password are set, but 'sasl.mechanism' is AWS_MSK_IAM, which signs with AWS credentials: leave them out, and give the credentials through the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), an AWS profile, or SetAwsCredentialsProvider.");
+        }
+
+        if (o.AwsRegion is { } region && string.IsNullOrWhiteSpace(region))
+        {
+            throw ConfigException.InvalidValue("SaslOptions.AwsRegion", region, "an AWS region such as us-east-1, or null");
+        }
+
+        string? profile = null;
+        if (jaas is not null)
+        {
+            CheckModule(jaas, "AWS_MSK_IAM", MskIamLoginModule);
+            if (s_awsRoleOptions.FirstOrDefault(jaas.Options.ContainsKey) is { } role)
+            {
+                throw new ConfigException(
+                    SaslConfigKeys.JaasConfig,
+                    $"'{SaslConfigKeys.JaasConfig}' sets '{role}': assuming an IAM role goes through AWS STS, which needs the AWS SDK, and Samsa has no AWS SDK dependency. Give the builder a credentials provider (SetAwsCredentialsProvider) backed by the AWS SDK (e.g. its AssumeRoleCredentials), or use a profile (awsProfileName) with static keys.");
+            }
+
+            if (string.Equals(jaas.Option("awsDebugCreds"), "true", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ConfigException(
+                    SaslConfigKeys.JaasConfig,
+                    $"'{SaslConfigKeys.JaasConfig}' sets awsDebugCreds=true, which asks AWS STS who the credentials belong to; Samsa has no AWS SDK to ask. Leave it out (the broker's refusal names the identity it saw).");
+            }
+
+            // awsMaxRetries and awsMaxBackOffTimeMs bound the SDK's remote credential lookups; the environment and the
+            // profile files are read locally, so there is nothing to retry. Java ignores unknown options too.
+            profile = jaas.Option("awsProfileName") is { Length: > 0 } name ? name : null;
+        }
+
+        if (profile is not null && o.AwsCredentialsProvider is not null)
+        {
+            throw new ConfigException(
+                SaslConfigKeys.JaasConfig,
+                $"Both a credentials provider (SetAwsCredentialsProvider) and awsProfileName in '{SaslConfigKeys.JaasConfig}' are set. Use one source of AWS credentials.");
+        }
+
+        return new SaslSettings(o, o.Mechanism) { AwsProfileName = profile };
+    }
+
     private static void CheckModule(JaasConfig jaas, string mechanism, params string[] accepted)
     {
         if (accepted.Contains(jaas.LoginModule, StringComparer.Ordinal))
@@ -354,9 +433,16 @@ internal sealed class SaslSettings
         var why = jaas.LoginModule switch
         {
             "com.sun.security.auth.module.Krb5LoginModule" => "Kerberos (GSSAPI) is not supported yet",
-            "software.amazon.msk.auth.iam.IAMLoginModule" => "AWS_MSK_IAM is not supported yet",
-            PlainLoginModule or ScramLoginModule or OAuthBearerLoginModule => $"it does not provide what {mechanism} needs",
+            PlainLoginModule or ScramLoginModule or OAuthBearerLoginModule or MskIamLoginModule => $"it does not provide what {mechanism} needs (it serves {ModuleMechanism(jaas.LoginModule)})",
             _ => "Samsa cannot load Java classes",
+        };
+
+        static string ModuleMechanism(string module) => module switch
+        {
+            PlainLoginModule => "PLAIN",
+            ScramLoginModule => "SCRAM",
+            OAuthBearerLoginModule => "OAUTHBEARER",
+            _ => "AWS_MSK_IAM",
         };
         throw new ConfigException(
             SaslConfigKeys.JaasConfig,

@@ -39,7 +39,7 @@ internal sealed class ScramMechanism : ISaslMechanism
 
     public string Name { get; }
 
-    public ValueTask<ISaslExchange> BeginAsync(TimeSpan minimumValidity, CancellationToken cancellationToken) => new(new Exchange(this));
+    public ValueTask<ISaslExchange> BeginAsync(string host, TimeSpan minimumValidity, CancellationToken cancellationToken) => new(new Exchange(this));
 
     /// <summary>RFC 5802 §5.1 saslname: '=' and ',' would break the attribute syntax.</summary>
     internal static string EscapeUsername(string username) =>
