@@ -11,7 +11,8 @@ namespace Samsa.Testing.Security;
 /// </summary>
 /// <remarks>
 /// <para>Mechanisms: PLAIN and SCRAM-SHA-256/512 against a credential table (SCRAM keeps only salted keys, as a
-/// broker does), OAUTHBEARER verifying a JWT's signature and expiry with a <see cref="JwtIssuer"/>.</para>
+/// broker does), OAUTHBEARER verifying a JWT's signature and expiry with a <see cref="JwtIssuer"/>, AWS_MSK_IAM
+/// recomputing the SigV4 signature from a table of AWS access keys and checking its date and expiry.</para>
 /// <para>As a Kafka broker does, it closes a connection that sends anything but ApiVersions, SaslHandshake and
 /// SaslAuthenticate before authenticating, that fails to authenticate (after the error answer), or that sends any
 /// request after its session expired (<see cref="SessionLifetime"/>, like <c>connections.max.reauth.ms</c>; for
@@ -23,6 +24,7 @@ public sealed class SaslFront
 {
     private readonly ConcurrentDictionary<string, string> _plain = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Mechanism, string User), ScramCredential> _scram = new();
+    private readonly ConcurrentDictionary<string, AwsIdentity> _aws = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _violations = new();
     private readonly ConcurrentQueue<string> _failures = new();
     private readonly ConcurrentDictionary<string, int> _principals = new(StringComparer.Ordinal);
@@ -35,6 +37,7 @@ public sealed class SaslFront
     private int _corruptSignature;
     private int _maxAuthenticateVersion = 2;
     private IReadOnlyDictionary<string, string>? _lastExtensions;
+    private IReadOnlyDictionary<string, string>? _lastAwsMessage;
 
     /// <summary>The OAUTHBEARER token verifier; null: OAUTHBEARER is not enabled.</summary>
     public JwtIssuer? OAuthBearerIssuer { get; private set; }
@@ -100,6 +103,11 @@ public sealed class SaslFront
                 list.Add("OAUTHBEARER");
             }
 
+            if (!_aws.IsEmpty)
+            {
+                list.Add("AWS_MSK_IAM");
+            }
+
             return list;
         }
     }
@@ -128,6 +136,29 @@ public sealed class SaslFront
 
     /// <summary>The SASL extensions of the last OAUTHBEARER authentication (KIP-342).</summary>
     public IReadOnlyDictionary<string, string>? LastOAuthBearerExtensions => Volatile.Read(ref _lastExtensions);
+
+    /// <summary>AWS_MSK_IAM: the region signatures must be scoped to; null (default): any.</summary>
+    public string? ExpectedAwsRegion { get; set; }
+
+    /// <summary>AWS_MSK_IAM: how far in the future a request's <c>x-amz-date</c> may be (default 5 minutes, as AWS allows).</summary>
+    public TimeSpan AwsClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The fields of the last AWS_MSK_IAM message that was checked (accepted or not); the signature and token
+    /// are in it, so it is for tests, not logs.</summary>
+    public IReadOnlyDictionary<string, string>? LastAwsMskIamMessage => Volatile.Read(ref _lastAwsMessage);
+
+    /// <summary>
+    /// Lets the AWS access key <paramref name="accessKeyId"/> authenticate with AWS_MSK_IAM: a message signed with
+    /// <paramref name="secretAccessKey"/> (and, for temporary credentials, carrying <paramref name="sessionToken"/>) is
+    /// accepted, as <paramref name="principal"/> (default: an IAM user ARN named after the key).
+    /// </summary>
+    public SaslFront AddAwsCredentials(string accessKeyId, string secretAccessKey, string? sessionToken = null, string? principal = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accessKeyId);
+        ArgumentException.ThrowIfNullOrEmpty(secretAccessKey);
+        _aws[accessKeyId] = new AwsIdentity(secretAccessKey, sessionToken, principal ?? $"arn:aws:iam::123456789012:user/{accessKeyId}");
+        return this;
+    }
 
     /// <summary>Lets <paramref name="username"/> authenticate with PLAIN.</summary>
     public SaslFront AddPlainUser(string username, string password)
@@ -160,6 +191,10 @@ public sealed class SaslFront
         OAuthBearerIssuer = issuer ?? throw new ArgumentNullException(nameof(issuer));
         return this;
     }
+
+    internal AwsIdentity? AwsIdentity(string accessKeyId) => _aws.TryGetValue(accessKeyId, out var identity) ? identity : null;
+
+    internal void RecordAwsMessage(IReadOnlyDictionary<string, string> fields) => Volatile.Write(ref _lastAwsMessage, fields);
 
     internal string? PlainPassword(string username) => _plain.TryGetValue(username, out var p) ? p : null;
 

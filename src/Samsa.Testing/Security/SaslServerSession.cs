@@ -84,6 +84,7 @@ internal sealed class SaslServerSession(SaslFront front, int brokerId)
         {
             "PLAIN" => new PlainExchange(front),
             "OAUTHBEARER" => new OAuthBearerExchange(front),
+            "AWS_MSK_IAM" => new AwsMskIamExchange(front),
             _ => new ScramExchange(front, mechanism),
         };
         _mechanism = mechanism;
@@ -273,6 +274,26 @@ internal sealed class SaslServerSession(SaslFront front, int brokerId)
             }
 
             return attributes;
+        }
+    }
+
+    private sealed class AwsMskIamExchange(SaslFront front) : IServerExchange
+    {
+        public Step Step(byte[] token, DateTimeOffset now)
+        {
+            var (principal, fields, error) = AwsMskIamVerifier.Verify(front, token, now);
+            if (fields is not null)
+            {
+                front.RecordAwsMessage(fields);
+            }
+
+            if (error is not null)
+            {
+                return new Step(null, Error: error);
+            }
+
+            // MSK's answer: the version and the id of the request it authorised.
+            return new Step(Encoding.UTF8.GetBytes($$"""{"version":"2020_10_22","request-id":"{{Guid.NewGuid()}}"}"""), principal);
         }
     }
 
