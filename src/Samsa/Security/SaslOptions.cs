@@ -37,8 +37,8 @@ public sealed record SaslOptions
     /// <c>sasl.jaas.config</c>, in Java's syntax, e.g.
     /// <c>org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="…";</c>.
     /// Login modules understood: <c>PlainLoginModule</c> and <c>ScramLoginModule</c> (username, password;
-    /// tokenauth for SCRAM delegation tokens) and <c>OAuthBearerLoginModule</c> (clientId, clientSecret, scope,
-    /// <c>extension_NAME</c>).
+    /// tokenauth for SCRAM delegation tokens), <c>OAuthBearerLoginModule</c> (clientId, clientSecret, scope,
+    /// <c>extension_NAME</c>) and the AWS library's <c>software.amazon.msk.auth.iam.IAMLoginModule</c> (awsProfileName).
     /// </summary>
     public string? JaasConfig { get; init; }
 
