@@ -81,6 +81,7 @@ internal static class AwsMskIamVerifier
             return (null, fields, $"Credential should be scoped to a valid region, not '{scope[2]}'");
         }
 
+        now += front.AwsClockOffset;
         if (!DateTimeOffset.TryParseExact(amzDate, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var signedAt)
             || !int.TryParse(fields["x-amz-expires"], NumberStyles.None, CultureInfo.InvariantCulture, out var expires) || expires is < 1 or > 900)
         {

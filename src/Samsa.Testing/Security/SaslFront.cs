@@ -143,6 +143,10 @@ public sealed class SaslFront
     /// <summary>AWS_MSK_IAM: how far in the future a request's <c>x-amz-date</c> may be (default 5 minutes, as AWS allows).</summary>
     public TimeSpan AwsClockSkew { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>AWS_MSK_IAM: how far the front's clock is ahead of the real one when it checks dates (default zero):
+    /// a positive offset acts as a client whose clock is behind, a negative one as a client whose clock is ahead.</summary>
+    public TimeSpan AwsClockOffset { get; set; }
+
     /// <summary>The fields of the last AWS_MSK_IAM message that was checked (accepted or not); the signature and token
     /// are in it, so it is for tests, not logs.</summary>
     public IReadOnlyDictionary<string, string>? LastAwsMskIamMessage => Volatile.Read(ref _lastAwsMessage);

@@ -176,6 +176,36 @@ public sealed class AwsMskIamTests
         }
     }
 
+    [Theory]
+    [InlineData(16, "Signature expired")]
+    [InlineData(-6, "Signature not yet current")]
+    public async Task ASignatureOutsideItsTimeIsRefused(int brokerClockAheadMinutes, string why)
+    {
+        using var env = new AwsEnvironment([]);
+        var front = new SaslFront { AwsClockOffset = TimeSpan.FromMinutes(brokerClockAheadMinutes) }.AddAwsCredentials("AKIACLOCK", Secret);
+        await using var bed = SaslBed.Start(front, brokers: 1);
+        await using var producer = new ProducerBuilder<string, string>(bed.Options(new SaslOptions { Mechanism = SaslMechanism.AwsMskIam, AwsRegion = "us-east-1" }))
+            .SetAwsCredentialsProvider(_ => ValueTask.FromResult(new AwsCredentials("AKIACLOCK", Secret)))
+            .Build();
+
+        var e = await Assert.ThrowsAsync<KafkaAuthenticationException>(() => producer.ProduceAsync(new ProducerRecord<string, string>(bed.Topic, "k", "v")).AsTask().WaitAsync(Bound));
+        Assert.Contains(why, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASignatureForAnotherRegionIsRefused()
+    {
+        using var env = new AwsEnvironment([]);
+        var front = new SaslFront { ExpectedAwsRegion = "us-east-1" }.AddAwsCredentials("AKIAREGION", Secret);
+        await using var bed = SaslBed.Start(front, brokers: 1);
+        await using var producer = new ProducerBuilder<string, string>(bed.Options(new SaslOptions { Mechanism = SaslMechanism.AwsMskIam, AwsRegion = "us-west-2" }))
+            .SetAwsCredentialsProvider(_ => ValueTask.FromResult(new AwsCredentials("AKIAREGION", Secret)))
+            .Build();
+
+        var e = await Assert.ThrowsAsync<KafkaAuthenticationException>(() => producer.ProduceAsync(new ProducerRecord<string, string>(bed.Topic, "k", "v")).AsTask().WaitAsync(Bound));
+        Assert.Contains("us-west-2", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Sets the AWS_* variables to exactly the given ones for the test, and puts the old values back after.</summary>
     private sealed class AwsEnvironment : IDisposable
     {
