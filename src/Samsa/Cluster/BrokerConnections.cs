@@ -115,6 +115,39 @@ internal sealed class BrokerConnections : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// For health checks: connections open now, brokers whose latest connection attempt failed (each
+    /// bootstrap address counts as one), and the most recent of those failures.
+    /// </summary>
+    public (int Connected, int Unreachable, Exception? LastError) GetHealth()
+    {
+        var connected = 0;
+        var unreachable = 0;
+        Exception? lastError = null;
+        var lastErrorTicks = long.MinValue;
+        lock (_slots)
+        {
+            foreach (var slot in _slots.Values)
+            {
+                if (slot.Connecting is { IsCompletedSuccessfully: true } task && !task.Result.IsFailed)
+                {
+                    connected++;
+                }
+                else if (slot.FailedAttempts > 0)
+                {
+                    unreachable++;
+                    if (slot.LastError is not null && slot.LastErrorTicks > lastErrorTicks)
+                    {
+                        lastError = slot.LastError;
+                        lastErrorTicks = slot.LastErrorTicks;
+                    }
+                }
+            }
+        }
+
+        return (connected, unreachable, lastError);
+    }
+
     public async ValueTask DisposeAsync()
     {
         List<Task<BrokerConnection>> open;
@@ -202,14 +235,17 @@ internal sealed class BrokerConnections : IAsyncDisposable
             {
                 slot.FailedAttempts = 0;
                 slot.FailedConnectAttempts = 0;
+                slot.LastError = null;
             }
 
             return connection;
         }
-        catch
+        catch (Exception e)
         {
             lock (_slots)
             {
+                slot.LastError = e;
+                slot.LastErrorTicks = Environment.TickCount64;
                 slot.NextAttemptTicks = Environment.TickCount64 + (long)_reconnectBackoff.After(slot.FailedAttempts).TotalMilliseconds;
                 slot.FailedAttempts++;
             }
@@ -280,5 +316,9 @@ internal sealed class BrokerConnections : IAsyncDisposable
         public int FailedAttempts;
         public int FailedConnectAttempts;
         public long NextAttemptTicks;
+
+        // The latest failed attempt since the last connect, for GetHealth.
+        public Exception? LastError;
+        public long LastErrorTicks;
     }
 }
