@@ -27,7 +27,7 @@ internal sealed class ProducerFactory : IProducerFactory, IAsyncDisposable, IDis
         ArgumentNullException.ThrowIfNull(name);
         if (!_registrations.TryGetValue(name, out var registration))
         {
-            var known = _registrations.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", _registrations.Keys.Select(Show));
+            var known = _registrations.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", _registrations.Keys.Order(StringComparer.Ordinal).Select(Show));
             throw new InvalidOperationException($"No Samsa producer is named {Show(name)} ({known}). Register it with AddSamsaProducer.");
         }
 
