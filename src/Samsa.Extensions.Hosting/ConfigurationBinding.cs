@@ -10,7 +10,8 @@ namespace Samsa.Extensions.Hosting;
 /// typed name, the Java key in PascalCase (<c>"LingerMs"</c>: each dot-separated word capitalized,
 /// dots removed), which is also how Confluent.Kafka's <c>ProducerConfig</c> names its properties and
 /// what environment variables can carry (<c>Kafka__Producer__LingerMs</c>). Values are written as in a
-/// <c>.properties</c> file; a JSON array is a comma-separated list (<c>bootstrap.servers</c>). The
+/// <c>.properties</c> file; a JSON array is a comma-separated list (<c>bootstrap.servers</c>). When a
+/// key is given both ways, the typed name wins. The
 /// values are not parsed here: <see cref="ProducerOptions.FromProperties"/> does that, so the messages
 /// are the ones <c>Build()</c> gives.
 /// </summary>
@@ -40,9 +41,12 @@ internal static class ConfigurationBinding
                 continue;
             }
 
-            if (options.Sources.TryGetValue(key, out var earlier) && !string.Equals(earlier, path, StringComparison.OrdinalIgnoreCase))
+            // Both spellings of one key: the typed name wins. Configuration does not say which provider
+            // gave which, and the usual case is an environment variable (Kafka__Producer__LingerMs, as
+            // variable names hardly take dots) overriding a Java key from appsettings.json.
+            if (options.Sources.TryGetValue(key, out var earlier) && !string.Equals(earlier, path, StringComparison.OrdinalIgnoreCase)
+                && !IsTypedName(child.Key))
             {
-                options.BindingErrors.Add($"Producer configuration keys '{earlier}' and '{path}' both set '{key}'; keep one.");
                 continue;
             }
 
@@ -58,7 +62,7 @@ internal static class ConfigurationBinding
     /// </summary>
     internal static string ToJavaKey(string key)
     {
-        if (key.Length == 0 || key.Contains('.', StringComparison.Ordinal) || !char.IsAsciiLetterUpper(key[0]))
+        if (!IsTypedName(key))
         {
             return key;
         }
@@ -84,4 +88,7 @@ internal static class ConfigurationBinding
 
         return java.ToString();
     }
+
+    private static bool IsTypedName(string key) =>
+        key.Length > 0 && char.IsAsciiLetterUpper(key[0]) && !key.Contains('.', StringComparison.Ordinal);
 }

@@ -29,7 +29,7 @@ public sealed class SamsaProducerOptions
     /// </summary>
     internal Dictionary<string, string> Sources { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Configuration entries that could not be read as a property (a nested section, a key given twice).</summary>
+    /// <summary>Configuration entries that could not be read as a property (a nested section).</summary>
     internal List<string> BindingErrors { get; } = [];
 
     /// <summary>
@@ -51,7 +51,7 @@ public sealed class SamsaProducerOptions
     /// at startup and again in <see cref="ProducerBuilder{TKey, TValue}.Build"/>.
     /// </summary>
     /// <exception cref="ConfigException">A property is unknown or its value does not parse; the message names the key.</exception>
-    /// <exception cref="InvalidOperationException">The configuration section held an entry that is not a property (a nested section, or one key written two ways).</exception>
+    /// <exception cref="InvalidOperationException">The configuration section held an entry that is not a property (a nested section).</exception>
     public ProducerOptions ToProducerOptions()
     {
         if (BindingErrors.Count > 0)
