@@ -58,6 +58,19 @@ public sealed class HealthCheckTests(ClusterFixture fixture) : IClassFixture<Clu
     }
 
     [Fact]
+    public async Task ADeadBootstrapEntryDoesNotDegradeAProducerThatFoundItsCluster()
+    {
+        // Bootstrap servers are tried in the order given: the dead one fails first, then the live one
+        // gives the metadata. From then on the bootstrap list is not used, so the dead entry is no trouble.
+        var topic = fixture.CreateTopic("dead-bootstrap");
+        await using var app = await StartWebAppAsync($"127.0.0.1:{ClosedPort()},{fixture.BootstrapServers}");
+        await app.Services.GetRequiredService<IProducer<string, string>>().ProduceAsync(new ProducerRecord<string, string>(topic, "k", "v")).AsTask().WaitAsync(Bound);
+
+        var entry = (await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["samsa-producer"];
+        Assert.Equal(HealthStatus.Healthy, entry.Status);
+    }
+
+    [Fact]
     public async Task AFatalProducerIsUnhealthy()
     {
         using var cluster = MockCluster.Start(1);

@@ -116,36 +116,51 @@ internal sealed class BrokerConnections : IAsyncDisposable
     }
 
     /// <summary>
-    /// For health checks: connections open now, brokers whose latest connection attempt failed (each
-    /// bootstrap address counts as one), and the most recent of those failures.
+    /// For health checks: connections open now, brokers whose latest connection attempt failed, and the
+    /// most recent of those failures. A bootstrap address (negative node id) counts only while no
+    /// connection is open: once one is, the cluster is known through metadata and the bootstrap list is
+    /// no longer used, so a dead entry in it would otherwise report trouble for good.
     /// </summary>
     public (int Connected, int Unreachable, Exception? LastError) GetHealth()
     {
         var connected = 0;
-        var unreachable = 0;
-        Exception? lastError = null;
-        var lastErrorTicks = long.MinValue;
+        var failedBrokers = 0;
+        var failedBootstrap = 0;
+        Exception? brokerError = null, bootstrapError = null;
+        long brokerErrorTicks = long.MinValue, bootstrapErrorTicks = long.MinValue;
         lock (_slots)
         {
-            foreach (var slot in _slots.Values)
+            foreach (var (nodeId, slot) in _slots)
             {
                 if (slot.Connecting is { IsCompletedSuccessfully: true } task && !task.Result.IsFailed)
                 {
                     connected++;
                 }
+                else if (slot.FailedAttempts > 0 && nodeId >= 0)
+                {
+                    failedBrokers++;
+                    Latest(slot, ref brokerError, ref brokerErrorTicks);
+                }
                 else if (slot.FailedAttempts > 0)
                 {
-                    unreachable++;
-                    if (slot.LastError is not null && slot.LastErrorTicks > lastErrorTicks)
-                    {
-                        lastError = slot.LastError;
-                        lastErrorTicks = slot.LastErrorTicks;
-                    }
+                    failedBootstrap++;
+                    Latest(slot, ref bootstrapError, ref bootstrapErrorTicks);
                 }
             }
         }
 
-        return (connected, unreachable, lastError);
+        return connected > 0 || failedBrokers > 0
+            ? (connected, failedBrokers, brokerError)
+            : (0, failedBootstrap, bootstrapError);
+
+        static void Latest(Slot slot, ref Exception? error, ref long ticks)
+        {
+            if (slot.LastError is not null && slot.LastErrorTicks > ticks)
+            {
+                error = slot.LastError;
+                ticks = slot.LastErrorTicks;
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

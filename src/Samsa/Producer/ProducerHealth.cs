@@ -12,8 +12,9 @@ namespace Samsa;
 /// <param name="BufferLimitBytes"><c>buffer.memory</c>: when the used bytes reach it, sends wait up to <c>max.block.ms</c>.</param>
 /// <param name="ConnectedBrokers">Broker connections open now (a bootstrap address counts as its own connection).</param>
 /// <param name="UnreachableBrokers">
-/// Brokers (and bootstrap addresses) whose latest connection attempt failed and that have not
-/// connected since; the producer keeps retrying them with <c>reconnect.backoff.ms</c>.
+/// Brokers whose latest connection attempt failed and that have not connected since; the producer
+/// retries them with <c>reconnect.backoff.ms</c> while it needs them. Bootstrap addresses count only
+/// while no connection is open (once one is, the cluster is known from metadata).
 /// </param>
 /// <param name="LastConnectionError">The most recent of those failures, or null when none is unreachable.</param>
 public sealed record ProducerHealth(
