@@ -37,6 +37,9 @@ app.MapPost("/orders", async (Order order, IProducer<string, Order> producer, Ca
 app.MapHealthChecks("/health");
 app.Run();
 
+/// <summary>The app's entry point, public so that tests can start it with WebApplicationFactory.</summary>
+public partial class Program;
+
 /// <summary>An order as posted and as published.</summary>
 internal sealed record Order(string Id, string CustomerId, decimal Total);
 
