@@ -137,6 +137,8 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public Task FlushAsync(CancellationToken cancellationToken = default) => _engine.FlushAsync(cancellationToken);
 
+    public ProducerHealth GetHealth() => _engine.GetHealth();
+
     public bool Flush(TimeSpan timeout)
     {
         if (ReportingThread.IsCurrent)

@@ -109,6 +109,14 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     /// </summary>
     public KafkaException? FatalError => Volatile.Read(ref _fatalError);
 
+    /// <summary>The state <see cref="IProducer{TKey, TValue}.GetHealth"/> reports; read-only, off the produce path.</summary>
+    public ProducerHealth GetHealth()
+    {
+        var connections = Connections.GetHealth();
+        return new ProducerHealth(
+            FatalError, Memory.Used, Memory.Limit, connections.Connected, connections.Unreachable, connections.LastError);
+    }
+
     /// <summary>Puts the producer in its failed state and fails every record not yet delivered.</summary>
     public void EnterFatalState(KafkaException cause)
     {
