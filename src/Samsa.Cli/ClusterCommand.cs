@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Samsa.Testing;
 using Samsa.Testing.Proxy;
+using Samsa.Testing.Security;
 using Samsa.Testing.Tls;
 
 namespace Samsa.Cli;
@@ -70,6 +71,33 @@ internal static class ClusterCommand
             Description = "With --tls: require a client certificate signed by the throwaway CA (mTLS).",
         };
 
+        var saslPlain = new Option<string[]>("--sasl-plain")
+        {
+            Description = "Put a SASL front before the brokers (SASL_PLAINTEXT; SASL_SSL with --tls) and let USER log in with PLAIN (repeatable); BOOTSTRAP then names the front.",
+            HelpName = "USER:PASSWORD",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        saslPlain.Validators.Add(r => ValidateCredentials(r, scram: false));
+        var saslScram = new Option<string[]>("--sasl-scram")
+        {
+            Description = "As --sasl-plain, with SCRAM-SHA-256 or SCRAM-SHA-512 (repeatable).",
+            HelpName = "SHA-256|SHA-512:USER:PASSWORD",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        saslScram.Validators.Add(r => ValidateCredentials(r, scram: true));
+        var sessionLifetime = new Option<int>("--sasl-session-lifetime")
+        {
+            Description = "With a SASL front: sessions last this long, as a broker's connections.max.reauth.ms (clients must re-authenticate, KIP-368); 0: forever.",
+            HelpName = "MS",
+        };
+        sessionLifetime.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--sasl-session-lifetime must be >= 0.");
+            }
+        });
+
         var command = new Command("cluster",
             "Run librdkafka's mock cluster in this process until Ctrl+C or SIGTERM. The first stdout line is " +
             "'BOOTSTRAP host:port,...' (with --tls, 'CLIENT-CONFIG path' follows: a client.properties for it); " +
@@ -87,11 +115,14 @@ internal static class ClusterCommand
         command.Options.Add(untilStdinCloses);
         command.Options.Add(tls);
         command.Options.Add(tlsClientAuth);
+        command.Options.Add(saslPlain);
+        command.Options.Add(saslScram);
+        command.Options.Add(sessionLifetime);
         command.Validators.Add(r =>
         {
-            if (r.GetValue(tls) && r.GetValue(proxy))
+            if (r.GetValue(sessionLifetime) > 0 && (r.GetValue(saslPlain) ?? []).Length + (r.GetValue(saslScram) ?? []).Length == 0)
             {
-                r.AddError("--tls and --proxy cannot be combined.");
+                r.AddError("--sasl-session-lifetime needs --sasl-plain or --sasl-scram.");
             }
 
             if (r.GetValue(tlsClientAuth) && !r.GetValue(tls))
@@ -102,16 +133,103 @@ internal static class ClusterCommand
         command.SetAction((parseResult, ct) => RunAsync(
             context, parseResult.GetValue(brokers), parseResult.GetValue(topics) ?? [], parseResult.GetValue(rtt), parseResult.GetValue(proxy),
             parseResult.GetValue(untilStdinCloses),
-            parseResult.GetValue(tls) ? new TlsFrontOptions { RequireClientCertificate = parseResult.GetValue(tlsClientAuth) } : null));
+            parseResult.GetValue(tls) ? new TlsFrontOptions { RequireClientCertificate = parseResult.GetValue(tlsClientAuth) } : null,
+            Front(parseResult.GetValue(saslPlain) ?? [], parseResult.GetValue(saslScram) ?? [], parseResult.GetValue(sessionLifetime))));
         return command;
     }
 
+    private static void ValidateCredentials(System.CommandLine.Parsing.OptionResult result, bool scram)
+    {
+        foreach (var token in result.Tokens)
+        {
+            if (!TryParseCredential(token.Value, scram, out _, out _, out _))
+            {
+                // The value holds a password: the message does not repeat it.
+                result.AddError(scram
+                    ? "--sasl-scram expects SHA-256:USER:PASSWORD or SHA-512:USER:PASSWORD."
+                    : "--sasl-plain expects USER:PASSWORD with a non-empty user.");
+                return;
+            }
+        }
+    }
+
+    private static bool TryParseCredential(string text, bool scram, out string mechanism, out string user, out string password)
+    {
+        mechanism = "PLAIN";
+        user = password = "";
+        if (scram)
+        {
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                return false;
+            }
+
+            mechanism = text[..colon].ToUpperInvariant() switch
+            {
+                "SHA-256" or "SCRAM-SHA-256" => "SCRAM-SHA-256",
+                "SHA-512" or "SCRAM-SHA-512" => "SCRAM-SHA-512",
+                _ => "",
+            };
+            text = text[(colon + 1)..];
+            if (mechanism.Length == 0)
+            {
+                return false;
+            }
+        }
+
+        // The user name ends at the first ':'; the password may contain more.
+        var separator = text.IndexOf(':', StringComparison.Ordinal);
+        if (separator <= 0)
+        {
+            return false;
+        }
+
+        user = text[..separator];
+        password = text[(separator + 1)..];
+        return true;
+    }
+
+    private static SaslFront? Front(string[] plain, string[] scram, int sessionLifetimeMs)
+    {
+        if (plain.Length == 0 && scram.Length == 0)
+        {
+            return null;
+        }
+
+        var front = new SaslFront { SessionLifetime = TimeSpan.FromMilliseconds(sessionLifetimeMs) };
+        foreach (var entry in plain)
+        {
+            _ = TryParseCredential(entry, scram: false, out _, out var user, out var password); // validated by the parser
+            front.AddPlainUser(user, password);
+        }
+
+        foreach (var entry in scram)
+        {
+            _ = TryParseCredential(entry, scram: true, out var mechanism, out var user, out var password);
+            front.AddScramUser(mechanism, user, password);
+        }
+
+        return front;
+    }
+
+    // Users and mechanisms only: the passwords were given on the command line and are not printed back.
+    private static string DescribeSasl(SaslFront front) =>
+        string.Join(", ", front.EnabledMechanisms) + (front.SessionLifetime > TimeSpan.Zero ? $", sessions of {front.SessionLifetime.TotalMilliseconds:0} ms" : "");
+
     // Where the throwaway PKI's files are. The passwords are the test PKI's own, generated for this run: a client
     // needs them to open the files.
-    private static void DescribeTls(CliContext context, TlsFront front)
+    private static void DescribeTls(CliContext context, TlsFront front, SaslFront? sasl)
     {
         var c = front.Certificates;
         var config = front.WriteClientProperties(front.Options.RequireClientCertificate);
+        if (sasl is not null)
+        {
+            // SASL_SSL; the credentials are the ones given on the command line, so the file names the mechanism only.
+            var text = File.ReadAllText(config).Replace("security.protocol=SSL\n", "security.protocol=SASL_SSL\n", StringComparison.Ordinal);
+            File.WriteAllText(config, text + $"sasl.mechanism={sasl.EnabledMechanisms[0]}\n# sasl.jaas.config=... username=\"<USER>\" password=\"<PASSWORD>\"; (as given to --sasl-*)\n");
+        }
+
         context.Out($"CLIENT-CONFIG {config}");
         context.Error(
             $"samsa cluster: TLS by stunnel (OpenSSL); throwaway certificates in {c.Directory}:\n" +
@@ -134,7 +252,7 @@ internal static class ClusterCommand
             && partitions >= 1;
     }
 
-    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, bool untilStdinCloses, TlsFrontOptions? tls)
+    private static async Task<int> RunAsync(CliContext context, int brokers, string[] topics, int rttMs, bool withProxy, bool untilStdinCloses, TlsFrontOptions? tls, SaslFront? sasl)
     {
         using var cluster = MockCluster.Start(brokers);
         foreach (var t in topics)
@@ -155,30 +273,31 @@ internal static class ClusterCommand
             cluster.SetBrokerRoundTripTime(b, TimeSpan.FromMilliseconds(rttMs));
         }
 
-        TlsFront? front;
+        // The proxy (with its SASL front) sits next to the brokers, TLS in front of it: client -> TLS -> SASL -> mock.
+        var proxy = withProxy || sasl is not null ? KafkaProxy.Start(cluster, sasl) : null;
+        TlsFront? front = null;
         try
         {
-            front = tls is null ? null : TlsFront.Start(cluster, tls);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new UsageException($"cannot start the TLS front: {e.Message}");
-        }
+            try
+            {
+                front = tls is null ? null : TlsFront.Start(cluster, tls, proxy);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new UsageException($"cannot start the TLS front: {e.Message}");
+            }
 
-        using var frontScope = front;
-        var proxy = withProxy ? KafkaProxy.Start(cluster) : null;
-        try
-        {
             var bootstrap = front?.BootstrapServers ?? proxy?.BootstrapServers ?? cluster.BootstrapServers;
             context.Out($"BOOTSTRAP {bootstrap}");
             context.Error($"samsa cluster: librdkafka {MockCluster.NativeVersion} mock, {cluster.BrokerCount} brokers at {cluster.BootstrapServers}" +
                 (proxy is null ? "" : $", through the proxy at {proxy.BootstrapServers}") +
                 (front is null ? "" : $", through TLS at {front.BootstrapServers}" + (tls!.RequireClientCertificate ? " (client certificates required)" : "")) +
+                (sasl is null ? "" : $"; {(front is null ? "SASL_PLAINTEXT" : "SASL_SSL")}: {DescribeSasl(sasl)}") +
                 (rttMs > 0 ? $"; rtt {rttMs} ms" : "") +
                 (topics.Length > 0 ? $"; topics {string.Join(", ", topics)}" : "") + ". Ctrl+C to stop.");
             if (front is not null)
             {
-                DescribeTls(context, front);
+                DescribeTls(context, front, sasl);
             }
 
             var console = new ClusterConsole(context, cluster, proxy);
@@ -193,6 +312,8 @@ internal static class ClusterCommand
         }
         finally
         {
+            // TLS first: it gives the brokers' advertised ports back to the proxy, which gives them back to the brokers.
+            front?.Dispose();
             if (proxy is not null)
             {
                 await proxy.DisposeAsync().ConfigureAwait(false);

@@ -15,12 +15,14 @@ internal sealed class ClusterConsole(CliContext context, MockCluster cluster, Ka
         "  rtt <broker|all> <ms>                 round-trip time added by the mock broker(s)\n" +
         "  down <broker> / up <broker>           close a broker's connections and refuse new ones / undo\n" +
         "  leader <topic> <partition> <broker>   move a partition's leadership\n" +
-        "  With --proxy only:\n" +
+        "  With --proxy (or a SASL front) only:\n" +
         "  latency <broker|all> <ms>             latency the proxy adds to every answer\n" +
         "  drop-response <api> <n>               swallow the answers to the next n requests of an API (e.g. Produce)\n" +
         "  close-after <api>                     close the connection of the next request of an API before its answer\n" +
         "  stall <broker|all> <ms>               stop forwarding the broker's traffic for a while\n" +
-        "  oracle                                print the idempotence oracle's summary on stdout ('ORACLE ...')";
+        "  oracle                                print the idempotence oracle's summary on stdout ('ORACLE ...')\n" +
+        "  With --sasl-plain/--sasl-scram only:\n" +
+        "  sasl                                  print the SASL front's counters on stdout ('SASL ...')";
 
     private readonly Lock _gate = new();
     private bool _stopped;
@@ -100,6 +102,11 @@ internal sealed class ClusterConsole(CliContext context, MockCluster cluster, Ka
                     break;
                 case "oracle" when words.Length == 1:
                     PrintOracle();
+                    break;
+                case "sasl" when words.Length == 1:
+                    var front = Proxy().Sasl ?? throw new FormatException("this command needs a SASL front: start with --sasl-plain or --sasl-scram.");
+                    context.Out($"SASL authentications {front.Authentications}, re-authentications {front.Reauthentications}, failed {front.FailedAuthentications}, " +
+                        $"expired-session closures {front.ExpiredSessionClosures}, violations {front.Violations.Count}");
                     break;
                 default:
                     throw new FormatException($"unknown command or wrong number of arguments: '{line}'. The commands are:{Environment.NewLine}{Help}");

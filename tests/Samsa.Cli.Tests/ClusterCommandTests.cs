@@ -111,10 +111,57 @@ public sealed class ClusterCommandTests
     }
 
     [Fact]
+    public async Task WithASaslFrontProducersMustAuthenticateAndPasswordsAreNotPrinted()
+    {
+        using var output = new SyncStringWriter();
+        using var error = new SyncStringWriter();
+        using var input = new LineFeeder();
+        using var cts = new CancellationTokenSource();
+        var task = CliApp.RunAsync(
+            ["cluster", "--brokers", "1", "--topic", "secured:1", "--sasl-scram", "SHA-512:alice:alice-pw:with-colon", "--sasl-plain", "bob:bob-pw", "--sasl-session-lifetime", "60000"],
+            input, output, error, cancellationToken: cts.Token);
+        await WaitForAsync(output, "BOOTSTRAP ");
+        var servers = output.ToString().Split('\n')[0]["BOOTSTRAP ".Length..].Trim();
+
+        var jaas = "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"alice\" password=\"alice-pw:with-colon\";";
+        var run = await Cli.RunWithInputAsync("a\nb\n", "produce", "-b", servers, "-t", "secured", "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=SCRAM-SHA-512", "-X", jaas);
+        Assert.True(run.ExitCode == 0, run.All);
+
+        var refused = await Cli.RunWithInputAsync("c\n", "produce", "-b", servers, "-t", "secured", "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=PLAIN",
+            "-X", "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"bob\" password=\"not-bobs-pw\";");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("Invalid username or password", refused.All, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-bobs-pw", refused.All, StringComparison.Ordinal);
+        refused.AssertNoStackTrace();
+
+        input.Send("sasl");
+        await WaitForAsync(output, "SASL ");
+        // The bootstrap connection and the broker's (the same broker, known by two names) each authenticated; bob's attempt failed once.
+        Assert.Matches(@"SASL authentications [12], re-authentications 0, failed 1, expired-session closures 0, violations 0", output.ToString());
+        Assert.Contains("PLAIN, SCRAM-SHA-512, sessions of 60000 ms", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("alice-pw", output.ToString() + error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("bob-pw", output.ToString() + error.ToString(), StringComparison.Ordinal);
+
+        cts.Cancel();
+        Assert.Equal(0, await task);
+    }
+
+    [Theory]
+    [InlineData("--sasl-plain", "no-colon-secret")]
+    [InlineData("--sasl-scram", "SHA-1:u:secretpw")]
+    public async Task MalformedSaslCredentialsAreUsageErrorsThatDoNotEchoThePassword(string option, string value)
+    {
+        var run = await Cli.RunAsync("cluster", option, value);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(option, run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", run.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HelpListsTheStdinCommands()
     {
         var run = await Cli.RunAsync("cluster", "--help");
-        foreach (var word in new[] { "--rtt", "--proxy", "drop-response <api> <n>", "close-after <api>", "stall <broker|all> <ms>", "leader <topic> <partition> <broker>", "oracle" })
+        foreach (var word in new[] { "--rtt", "--proxy", "--sasl-plain", "--sasl-scram", "--sasl-session-lifetime", "sasl ", "drop-response <api> <n>", "close-after <api>", "stall <broker|all> <ms>", "leader <topic> <partition> <broker>", "oracle" })
         {
             Assert.Contains(word, run.Stdout, StringComparison.Ordinal);
         }

@@ -63,6 +63,48 @@ public sealed class TlsCommandTests
     }
 
     [StunnelFact]
+    public async Task ClusterWithTlsAndSaslServesSaslSslThroughItsClientPropertiesAndTheJaasLine()
+    {
+        using var output = new LockedWriter();
+        using var error = new LockedWriter();
+        using var cts = new CancellationTokenSource();
+        var cluster = CliApp.RunAsync(["cluster", "--brokers", "1", "--topic", "sasl-ssl:1", "--tls", "--sasl-scram", "SHA-256:lee:lee-secret"], TextReader.Null, output, error, cancellationToken: cts.Token);
+        int exitCode;
+        try
+        {
+            var lines = await WaitForLinesAsync(output, 2, cluster);
+            var config = lines[1]["CLIENT-CONFIG ".Length..].Trim();
+            var text = await File.ReadAllTextAsync(config);
+            Assert.Contains("security.protocol=SASL_SSL", text, StringComparison.Ordinal);
+            Assert.Contains("sasl.mechanism=SCRAM-SHA-256", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("lee-secret", text + output + error, StringComparison.Ordinal);
+            Assert.Contains("SASL_SSL: SCRAM-SHA-256", error.ToString(), StringComparison.Ordinal);
+
+            var produce = await Cli.RunWithInputAsync("a\nb\n", "produce", "--producer.config", config, "-t", "sasl-ssl",
+                "-X", "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"lee\" password=\"lee-secret\";");
+            Assert.True(produce.ExitCode == 0, produce.All);
+
+            var reader = new Dictionary<string, string>
+            {
+                ["security.protocol"] = "SASL_SSL",
+                ["ssl.ca.location"] = Path.Combine(Path.GetDirectoryName(config)!, "ca.pem"),
+                ["sasl.mechanism"] = "SCRAM-SHA-256",
+                ["sasl.username"] = "lee",
+                ["sasl.password"] = "lee-secret",
+            };
+            var read = RecordReader.ReadAll(lines[0]["BOOTSTRAP ".Length..].Trim(), "sasl-ssl", 2, security: reader);
+            Assert.Equal(["a", "b"], read.Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)));
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            exitCode = await cluster.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Equal(0, exitCode);
+    }
+
+    [StunnelFact]
     public async Task JavaClientPropertiesWithEverySslKindWork()
     {
         using var mock = MockCluster.Start(1);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Samsa.Testing.Security;
 
 namespace Samsa.Testing.Proxy;
 
@@ -49,15 +50,19 @@ public sealed class KafkaProxy : IAsyncDisposable
     private int _closedConnections;
     private int _disposed;
 
-    private KafkaProxy(MockCluster cluster, ProxyBroker[] brokers)
+    private KafkaProxy(MockCluster cluster, ProxyBroker[] brokers, SaslFront? sasl)
     {
         _cluster = cluster;
         _brokers = brokers;
+        Sasl = sasl;
         BootstrapServers = string.Join(',', brokers.Select(b => $"127.0.0.1:{b.ListenPort}"));
     }
 
     /// <summary>Comma-separated "127.0.0.1:port" list of the proxy's listeners, one per broker.</summary>
     public string BootstrapServers { get; }
+
+    /// <summary>The SASL front every connection authenticates with first; null: none (PLAINTEXT).</summary>
+    public SaslFront? Sasl { get; }
 
     /// <summary>The judge of every Produce batch that went through the proxy.</summary>
     public IdempotenceOracle Oracle { get; } = new();
@@ -98,7 +103,13 @@ public sealed class KafkaProxy : IAsyncDisposable
     /// Starts one listener per broker of <paramref name="cluster"/> and makes the brokers advertise them.
     /// Create topics and set leaders on the cluster as usual; disposing the proxy restores the advertised ports.
     /// </summary>
-    public static KafkaProxy Start(MockCluster cluster)
+    public static KafkaProxy Start(MockCluster cluster) => Start(cluster, sasl: null);
+
+    /// <summary>
+    /// As <see cref="Start(MockCluster)"/>, with the brokers' listeners speaking SASL (SASL_PLAINTEXT): every connection
+    /// must authenticate with <paramref name="sasl"/> before anything is forwarded.
+    /// </summary>
+    public static KafkaProxy Start(MockCluster cluster, SaslFront? sasl)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         // librdkafka lists the bootstrap servers in broker id order (1..N).
@@ -126,7 +137,7 @@ public sealed class KafkaProxy : IAsyncDisposable
             throw;
         }
 
-        var proxy = new KafkaProxy(cluster, brokers);
+        var proxy = new KafkaProxy(cluster, brokers, sasl);
         foreach (var b in brokers)
         {
             proxy._acceptLoops.Add(Task.Run(() => proxy.AcceptLoopAsync(b)));

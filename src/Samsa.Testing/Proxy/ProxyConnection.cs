@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Samsa.Testing.Security;
 
 namespace Samsa.Testing.Proxy;
 
@@ -27,7 +28,13 @@ internal sealed class ProxyConnection : IDisposable
     private readonly ConcurrentDictionary<int, PendingRequest> _pending = new();
     private readonly Dictionary<TopicPartition, int> _outstanding = [];
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SaslServerSession? _sasl;
+    private readonly SemaphoreSlim _clientWrite = new(1, 1);
     private int _clientGone;
+
+    // Requests forwarded whose answer has not been passed on (or dropped) yet: an answer the SASL front gives itself
+    // waits until this is 0, so that answers keep the order of their requests.
+    private int _answersOwed;
 
     public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client)
     {
@@ -35,6 +42,7 @@ internal sealed class ProxyConnection : IDisposable
         _broker = broker;
         _client = client;
         _client.NoDelay = true;
+        _sasl = proxy.Sasl is { } front ? new SaslServerSession(front, broker.Id) : null;
     }
 
     /// <summary>Completes when both directions have stopped and the sockets are closed.</summary>
@@ -130,10 +138,39 @@ internal sealed class ProxyConnection : IDisposable
             var apiKey = BinaryPrimitives.ReadInt16BigEndian(body);
             var version = BinaryPrimitives.ReadInt16BigEndian(body[2..]);
             var correlationId = BinaryPrimitives.ReadInt32BigEndian(body[4..]);
+            var addSaslApis = false;
+            if (_sasl is not null)
+            {
+                var verdict = _sasl.OnRequest(apiKey, version, correlationId, body, DateTimeOffset.UtcNow);
+                switch (verdict.Action)
+                {
+                    case SaslAction.Close:
+                        return;
+                    case SaslAction.Answer:
+                        // After every answer owed before it, as a broker answers in order.
+                        while (Volatile.Read(ref _answersOwed) > 0)
+                        {
+                            await Task.Delay(1, ct).ConfigureAwait(false);
+                        }
+
+                        await SendToClientAsync(verdict.Response!, ct).ConfigureAwait(false);
+                        if (verdict.CloseAfter)
+                        {
+                            return;
+                        }
+
+                        continue;
+                    case SaslAction.ForwardApiVersions:
+                        addSaslApis = true;
+                        break;
+                }
+            }
+
             var (drop, close) = _proxy.TakeFaults(apiKey);
             var batches = apiKey == ProduceKey && version >= ProduceCodec.FirstBatchVersion ? ProduceCodec.ReadRequest(body, version) : [];
             // Registered before forwarding: the answer may come back before this loop runs again.
-            _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close);
+            _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close, addSaslApis);
+            Interlocked.Increment(ref _answersOwed);
             Outstanding(batches, +1);
 
             await _broker.WaitWhileStalledAsync(ct).ConfigureAwait(false);
@@ -184,15 +221,29 @@ internal sealed class ProxyConnection : IDisposable
 
             if (!request.DropResponse && Volatile.Read(ref _clientGone) == 0)
             {
-                await _client.SendAsync(frame, SocketFlags.None, ct).ConfigureAwait(false);
+                await SendToClientAsync(request.AddSaslApis ? SaslWire.AddSaslApis(frame, request.Version, _proxy.Sasl!.MaxSaslAuthenticateVersion) : frame, ct).ConfigureAwait(false);
             }
 
+            Interlocked.Decrement(ref _answersOwed);
             Outstanding(request.Batches, -1);
 
             if (Volatile.Read(ref _clientGone) != 0 && _pending.IsEmpty)
             {
                 return; // every answer the gone client was owed is in
             }
+        }
+    }
+
+    private async Task SendToClientAsync(byte[] frame, CancellationToken ct)
+    {
+        await _clientWrite.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await _client.SendAsync(frame, SocketFlags.None, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _clientWrite.Release();
         }
     }
 
@@ -270,5 +321,5 @@ internal sealed class ProxyConnection : IDisposable
         }
     }
 
-    private sealed record PendingRequest(short ApiKey, short Version, List<ProducedBatch> Batches, bool DropResponse, bool CloseOnResponse);
+    private sealed record PendingRequest(short ApiKey, short Version, List<ProducedBatch> Batches, bool DropResponse, bool CloseOnResponse, bool AddSaslApis = false);
 }

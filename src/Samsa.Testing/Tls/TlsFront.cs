@@ -54,8 +54,11 @@ public sealed class TlsFront : IDisposable
     /// <summary>
     /// Makes the certificates and starts one stunnel per broker of <paramref name="cluster"/>. Throws
     /// <see cref="InvalidOperationException"/> when stunnel is missing or does not start (with its log).
+    /// With <paramref name="inFrontOf"/>, each tunnel leads to that proxy's listener for its broker instead of
+    /// the broker itself (e.g. TLS before a <see cref="Proxy.KafkaProxy"/> with a SASL front: SASL_SSL); dispose
+    /// the TLS front first, it gives the advertised ports back to the proxy.
     /// </summary>
-    public static TlsFront Start(MockCluster cluster, TlsFrontOptions? options = null)
+    public static TlsFront Start(MockCluster cluster, TlsFrontOptions? options = null, Proxy.KafkaProxy? inFrontOf = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         options ??= new TlsFrontOptions();
@@ -65,7 +68,7 @@ public sealed class TlsFront : IDisposable
         }
 
         // librdkafka lists the bootstrap servers in broker id order (1..N).
-        var upstreamPorts = cluster.BootstrapServers.Split(',')
+        var upstreamPorts = (inFrontOf?.BootstrapServers ?? cluster.BootstrapServers).Split(',')
             .Select(s => int.Parse(s[(s.LastIndexOf(':') + 1)..], NumberStyles.None, CultureInfo.InvariantCulture))
             .ToArray();
         var front = new TlsFront(cluster, options, TlsCertificates.Create(options.Certificates));

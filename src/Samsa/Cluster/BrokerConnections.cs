@@ -22,6 +22,10 @@ internal sealed class BrokerConnections : IAsyncDisposable
     private readonly Timer? _idleTimer;
     private bool _disposed;
 
+    // Set once a broker refused to authenticate the producer: from then on no connection is attempted, so nothing
+    // keeps knocking with refused credentials (a refused login per retry), and every caller gets that refusal.
+    private KafkaAuthenticationException? _refused;
+
     /// <param name="settings">What every connection shares; its connect timeout is the first one.</param>
     /// <param name="reconnectBackoff"><c>reconnect.backoff.ms</c>.</param>
     /// <param name="reconnectBackoffMax"><c>reconnect.backoff.max.ms</c>.</param>
@@ -53,8 +57,9 @@ internal sealed class BrokerConnections : IAsyncDisposable
     }
 
     /// <summary>
-    /// Raised, on the connecting thread, when a broker refuses the producer (TLS or authentication): retrying
-    /// cannot help, so the producer fails for good (<see cref="KafkaAuthenticationException"/>).
+    /// Raised, from whichever thread noticed, when a broker refuses the producer: its TLS handshake on connecting, or
+    /// SASL on connecting or re-authenticating (KIP-368). Retrying cannot help, so the producer fails for good
+    /// (<see cref="KafkaAuthenticationException"/>).
     /// </summary>
     public event Action<KafkaAuthenticationException>? AuthenticationFailed;
 
@@ -65,6 +70,11 @@ internal sealed class BrokerConnections : IAsyncDisposable
         lock (_slots)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_refused is { } refused)
+            {
+                return Task.FromException<BrokerConnection>(refused);
+            }
+
             if (!_slots.TryGetValue(address.NodeId, out slot!))
             {
                 slot = new Slot();
@@ -137,6 +147,8 @@ internal sealed class BrokerConnections : IAsyncDisposable
                 await task.Result.DisposeAsync().ConfigureAwait(false);
             }
         }
+
+        _settings.Sasl?.Dispose();
     }
 
     /// <summary>
@@ -253,12 +265,18 @@ internal sealed class BrokerConnections : IAsyncDisposable
 
             try
             {
-                return await BrokerConnection.ConnectAsync(address, _settings with { ConnectTimeout = timeout }, resolved, CancellationToken.None).ConfigureAwait(false);
+                var connection = await BrokerConnection.ConnectAsync(address, _settings with { ConnectTimeout = timeout }, resolved, CancellationToken.None).ConfigureAwait(false);
+                if (_settings.Sasl is not null)
+                {
+                    connection.AuthenticationRefused += (_, refused) => OnRefused(refused);
+                }
+
+                return connection;
             }
             catch (KafkaAuthenticationException e)
             {
                 // The broker answered and refused: another of its addresses would refuse the same way.
-                AuthenticationFailed?.Invoke(e);
+                OnRefused(e);
                 throw;
             }
             catch (KafkaException e)
@@ -272,6 +290,17 @@ internal sealed class BrokerConnections : IAsyncDisposable
         }
 
         throw lastError!;
+    }
+
+    private void OnRefused(KafkaAuthenticationException refused)
+    {
+        lock (_slots)
+        {
+            _refused ??= refused;
+        }
+
+        _settings.Sasl?.Refuse(refused);
+        AuthenticationFailed?.Invoke(refused);
     }
 
     private sealed class Slot

@@ -13,7 +13,7 @@ namespace Samsa.Network;
 /// handed over, and Kafka answers them in the order they were sent, so a FIFO of pending
 /// requests matched by correlation id is enough to pair answers with questions.
 /// </summary>
-internal sealed class BrokerConnection : IAsyncDisposable
+internal sealed partial class BrokerConnection : IAsyncDisposable
 {
     // A broker never sends a response this large to a producer; a bigger size means a corrupt stream.
     private const int MaxResponseSize = 100 * 1024 * 1024;
@@ -134,6 +134,10 @@ internal sealed class BrokerConnection : IAsyncDisposable
         {
             connection.Versions = await connection.NegotiateVersionsAsync(cancellationToken).ConfigureAwait(false);
             connection._established = true;
+            if (settings.Sasl is { } sasl)
+            {
+                await connection.AuthenticateAsync(sasl, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -145,24 +149,34 @@ internal sealed class BrokerConnection : IAsyncDisposable
     }
 
     /// <summary>Sends a generated request at the given version and decodes its response.</summary>
-    public async Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, CancellationToken cancellationToken = default)
+    public Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, CancellationToken cancellationToken = default)
+        where TResponse : IKafkaResponse<TResponse> =>
+        SendAsync(request, apiVersion, writeLockHeld: false, cancellationToken);
+
+    /// <summary>As above; <paramref name="writeLockHeld"/>: the caller holds the write lock (re-authentication).</summary>
+    internal async Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, bool writeLockHeld, CancellationToken cancellationToken)
         where TResponse : IKafkaResponse<TResponse>
     {
         var handler = new ResponseHandler<TResponse>();
         using var buffer = new PooledBufferWriter();
         RequestFrame.Write(buffer, request, apiVersion, _settings.ClientId);
-        await SendFrameAsync(buffer, handler, apiVersion, TResponse.ResponseHeaderVersion(apiVersion)).ConfigureAwait(false);
+        await SendFrameAsync(buffer, handler, apiVersion, TResponse.ResponseHeaderVersion(apiVersion), writeLockHeld).ConfigureAwait(false);
         return await handler.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Sends an encoded frame (see <see cref="RequestFrame"/>). With a handler, the response goes
     /// to it on the receive loop; without one (Produce with acks=0) nothing is expected back.
-    /// The frame's bytes may be reused once this returns.
+    /// The frame's bytes may be reused once this returns. <paramref name="writeLockHeld"/>: the caller holds the
+    /// write lock already (a re-authentication, which keeps other requests out until it is done).
     /// </summary>
-    public async ValueTask SendFrameAsync(PooledBufferWriter frame, IResponseHandler? handler, short apiVersion, short responseHeaderVersion)
+    public async ValueTask SendFrameAsync(PooledBufferWriter frame, IResponseHandler? handler, short apiVersion, short responseHeaderVersion, bool writeLockHeld = false)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        if (!writeLockHeld)
+        {
+            await _writeLock.WaitAsync().ConfigureAwait(false);
+        }
+
         try
         {
             var failure = Volatile.Read(ref _failure);
@@ -202,7 +216,10 @@ internal sealed class BrokerConnection : IAsyncDisposable
         }
         finally
         {
-            _writeLock.Release();
+            if (!writeLockHeld)
+            {
+                _writeLock.Release();
+            }
         }
     }
 
@@ -231,6 +248,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
         Fail(new KafkaNetworkException($"The connection to broker {Address} was closed by the producer."));
         await _receiveLoop.ConfigureAwait(false);
         await _timeoutTimer.DisposeAsync().ConfigureAwait(false);
+        StopReauthentication();
         _closing.Dispose();
     }
 

@@ -19,6 +19,7 @@ public sealed class ProducerBuilder<TKey, TValue>
     private IPartitioner? _partitioner;
     private ILogger _logger = NullLogger.Instance;
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(30);
+    private Func<CancellationToken, ValueTask<OAuthBearerToken>>? _tokenProvider;
 
     /// <summary>From typed options.</summary>
     public ProducerBuilder(ProducerOptions options)
@@ -73,10 +74,29 @@ public sealed class ProducerBuilder<TKey, TValue>
         return this;
     }
 
+    /// <summary>
+    /// Where SASL/OAUTHBEARER tokens come from (KIP-255), instead of an OIDC token endpoint
+    /// (<c>sasl.oauthbearer.token.endpoint.url</c>): called when a connection authenticates and the shared cached
+    /// token is due for refresh (<c>sasl.login.refresh.window.factor</c> of its lifetime). Throw a
+    /// <see cref="KafkaAuthenticationException"/> to fail the producer; any other exception makes the connection
+    /// try again after the reconnect backoff. Requires <c>sasl.mechanism=OAUTHBEARER</c>.
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> SetOAuthBearerTokenProvider(Func<CancellationToken, ValueTask<OAuthBearerToken>> provider)
+    {
+        _tokenProvider = provider ?? throw new ArgumentNullException(nameof(provider));
+        return this;
+    }
+
     /// <summary>Checks the configuration and creates the producer. Connections open on first use.</summary>
     public IProducer<TKey, TValue> Build()
     {
-        var options = (_options ?? ProducerOptions.FromProperties(_properties!)).Validate();
+        var given = _options ?? ProducerOptions.FromProperties(_properties!);
+        if (_tokenProvider is not null)
+        {
+            given = given with { Sasl = (given.Sasl ?? new SaslOptions()) with { OAuthBearerTokenProvider = _tokenProvider } };
+        }
+
+        var options = given.Validate();
         var keySerializer = SerializerResolver.Resolve(_keySerializer, options.KeySerializer, "key.serializer");
         var valueSerializer = SerializerResolver.Resolve(_valueSerializer, options.ValueSerializer, "value.serializer");
         var partitioner = _partitioner ?? (options.Partitioner == PartitionerKind.RoundRobin ? new RoundRobinPartitioner() : null);

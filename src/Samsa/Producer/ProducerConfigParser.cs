@@ -55,7 +55,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol,
+        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, .. SaslConfigKeys.All,
     ];
 }
 
@@ -70,7 +70,7 @@ internal static class ProducerConfigParser
     internal const string DnsLookups = "one of use_all_dns_ips, resolve_canonical_bootstrap_servers_only";
     internal const string Partitioners = "org.apache.kafka.clients.producer.RoundRobinPartitioner, round_robin, default, or empty for the built-in partitioner";
     internal const string RoundRobinClass = "org.apache.kafka.clients.producer.RoundRobinPartitioner";
-    internal const string SecurityProtocols = "PLAINTEXT or SSL (SASL_PLAINTEXT and SASL_SSL are not supported yet)";
+    internal const string SecurityProtocols = "one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL";
 
     // Real Java producer keys that Samsa deliberately does not take, with the reason. Accepting them
     // silently would let a user believe, say, an interceptor or TLS is in effect.
@@ -84,8 +84,6 @@ internal static class ProducerConfigParser
         ["auto.include.jmx.reporter"] = "there is no JMX in .NET",
         ["enable.metrics.push"] = "client metrics push (KIP-714) is not supported",
         ["transaction.timeout.ms"] = "transactions are not supported yet",
-        ["sasl.mechanism"] = "SASL is not supported yet; only security.protocol=PLAINTEXT is supported for now",
-        ["sasl.jaas.config"] = "SASL is not supported yet; only security.protocol=PLAINTEXT is supported for now",
     };
 
     // Keys that belong to the Java consumer; a common slip when configs are shared.
@@ -120,6 +118,7 @@ internal static class ProducerConfigParser
         }
 
         var o = new ProducerOptions();
+        SaslOptions? sasl = null;
         int? gzipLevel = null, lz4Level = null, zstdLevel = null, genericLevel = null;
         foreach (var key in order)
         {
@@ -167,8 +166,19 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.TransactionalId: o = o with { TransactionalId = raw.Length == 0 ? null : raw }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
                 case var _ when Security.TlsConfigParser.Handles(key): o = o with { Tls = Security.TlsConfigParser.Parse(o.Tls, key, raw) }; break;
-                default: throw UnknownKey(key, raw);
+                default:
+                    if (!SaslConfigParser.TryApply(key, raw, ref sasl))
+                    {
+                        throw UnknownKey(key, raw);
+                    }
+
+                    break;
             }
+        }
+
+        if (sasl is not null)
+        {
+            o = o with { Sasl = sasl };
         }
 
         // KIP-390 keeps one level per codec; only the chosen codec's level matters.
@@ -203,14 +213,9 @@ internal static class ProducerConfigParser
             value = "[hidden]";
         }
 
-        if (s_rejected.TryGetValue(key, out var reason))
+        if (s_rejected.TryGetValue(key, out var reason) || SaslConfigKeys.Rejected.TryGetValue(key, out reason))
         {
             return new ConfigException(key, $"Producer config key '{key}' is not supported: {reason}.", value);
-        }
-
-        if (key.StartsWith("sasl.", StringComparison.Ordinal))
-        {
-            return new ConfigException(key, $"Producer config key '{key}' is not supported: SASL is not supported yet; only security.protocol=PLAINTEXT or SSL is supported for now.", value);
         }
 
         if (s_consumerKeys.Contains(key))

@@ -160,11 +160,15 @@ public sealed record ProducerOptions
     /// <summary><c>transactional.id</c>: transactions are not supported yet, so this must stay null.</summary>
     public string? TransactionalId { get; init; }
 
-    /// <summary><c>security.protocol</c> (default PLAINTEXT): <c>SSL</c> connects over TLS (see <see cref="Tls"/>). SASL is not supported yet.</summary>
+    /// <summary><c>security.protocol</c> (default PLAINTEXT): <c>SSL</c> connects over TLS (see <see cref="Tls"/>), <c>SASL_PLAINTEXT</c>
+    /// authenticates with SASL (see <see cref="Sasl"/>), <c>SASL_SSL</c> does both.</summary>
     public SecurityProtocol SecurityProtocol { get; init; } = SecurityProtocol.Plaintext;
 
     /// <summary>The <c>ssl.*</c> settings, used with <c>security.protocol</c> SSL (or SASL_SSL); setting any with PLAINTEXT is an error.</summary>
     public TlsOptions Tls { get; init; } = TlsOptions.Default;
+
+    /// <summary>SASL authentication (<c>sasl.*</c>), for <see cref="SecurityProtocol"/> SASL_PLAINTEXT or SASL_SSL; null: none set.</summary>
+    public SaslOptions? Sasl { get; init; }
 
     /// <summary>
     /// Parses Java-style string settings (for example from <see cref="JavaProperties.Parse"/>) into options.
@@ -299,21 +303,9 @@ public sealed record ProducerOptions
                 $"'{tlsKey}' is set, but '{ProducerConfigKeys.SecurityProtocol}' is {name}, which does not use TLS. Set {ProducerConfigKeys.SecurityProtocol}=SSL (or SASL_SSL), or remove the ssl.* settings.");
         }
 
-        ValidateSasl(name);
-    }
-
-    // The SASL seam: SASL_PLAINTEXT and SASL_SSL are refused until SASL authentication lands; SASL_SSL's TLS
-    // half is already validated above and used by the connections.
-    private void ValidateSasl(string protocolName)
-    {
-        if (SecurityProtocol is SecurityProtocol.SaslPlaintext or SecurityProtocol.SaslSsl)
-        {
-            throw new ConfigException(
-                ProducerConfigKeys.SecurityProtocol,
-                $"'{ProducerConfigKeys.SecurityProtocol}' is '{protocolName}', but SASL is not supported yet; use PLAINTEXT or SSL.",
-                protocolName,
-                "PLAINTEXT or SSL");
-        }
+        // The SASL settings are checked as a whole (mechanism, credentials, JAAS text; sasl.* without SASL_* is an
+        // error too); the engine resolves them again when it is built.
+        _ = Security.Sasl.SaslSettings.Resolve(SecurityProtocol, Sasl);
     }
 
     /// <summary>Checks a compression level against the range of <paramref name="codec"/>, reporting it under <paramref name="key"/>.</summary>
@@ -516,7 +508,7 @@ public enum ClientDnsLookup
     ResolveCanonicalBootstrapServersOnly,
 }
 
-/// <summary><c>security.protocol</c>: whether connections use TLS (<see cref="ProducerOptions.Tls"/>) and SASL.</summary>
+/// <summary><c>security.protocol</c>: whether connections use TLS (<see cref="ProducerOptions.Tls"/>) and SASL (<see cref="ProducerOptions.Sasl"/>).</summary>
 public enum SecurityProtocol
 {
     /// <summary><c>PLAINTEXT</c> (default): no TLS, no authentication.</summary>
@@ -525,9 +517,9 @@ public enum SecurityProtocol
     /// <summary><c>SSL</c>: TLS, with a client certificate when a key store is configured (mTLS).</summary>
     Ssl,
 
-    /// <summary><c>SASL_PLAINTEXT</c>: not supported yet.</summary>
+    /// <summary><c>SASL_PLAINTEXT</c>: SASL authentication (<see cref="ProducerOptions.Sasl"/>) without TLS.</summary>
     SaslPlaintext,
 
-    /// <summary><c>SASL_SSL</c>: not supported yet.</summary>
+    /// <summary><c>SASL_SSL</c>: SASL authentication over TLS.</summary>
     SaslSsl,
 }

@@ -29,7 +29,8 @@ public static class RecordReader
     /// what it got (possibly fewer, so that the caller's assertion shows the difference), ordered by
     /// partition, then offset. Records beyond the expected count that arrive in the same poll are kept.
     /// <paramref name="security"/>: librdkafka settings added to the consumer's (e.g. <c>security.protocol=SSL</c>
-    /// and <c>ssl.ca.location</c>, to read through a <see cref="Samsa.Testing.Tls.TlsFront"/>).
+    /// and <c>ssl.ca.location</c>, to read through a <see cref="Samsa.Testing.Tls.TlsFront"/>, or SASL settings, to read
+    /// through a <see cref="Samsa.Testing.Security.SaslFront"/>).
     /// </summary>
     public static IReadOnlyList<ConsumedRecord> ReadAll(
         string bootstrapServers, string topic, int expectedCount, TimeSpan? timeout = null, IEnumerable<KeyValuePair<string, string>>? security = null)

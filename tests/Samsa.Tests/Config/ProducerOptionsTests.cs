@@ -136,7 +136,8 @@ public sealed class ProducerOptionsTests
     [Fact]
     public void EveryKnownKeyParses()
     {
-        Assert.Equal(ProducerConfigKeys.All.Order(), s_sample.Keys.Order());
+        // The sasl.* keys need security.protocol=SASL_*: Security/SaslConfigTests.EveryKeyParsesIntoTypedOptions covers them.
+        Assert.Equal(ProducerConfigKeys.All.Except(SaslConfigKeys.All).Order(), s_sample.Keys.Order());
 
         var o = ProducerOptions.FromProperties(s_sample);
         Assert.Equal(["a:1", "[::1]:2", "b.example.com:3"], o.BootstrapServers);
@@ -226,7 +227,9 @@ public sealed class ProducerOptionsTests
     [InlineData("interceptor.classes", "interceptors")]
     [InlineData("metric.reporters", "System.Diagnostics.Metrics")]
     [InlineData("transaction.timeout.ms", "transactions")]
-    [InlineData("sasl.mechanism", "SASL")]
+    [InlineData("sasl.login.class", "Java classes")]
+    [InlineData("sasl.kerberos.kinit.cmd", "GSSAPI")]
+    [InlineData("sasl.oauthbearer.jwks.endpoint.url", "brokers")]
     public void KnownButUnsupportedJavaKeysAreRejectedWithAReason(string key, string mention)
     {
         var e = ParseFails((key, "x"));
@@ -430,12 +433,22 @@ public sealed class ProducerOptionsTests
     [Theory]
     [InlineData("SASL_SSL")]
     [InlineData("sasl_plaintext")]
-    public void SecurityProtocolSaslIsNotSupportedYet(string value)
+    public void SaslProtocolsWithoutAMechanismAskForOne(string value)
     {
+        // Java's default mechanism is GSSAPI, which is not supported yet.
         var e = ValidateFails(("security.protocol", value));
-        Assert.Equal("security.protocol", e.Key);
-        Assert.Contains("SASL is not supported yet", e.Message);
+        Assert.Equal("sasl.mechanism", e.Key);
+        Assert.Contains("GSSAPI", e.Message);
         Assert.Equal("security.protocol", ParseFails(("security.protocol", "TLS")).Key);
+    }
+
+    [Fact]
+    public void SaslPlaintextIsAccepted()
+    {
+        var o = Parse([(Bootstrap, "localhost:9092"), ("security.protocol", "sasl_plaintext"), ("sasl.mechanism", "PLAIN"),
+            ("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"p\";")]).Validate();
+        Assert.Equal(SecurityProtocol.SaslPlaintext, o.SecurityProtocol);
+        Assert.Equal(SaslMechanism.Plain, o.Sasl?.Mechanism);
     }
 
     [Theory]

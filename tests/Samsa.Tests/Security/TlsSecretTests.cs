@@ -67,7 +67,8 @@ public sealed class TlsSecretTests
     [InlineData("ssl.keystore.pasword")]
     [InlineData("ssl.truststore.passwd")]
     [InlineData("ssl.keystore.keys")]
-    [InlineData("sasl.jaas.config")]
+    [InlineData("sasl.jaas.confg")]
+    [InlineData("sasl.oauthbearer.client.credentials.client.secrt")]
     public void AMisspeltSecretKeyDoesNotCarryItsValue(string key)
     {
         var e = Assert.Throws<ConfigException>(() => ProducerOptions.FromProperties([KeyValuePair.Create(key, StorePassword)]));

@@ -335,7 +335,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         // A ProduceAsync gives up after max.block.ms through BufferMemory's one expiry timer; a blocked
         // Produce times its own wait.
         var expiresAtMs = wait == MemoryWait.Async ? MonotonicClock.NowMs + (long)_engine.Options.MaxBlock.TotalMilliseconds : long.MaxValue;
-        var pending = new PendingRecord(this, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs);
+        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs);
         if (wait == MemoryWait.Never)
         {
             OnGranted(pending);

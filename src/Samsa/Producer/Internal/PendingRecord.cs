@@ -1,21 +1,21 @@
-using System.Buffers;
-
 namespace Samsa.Producer.Internal;
 
 /// <summary>
 /// A record that could not be appended when it was produced: its topic's metadata is not known
 /// yet, or <c>buffer.memory</c> is full. It was serialized at the call, as in the Java client and
-/// Confluent.Kafka, and holds its own copy of the bytes (from <see cref="ArrayPool{T}"/>), so a
+/// Confluent.Kafka, and holds its own copy of the bytes (in the producer's <see cref="PendingBytesArena"/>), so a
 /// caller may reuse its arrays and objects once the call returns.
 /// </summary>
 internal sealed class PendingRecord : MemoryWaiter
 {
-    private byte[]? _bytes;
+    private readonly PendingBytesArena _arena;
+    private readonly PendingBytes _bytes;
+    private int _bytesReturned;
     private TaskCompletionSource? _waitOver;
 
     // expiresAtMs: when BufferMemory gives up on it if it still waits for memory; long.MaxValue: never
     // (or its caller times itself out).
-    public PendingRecord(IPendingRecordWriter writer, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue)
+    public PendingRecord(IPendingRecordWriter writer, PendingBytesArena arena, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue)
         : base(size)
     {
         ExpiresAtMs = expiresAtMs;
@@ -26,9 +26,8 @@ internal sealed class PendingRecord : MemoryWaiter
         ValueIsNull = valueIsNull;
         KeyLength = key.Length;
         ValueLength = value.Length;
-        _bytes = key.Length + value.Length == 0 ? [] : ArrayPool<byte>.Shared.Rent(key.Length + value.Length);
-        key.CopyTo(_bytes);
-        value.CopyTo(_bytes.AsSpan(key.Length));
+        _arena = arena;
+        _bytes = arena.Store(key, value);
         Headers = Snapshot(headers);
         TimestampMs = timestampMs;
         Promise = promise;
@@ -50,9 +49,9 @@ internal sealed class PendingRecord : MemoryWaiter
 
     public int ValueLength { get; }
 
-    public ReadOnlySpan<byte> Key => _bytes.AsSpan(0, KeyLength);
+    public ReadOnlySpan<byte> Key => _bytes.Span[..KeyLength];
 
-    public ReadOnlySpan<byte> Value => _bytes.AsSpan(KeyLength, ValueLength);
+    public ReadOnlySpan<byte> Value => _bytes.Span.Slice(KeyLength, ValueLength);
 
     public Headers? Headers { get; }
 
@@ -85,12 +84,12 @@ internal sealed class PendingRecord : MemoryWaiter
     /// <summary>The record no longer waits for memory: wake a blocked caller.</summary>
     public void EndWait() => _waitOver?.TrySetResult();
 
-    /// <summary>Gives the bytes back to the pool once the record was appended (copied into its batch) or failed.</summary>
+    /// <summary>Gives the bytes back to the arena once the record was appended (copied into its batch) or failed.</summary>
     public void ReturnBytes()
     {
-        if (Interlocked.Exchange(ref _bytes, null) is { Length: > 0 } bytes)
+        if (Interlocked.Exchange(ref _bytesReturned, 1) == 0)
         {
-            ArrayPool<byte>.Shared.Return(bytes);
+            _arena.Release(_bytes);
         }
     }
 

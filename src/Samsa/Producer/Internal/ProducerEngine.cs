@@ -34,6 +34,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     // at most is kept for reuse (see BatchBufferPool).
     private readonly BatchBufferPool _batchBuffers;
 
+    /// <summary>Where records that wait for memory or metadata keep their bytes.</summary>
+    public PendingBytesArena PendingBytes { get; }
+
     private readonly int _maxPooledBatches;
 
     private readonly Timer _expiryTimer;
@@ -53,7 +56,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
         BacklogBatchLimit = Math.Max(options.BatchSize, Math.Min(options.MaxRequestSize - RequestHeadroom, 1 << 20));
-        var settings = new ConnectionSettings(ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, tls);
+        var settings = new ConnectionSettings(
+            ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, tls, Security.SaslAuthenticator.Create(options, logger));
         Connections = new BrokerConnections(
             settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System);
         Connections.AuthenticationFailed += EnterFatalState;
@@ -65,6 +69,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         _batchBuffers = new BatchBufferPool(options.BufferMemory);
+        PendingBytes = new PendingBytesArena(_batchBuffers, keptBytes: options.BufferMemory);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);

@@ -190,6 +190,13 @@ internal sealed class BrokerSender : IAsyncDisposable
             return ProducerIdAndEpoch.None;
         }
 
+        if (_engine.FatalError is not null)
+        {
+            // Failed for good: nothing goes out any more, and asking for a producer id again would only knock at the
+            // brokers (a refused login each time, every retry backoff). Park until disposed.
+            await Task.Delay(Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
+        }
+
         var pending = producerIdentity.GetAsync();
         if (pending.IsCompletedSuccessfully)
         {

@@ -1,0 +1,241 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Samsa.Testing.Proxy;
+
+namespace Samsa.Testing.Security;
+
+/// <summary>
+/// The wire forms the SASL front reads and writes, from Apache Kafka's SaslHandshake*.json,
+/// SaslAuthenticate*.json and ApiVersions*.json: just these, by hand, independent of Samsa's generated code.
+/// </summary>
+internal static class SaslWire
+{
+    public const short SaslHandshake = 17;
+    public const short ApiVersions = 18;
+    public const short SaslAuthenticate = 36;
+
+
+    /// <summary>The request body (after the request header) of <paramref name="frame"/> (without its size prefix).</summary>
+    public static ReadOnlySpan<byte> RequestBody(ReadOnlySpan<byte> frame, bool flexibleHeader)
+    {
+        var r = new WireReader(frame);
+        r.Skip(8); // api key, version, correlation id
+        _ = r.ReadString(compact: false); // client id
+        if (flexibleHeader)
+        {
+            r.SkipTaggedFields();
+        }
+
+        return frame[r.Position..];
+    }
+
+    /// <summary>The mechanism a SaslHandshake request (v0-v1) names.</summary>
+    public static string ReadHandshake(ReadOnlySpan<byte> frame)
+    {
+        var r = new WireReader(RequestBody(frame, flexibleHeader: false));
+        return r.ReadString(compact: false) ?? "";
+    }
+
+    /// <summary>The auth_bytes of a SaslAuthenticate request (v0-v1 classic, v2 flexible).</summary>
+    public static byte[] ReadAuthenticate(ReadOnlySpan<byte> frame, short version)
+    {
+        var flexible = version >= 2;
+        var r = new WireReader(RequestBody(frame, flexible));
+        return r.ReadBytes(flexible, out _).ToArray();
+    }
+
+    /// <summary>A SaslHandshake response (header v0) with its size prefix.</summary>
+    public static byte[] HandshakeResponse(int correlationId, short errorCode, IReadOnlyList<string> mechanisms)
+    {
+        var w = new Writer();
+        w.Int32(correlationId);
+        w.Int16(errorCode);
+        w.Int32(mechanisms.Count);
+        foreach (var m in mechanisms)
+        {
+            w.String(m);
+        }
+
+        return w.Framed();
+    }
+
+    /// <summary>A SaslAuthenticate response with its size prefix: header v0 (v0-v1) or v1 (v2, flexible).</summary>
+    public static byte[] AuthenticateResponse(int correlationId, short version, short errorCode, string? errorMessage, byte[] authBytes, long sessionLifetimeMs)
+    {
+        var flexible = version >= 2;
+        var w = new Writer();
+        w.Int32(correlationId);
+        if (flexible)
+        {
+            w.UVarInt(0); // header tagged fields
+        }
+
+        w.Int16(errorCode);
+        if (flexible)
+        {
+            w.CompactNullableString(errorMessage);
+            w.UVarInt((uint)authBytes.Length + 1);
+        }
+        else
+        {
+            w.NullableString(errorMessage);
+            w.Int32(authBytes.Length);
+        }
+
+        w.Bytes(authBytes);
+        if (version >= 1)
+        {
+            w.Int64(sessionLifetimeMs);
+        }
+
+        if (flexible)
+        {
+            w.UVarInt(0);
+        }
+
+        return w.Framed();
+    }
+
+    /// <summary>
+    /// The broker's ApiVersions answer (with its size prefix) with SaslHandshake and SaslAuthenticate added, as a SASL
+    /// listener advertises them. An error answer (a too-new request version) is returned unchanged.
+    /// </summary>
+    /// <param name="frame">The answer, with its size prefix.</param>
+    /// <param name="version">The ApiVersions version it answers.</param>
+    /// <param name="maxAuthenticateVersion">SaslAuthenticate is advertised as v0 to this (SaslHandshake always as v0-v1).</param>
+    public static byte[] AddSaslApis(byte[] frame, short version, short maxAuthenticateVersion)
+    {
+        (short Key, short Min, short Max)[] advertised = [(SaslHandshake, 0, 1), (SaslAuthenticate, 0, maxAuthenticateVersion)];
+        var flexible = version >= 3;
+        var r = new WireReader(frame.AsSpan(4));
+        var correlationId = r.ReadInt32(); // ApiVersions answers always use response header v0
+        var errorCode = r.ReadInt16();
+        if (errorCode != 0)
+        {
+            return frame;
+        }
+
+        var count = r.ReadArrayLength(flexible);
+        var keys = new List<(short Key, short Min, short Max)>();
+        for (var i = 0; i < count; i++)
+        {
+            keys.Add((r.ReadInt16(), r.ReadInt16(), r.ReadInt16()));
+            if (flexible)
+            {
+                r.SkipTaggedFields();
+            }
+        }
+
+        var rest = frame.AsSpan(4 + r.Position); // throttle time (v1+) and, when flexible, tagged fields
+        keys.RemoveAll(k => advertised.Any(a => a.Key == k.Key));
+        keys.AddRange(advertised);
+        keys.Sort((a, b) => a.Key.CompareTo(b.Key));
+
+        var w = new Writer();
+        w.Int32(correlationId);
+        w.Int16(errorCode);
+        if (flexible)
+        {
+            w.UVarInt((uint)keys.Count + 1);
+        }
+        else
+        {
+            w.Int32(keys.Count);
+        }
+
+        foreach (var (key, min, max) in keys)
+        {
+            w.Int16(key);
+            w.Int16(min);
+            w.Int16(max);
+            if (flexible)
+            {
+                w.UVarInt(0);
+            }
+        }
+
+        w.Bytes(rest);
+        return w.Framed();
+    }
+
+    private sealed class Writer
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new();
+
+        public void Int16(short v)
+        {
+            Span<byte> b = stackalloc byte[2];
+            BinaryPrimitives.WriteInt16BigEndian(b, v);
+            _buffer.Write(b);
+        }
+
+        public void Int32(int v)
+        {
+            Span<byte> b = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(b, v);
+            _buffer.Write(b);
+        }
+
+        public void Int64(long v)
+        {
+            Span<byte> b = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64BigEndian(b, v);
+            _buffer.Write(b);
+        }
+
+        public void UVarInt(uint v)
+        {
+            while (v >= 0x80)
+            {
+                _buffer.Write([(byte)(v | 0x80)]);
+                v >>= 7;
+            }
+
+            _buffer.Write([(byte)v]);
+        }
+
+        public void Bytes(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
+
+        public void String(string s)
+        {
+            var bytes = Encoding.UTF8.GetBytes(s);
+            Int16((short)bytes.Length);
+            Bytes(bytes);
+        }
+
+        public void NullableString(string? s)
+        {
+            if (s is null)
+            {
+                Int16(-1);
+            }
+            else
+            {
+                String(s);
+            }
+        }
+
+        public void CompactNullableString(string? s)
+        {
+            if (s is null)
+            {
+                UVarInt(0);
+                return;
+            }
+
+            var bytes = Encoding.UTF8.GetBytes(s);
+            UVarInt((uint)bytes.Length + 1);
+            Bytes(bytes);
+        }
+
+        public byte[] Framed()
+        {
+            var body = _buffer.WrittenSpan;
+            var frame = new byte[4 + body.Length];
+            BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
+            body.CopyTo(frame.AsSpan(4));
+            return frame;
+        }
+    }
+}
