@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Reflection;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
@@ -161,10 +162,47 @@ public static class CliApp
         var root = new Command("samsa", "samsa: a Kafka producer command-line tool (pure .NET). " +
             "Without --bootstrap-server, produce and perf start an embedded mock cluster.");
         root.Options.Add(new HelpOption());
-        root.Options.Add(new VersionOption());
         root.Subcommands.Add(ProduceCommand.Create(context));
         root.Subcommands.Add(PerfCommand.Create(context));
         root.Subcommands.Add(ClusterCommand.Create(context));
+        AddVersionOption(root);
         return root;
+    }
+
+    /// <summary>
+    /// The tool's version, as its package has it (e.g. <c>0.1.0</c>): the informational version of this assembly
+    /// without build metadata (<c>+commit</c>). Not the entry assembly's, which is a test host's under tests.
+    /// </summary>
+    internal static string Version { get; } = GetVersion();
+
+    private static string GetVersion()
+    {
+        var version = typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? typeof(CliApp).Assembly.GetName().Version?.ToString()
+            ?? "unknown";
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? version : version[..plus];
+    }
+
+    /// <summary><c>--version</c> on every command (as Kafka's tools have it), printing <see cref="Version"/>.</summary>
+    private static void AddVersionOption(Command command)
+    {
+        command.Options.Add(new VersionOption { Action = new PrintVersionAction() });
+        foreach (var sub in command.Subcommands)
+        {
+            AddVersionOption(sub);
+        }
+    }
+
+    private sealed class PrintVersionAction : SynchronousCommandLineAction
+    {
+        // `samsa perf --version` prints the version even though perf's required options are missing.
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(Version);
+            return ExitCodes.Success;
+        }
     }
 }

@@ -82,4 +82,24 @@ public sealed class ArgumentTests
         Assert.Contains("perf", run.Stdout, StringComparison.Ordinal);
         Assert.Contains("cluster", run.Stdout, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--version")]
+    [InlineData("produce", "--version")]
+    [InlineData("perf", "--version")]
+    [InlineData("cluster", "--version")]
+    [InlineData("perf", "--topic", "t", "--version")]
+    public async Task VersionOnEveryCommandPrintsThePackageVersion(params string[] args)
+    {
+        var run = await Cli.RunAsync(args);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("", run.Stderr);
+        // The tool's own version (the package's), without build metadata, whatever the host process is.
+        var expected = typeof(CliApp).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion.Split('+')[0];
+        Assert.Equal(expected, run.Stdout.Trim());
+        Assert.Matches(@"^\d+\.\d+\.\d+", run.Stdout.Trim());
+    }
 }

@@ -38,9 +38,9 @@ internal static class NativeLibraryResolver
         if (RequiresBundledBuild)
         {
             throw new DllNotFoundException(
-                "centos8-librdkafka.so was not found under " +
-                Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") +
-                "; refusing to fall back to another librdkafka (see TESTING.md).");
+                "centos8-librdkafka.so (from the librdkafka.redist package) was not found in " +
+                Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") + " nor in " + AppContext.BaseDirectory +
+                "; refusing to fall back to another librdkafka (the package's default build needs libsasl2.so.3, and a system one may be too old).");
         }
 
         return LibRdKafka.LibraryName; // let the OS loader find it
@@ -81,9 +81,10 @@ internal static class NativeLibraryResolver
 
     private static string? FindLibraryPath()
     {
-        // The build and publish outputs both carry the library under the app's base directory
-        // (Assembly.Location would add nothing, and is empty under Native AOT).
-        var dirs = new List<string> { AppContext.BaseDirectory };
+        // Builds and RID-less publishes (a dotnet tool too) carry the library in runtimes/<rid>/native under the
+        // app's base directory; a RID-specific publish (e.g. Native AOT) flattens the RID's native files into
+        // the base directory itself. (Assembly.Location would add nothing, and is empty under Native AOT.)
+        var dir = AppContext.BaseDirectory;
 
         string rid, file;
         if (RequiresBundledBuild)
@@ -98,7 +99,8 @@ internal static class NativeLibraryResolver
                 : "librdkafka.so";
         }
 
-        return dirs.Select(d => Path.GetFullPath(Path.Combine(d, "runtimes", rid, "native", file)))
+        return new[] { Path.Combine(dir, "runtimes", rid, "native", file), Path.Combine(dir, file) }
+            .Select(Path.GetFullPath)
             .FirstOrDefault(File.Exists);
     }
 

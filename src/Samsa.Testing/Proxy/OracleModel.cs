@@ -17,6 +17,7 @@ public readonly record struct TopicPartition(string Topic, int Partition)
 public sealed record ProducedRecord(int Sequence, byte[]? Key, byte[]? Value)
 {
     /// <summary>The value as UTF-8 text ("&lt;null&gt;" for a null value), for messages and tests.</summary>
+    /// <summary>The value as UTF-8 text, or <c>&lt;null&gt;</c> for a null value (for messages and assertions).</summary>
     public string ValueText => Value is null ? "<null>" : Encoding.UTF8.GetString(Value);
 }
 
@@ -38,6 +39,7 @@ public sealed record ProducedBatch(
     /// <see cref="Records"/> is empty.</summary>
     public bool IsCompressed { get; init; }
 
+    /// <summary>The batch's topic and partition together.</summary>
     public TopicPartition TopicPartition => new(Topic, Partition);
 
     private readonly int? _lastOffsetDelta;
@@ -138,6 +140,7 @@ public sealed record JudgedBatch(ProducedBatch Batch, int BrokerId, short ErrorC
 /// <summary>A record a real broker would have stored, in log order.</summary>
 public sealed record StoredRecord(long ProducerId, short ProducerEpoch, int Sequence, byte[]? Key, byte[]? Value)
 {
+    /// <summary>The value as UTF-8 text, or <c>&lt;null&gt;</c> for a null value (for messages and assertions).</summary>
     public string ValueText => Value is null ? "<null>" : Encoding.UTF8.GetString(Value);
 }
 

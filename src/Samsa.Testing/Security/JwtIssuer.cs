@@ -117,6 +117,7 @@ public sealed class JwtIssuer : IDisposable
         }
     }
 
+    /// <summary>Releases the RSA key of an RS256 issuer.</summary>
     public void Dispose() => _rsa?.Dispose();
 
     internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

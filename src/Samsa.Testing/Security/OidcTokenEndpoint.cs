@@ -92,6 +92,7 @@ public sealed class OidcTokenEndpoint : IAsyncDisposable
         Volatile.Write(ref _failNext, count);
     }
 
+    /// <summary>Stops the endpoint: closes its listener and waits for its request loop to end.</summary>
     public async ValueTask DisposeAsync()
     {
         _listener.Close();

@@ -125,6 +125,54 @@ internal sealed class BrokerConnections : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// For health checks: connections open now, brokers whose latest connection attempt failed, and the
+    /// most recent of those failures. A bootstrap address (negative node id) counts only while no
+    /// connection is open: once one is, the cluster is known through metadata and the bootstrap list is
+    /// no longer used, so a dead entry in it would otherwise report trouble for good.
+    /// </summary>
+    public (int Connected, int Unreachable, Exception? LastError) GetHealth()
+    {
+        var connected = 0;
+        var failedBrokers = 0;
+        var failedBootstrap = 0;
+        Exception? brokerError = null, bootstrapError = null;
+        long brokerErrorTicks = long.MinValue, bootstrapErrorTicks = long.MinValue;
+        lock (_slots)
+        {
+            foreach (var (nodeId, slot) in _slots)
+            {
+                if (slot.Connecting is { IsCompletedSuccessfully: true } task && !task.Result.IsFailed)
+                {
+                    connected++;
+                }
+                else if (slot.FailedAttempts > 0 && nodeId >= 0)
+                {
+                    failedBrokers++;
+                    Latest(slot, ref brokerError, ref brokerErrorTicks);
+                }
+                else if (slot.FailedAttempts > 0)
+                {
+                    failedBootstrap++;
+                    Latest(slot, ref bootstrapError, ref bootstrapErrorTicks);
+                }
+            }
+        }
+
+        return connected > 0 || failedBrokers > 0
+            ? (connected, failedBrokers, brokerError)
+            : (0, failedBootstrap, bootstrapError);
+
+        static void Latest(Slot slot, ref Exception? error, ref long ticks)
+        {
+            if (slot.LastError is not null && slot.LastErrorTicks > ticks)
+            {
+                error = slot.LastError;
+                ticks = slot.LastErrorTicks;
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         List<Task<BrokerConnection>> open;
@@ -214,14 +262,17 @@ internal sealed class BrokerConnections : IAsyncDisposable
             {
                 slot.FailedAttempts = 0;
                 slot.FailedConnectAttempts = 0;
+                slot.LastError = null;
             }
 
             return connection;
         }
-        catch
+        catch (Exception e)
         {
             lock (_slots)
             {
+                slot.LastError = e;
+                slot.LastErrorTicks = Environment.TickCount64;
                 slot.NextAttemptTicks = Environment.TickCount64 + (long)_reconnectBackoff.After(slot.FailedAttempts).TotalMilliseconds;
                 slot.FailedAttempts++;
             }
@@ -309,5 +360,9 @@ internal sealed class BrokerConnections : IAsyncDisposable
         public int FailedAttempts;
         public int FailedConnectAttempts;
         public long NextAttemptTicks;
+
+        // The latest failed attempt since the last connect, for GetHealth.
+        public Exception? LastError;
+        public long LastErrorTicks;
     }
 }

@@ -22,13 +22,18 @@ public readonly struct DeliveryReport
     /// <summary>Why the record failed; null when it was acknowledged.</summary>
     public KafkaException? Error { get; }
 
+    /// <summary>True when the record was acknowledged (<see cref="Error"/> is null).</summary>
     public bool IsSuccess => Error is null;
 
+    /// <summary>The record's topic (<see cref="DeliveryResult.Topic"/>).</summary>
     public string Topic => Result.Topic;
 
+    /// <summary>The partition the record went to; -1 if none was chosen before it failed.</summary>
     public int Partition => Result.Partition;
 
+    /// <summary>The record's offset in its partition; -1 on failure and with <c>acks=0</c>.</summary>
     public long Offset => Result.Offset;
 
+    /// <summary>The record's timestamp: the create time sent, or the broker's log-append time.</summary>
     public Timestamp Timestamp => Result.Timestamp;
 }

@@ -10,8 +10,10 @@ public sealed class Headers : IReadOnlyList<Header>
 {
     private readonly List<Header> _headers = [];
 
+    /// <summary>The number of headers, duplicates included.</summary>
     public int Count => _headers.Count;
 
+    /// <summary>The header at <paramref name="index"/>, in the order they were added.</summary>
     public Header this[int index] => _headers[index];
 
     /// <summary>Adds a header; a key may appear more than once.</summary>
@@ -42,6 +44,7 @@ public sealed class Headers : IReadOnlyList<Header>
         return false;
     }
 
+    /// <summary>Enumerates the headers in the order they were added, without allocating.</summary>
     public List<Header>.Enumerator GetEnumerator() => _headers.GetEnumerator();
 
     IEnumerator<Header> IEnumerable<Header>.GetEnumerator() => _headers.GetEnumerator();

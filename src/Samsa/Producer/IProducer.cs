@@ -70,4 +70,12 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// <summary>Like <see cref="FlushAsync"/>, blocking; returns false if <paramref name="timeout"/> passed first.</summary>
     /// <exception cref="InvalidOperationException">Called from a delivery handler, whose thread the flush would wait for.</exception>
     bool Flush(TimeSpan timeout);
+
+    /// <summary>
+    /// A snapshot of the producer's state for health checks: its fatal error, if any, how much of
+    /// <c>buffer.memory</c> is in use, and how its broker connections fare. Cheap, never blocks on
+    /// I/O and changes nothing; connections open on first use, so a producer that has not produced
+    /// yet reports none.
+    /// </summary>
+    ProducerHealth GetHealth();
 }

@@ -7,6 +7,11 @@ namespace Samsa;
 /// </summary>
 public class KafkaException : Exception
 {
+    /// <summary>An error with a message, its error code, and whether trying again may succeed.</summary>
+    /// <param name="message">What failed and why.</param>
+    /// <param name="errorCode">The Kafka protocol error code, or the closest one for a client-side failure.</param>
+    /// <param name="isRetriable">True when trying the same thing again may succeed.</param>
+    /// <param name="innerException">The exception that caused this one, if any.</param>
     public KafkaException(string message, ErrorCode errorCode = ErrorCode.UnknownServerError, bool isRetriable = false, Exception? innerException = null)
         : base(message, innerException)
     {
@@ -33,6 +38,11 @@ public class KafkaException : Exception
 /// <summary>The broker refused a request with a protocol error code.</summary>
 public sealed class KafkaBrokerException : KafkaException
 {
+    /// <summary>A broker's refusal of a record's batch.</summary>
+    /// <param name="errorCode">The protocol error code the broker answered with.</param>
+    /// <param name="brokerMessage">The error message the broker sent, if any.</param>
+    /// <param name="topic">The topic of the refused batch.</param>
+    /// <param name="partition">The partition of the refused batch.</param>
     public KafkaBrokerException(ErrorCode errorCode, string? brokerMessage, string topic, int partition)
         : base(Describe(errorCode, brokerMessage, topic, partition), errorCode, ErrorCodes.IsRetriable(errorCode))
     {
@@ -88,5 +98,6 @@ public sealed class ProducerClosedException(string message)
 public sealed class ProducerFatalException(string message, KafkaException cause)
     : KafkaException(message, cause.ErrorCode, isRetriable: false, cause)
 {
+    /// <summary>Always true: the producer cannot go on.</summary>
     public override bool IsFatal => true;
 }

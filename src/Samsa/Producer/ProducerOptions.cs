@@ -186,9 +186,11 @@ public sealed record ProducerOptions
     /// <summary>
     /// Checks every setting and every rule between settings, and returns the effective options
     /// (idempotence turned off or the delivery timeout raised where Java would do so). This is the
-    /// one place where options are validated; the builder calls it at Build().
+    /// one place where options are validated; the builder calls it at Build(), and hosts call it
+    /// to fail at startup with the same messages.
     /// </summary>
-    internal ProducerOptions Validate()
+    /// <exception cref="ConfigException">A setting is out of range or conflicts with another; the message names the key.</exception>
+    public ProducerOptions Validate()
     {
         var effective = this;
 

@@ -77,9 +77,19 @@ public sealed class BackPressureTests
         Assert.Contains("buffer.memory", error.Message, StringComparison.Ordinal);
         Assert.True(error.IsRetriable);
 
-        // The records already accepted are not lost by the refusal: a flush delivers them.
+        // A blocking Produce waits as long, then reports the same failure to its handler.
+        KafkaException? blockedError = null;
+        await Task.Run(() => producer.Produce(new ProducerRecord<Null, byte[]>("full-buffer", new byte[100]), r => blockedError = r.Error));
+        Assert.IsType<BufferFullException>(blockedError);
+
+        // A blocked Produce goes on once a flush frees the memory, and its record is delivered.
+        var blocked = Task.Run(() => producer.Produce(new ProducerRecord<Null, byte[]>("full-buffer", new byte[100])));
         await producer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(accepted + 1, RecordReader.ReadPartition(cluster.BootstrapServers, "full-buffer", 0).Count);
+        await blocked.WaitAsync(TimeSpan.FromSeconds(30));
+        await producer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The records already accepted are not lost by the refusals.
+        Assert.Equal(accepted + 2, RecordReader.ReadPartition(cluster.BootstrapServers, "full-buffer", 0).Count);
     }
 
     [Fact]

@@ -137,6 +137,8 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public Task FlushAsync(CancellationToken cancellationToken = default) => _engine.FlushAsync(cancellationToken);
 
+    public ProducerHealth GetHealth() => _engine.GetHealth();
+
     public bool Flush(TimeSpan timeout)
     {
         if (ReportingThread.IsCurrent)
@@ -332,6 +334,11 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             return null;
         }
 
+        if (wait == MemoryWait.Blocking && topic.IsReady)
+        {
+            return WaitThenAppend(topic, record, key, keyIsNull, value, valueIsNull, timestampMs, handler, size);
+        }
+
         // A ProduceAsync gives up after max.block.ms through BufferMemory's one expiry timer; a blocked
         // Produce times its own wait.
         var expiresAtMs = wait == MemoryWait.Async ? MonotonicClock.NowMs + (long)_engine.Options.MaxBlock.TotalMilliseconds : long.MaxValue;
@@ -355,6 +362,42 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
         waitingForMemory = pending;
         return null;
+    }
+
+    // A Produce call whose topic is known and whose memory is not free: blocks this thread until the memory is
+    // granted (in arrival order) or max.block.ms passes, then appends from the scratch buffers (see BlockedProduce).
+    private KafkaException? WaitThenAppend(TopicState topic, in ProducerRecord<TKey, TValue> record, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, long timestampMs, Action<DeliveryReport>? handler, int size)
+    {
+        var blocked = BlockedProduce.ForThisThread(size);
+        if (!_engine.Memory.ReserveOrEnqueue(blocked))
+        {
+            if (!blocked.Wait(_engine.Options.MaxBlock))
+            {
+                if (_engine.Memory.TryWithdraw(blocked))
+                {
+                    // buffer.memory stayed full for max.block.ms: the record fails, as with the Java client's send().
+                    return BufferFull(record.Topic, record.Partition);
+                }
+
+                // Granted (or failed) while the time ran out: that wakes the wait at once.
+                blocked.Wait(Timeout.InfiniteTimeSpan);
+            }
+
+            if (blocked.Failure is { } failure)
+            {
+                return failure;
+            }
+        }
+
+        KafkaException? error = _engine.IsClosed
+            ? new ProducerClosedException($"The producer was disposed while the record for topic '{record.Topic}' waited for buffer memory; it was not sent.") { Topic = record.Topic, Partition = record.Partition }
+            : Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, null, handler, size);
+        if (error is not null)
+        {
+            _engine.Memory.Release(size);
+        }
+
+        return error;
     }
 
     private async ValueTask<DeliveryResult> WaitCancellableAsync(DeliveryPromise promise, PendingRecord? waitingForMemory, CancellationToken cancellationToken)

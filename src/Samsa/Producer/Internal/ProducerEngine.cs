@@ -55,7 +55,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _logger = logger;
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
-        BacklogBatchLimit = Math.Max(options.BatchSize, Math.Min(options.MaxRequestSize - RequestHeadroom, 1 << 20));
+        BacklogBatchLimit = Math.Max(options.BatchSize, (int)Math.Min(Math.Min(options.MaxRequestSize - RequestHeadroom, 1 << 20), options.BufferMemory / 32));
         var settings = new ConnectionSettings(
             ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, tls, Security.SaslAuthenticator.Create(options, logger));
         Connections = new BrokerConnections(
@@ -87,7 +87,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     /// <summary>
     /// How large a partition's open batch may grow under backlog (see <see cref="PartitionAccumulator.Append"/>):
-    /// 1 MiB, within max.request.size less room for the request's own header, and never below batch.size.
+    /// 1 MiB, within max.request.size less room for the request's own header and within a 32nd of buffer.memory
+    /// (so that a few backlogged partitions cannot hold the whole buffer in batches that wait), never below batch.size.
     /// </summary>
     public int BacklogBatchLimit { get; }
 
@@ -107,6 +108,14 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     /// or the cause itself when it is fatal by nature (<see cref="KafkaAuthenticationException"/>), so callers can catch its type.
     /// </summary>
     public KafkaException? FatalError => Volatile.Read(ref _fatalError);
+
+    /// <summary>The state <see cref="IProducer{TKey, TValue}.GetHealth"/> reports; read-only, off the produce path.</summary>
+    public ProducerHealth GetHealth()
+    {
+        var connections = Connections.GetHealth();
+        return new ProducerHealth(
+            FatalError, Memory.Used, Memory.Limit, connections.Connected, connections.Unreachable, connections.LastError);
+    }
 
     /// <summary>Puts the producer in its failed state and fails every record not yet delivered.</summary>
     public void EnterFatalState(KafkaException cause)

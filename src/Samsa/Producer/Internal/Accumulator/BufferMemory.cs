@@ -223,7 +223,7 @@ internal sealed class BufferMemory(long limit)
 /// <summary>A reservation of <c>buffer.memory</c> that could not be made at once and waits its turn.</summary>
 internal abstract class MemoryWaiter(int bytes)
 {
-    public int Bytes { get; } = bytes;
+    public int Bytes { get; protected set; } = bytes;
 
     /// <summary>Its place in the wait queue; detached once granted or withdrawn.</summary>
     public LinkedListNode<MemoryWaiter>? Node { get; set; }

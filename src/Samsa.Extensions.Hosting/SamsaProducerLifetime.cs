@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Samsa.Extensions.Hosting;
+
+/// <summary>
+/// Ties the registered producers to the host: creates them when the host starts (so a bad
+/// configuration or a missing serializer fails the start, with <c>Build()</c>'s message), and
+/// flushes them once every other hosted service has stopped (<see cref="IHostedLifecycleService.StoppedAsync"/>,
+/// so records that a worker produced while stopping are included), bounded by the token the host
+/// gives, which ends at <c>HostOptions.ShutdownTimeout</c>. The container then disposes them.
+/// </summary>
+internal sealed partial class SamsaProducerLifetime(ProducerFactory factory, ILogger<SamsaProducerLifetime> logger) : IHostedLifecycleService
+{
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        factory.CreateAll();
+        return Task.CompletedTask;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        var flushes = factory.Created().Select(p => FlushAsync(p.Name, p.Producer, cancellationToken)).ToList();
+        await Task.WhenAll(flushes).ConfigureAwait(false);
+    }
+
+    private async Task FlushAsync(string name, CreatedProducer producer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await producer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's shutdown timeout passed: disposing gives the rest CloseTimeout more, then fails it.
+            LogFlushTimedOut(ProducerFactory.Show(name));
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning,
+        Message = "The Samsa producer {Name} was not flushed within the host's shutdown timeout; records still unsent get SamsaProducerOptions.CloseTimeout more while it is disposed, then fail")]
+    private partial void LogFlushTimedOut(string name);
+}
