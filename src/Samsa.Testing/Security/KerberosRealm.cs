@@ -195,6 +195,9 @@ public sealed class KerberosRealm : IDisposable
     /// <summary>The principals in this process's ticket cache's tickets (<c>klist</c>), e.g. to see that a keytab login cached a TGT.</summary>
     public string Klist() => Run(_env, "klist", "-c", _env["KRB5CCNAME"]);
 
+    /// <summary>An environment variable as the native libraries see it (not .NET's managed copy).</summary>
+    public static string? NativeVariable(string name) => NativeEnvironment.Get(name);
+
     /// <summary>The KDC's log.</summary>
     public string KdcLog => File.Exists(Path.Combine(Directory, "kdc.log")) ? File.ReadAllText(Path.Combine(Directory, "kdc.log")) : "";
 

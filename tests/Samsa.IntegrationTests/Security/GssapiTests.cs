@@ -82,6 +82,9 @@ public sealed class GssapiTests
         bed.AssertReadBack(acknowledged, SaslBed.Reader("PLAIN", "reader", "r"));
         Assert.Equal(["reader", "svc-producer@SAMSA.TEST"], bed.Front.Principals.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(0, bed.Front.FailedAuthentications);
+        // MIT Kerberos got the TGT from the client keytab (KRB5_CLIENT_KTNAME) and kept it in the default ticket cache.
+        Assert.Equal(keytab.StartsWith("FILE:", StringComparison.Ordinal) ? keytab : "FILE:" + keytab, KerberosRealm.NativeVariable("KRB5_CLIENT_KTNAME"));
+        Assert.Contains("svc-producer@SAMSA.TEST", realm.Klist(), StringComparison.Ordinal);
     }
 
     [KerberosFact]
