@@ -11,7 +11,8 @@ namespace Samsa.Testing.Security;
 /// </summary>
 /// <remarks>
 /// <para>Mechanisms: PLAIN and SCRAM-SHA-256/512 against a credential table (SCRAM keeps only salted keys, as a
-/// broker does), OAUTHBEARER verifying a JWT's signature and expiry with a <see cref="JwtIssuer"/>.</para>
+/// broker does), OAUTHBEARER verifying a JWT's signature and expiry with a <see cref="JwtIssuer"/>, GSSAPI (Kerberos) with
+/// the service keytab of the process (<see cref="AcceptGssapi"/>, <see cref="KerberosRealm"/>).</para>
 /// <para>As a Kafka broker does, it closes a connection that sends anything but ApiVersions, SaslHandshake and
 /// SaslAuthenticate before authenticating, that fails to authenticate (after the error answer), or that sends any
 /// request after its session expired (<see cref="SessionLifetime"/>, like <c>connections.max.reauth.ms</c>; for

@@ -60,7 +60,7 @@ internal sealed partial class SaslAuthenticator : IDisposable
                     throw new ConfigException(SaslConfigKeys.Mechanism, $"'{SaslConfigKeys.Mechanism}' is GSSAPI (Kerberos), which needs the platform's GSSAPI library (libgssapi_krb5.so.2); it is not installed. {KerberosEnvironment.InstallHint}.");
                 }
 
-                if (settings.KerberosKeytab is { } keytab && KerberosEnvironment.UseClientKeytab(keytab) is { } why)
+                if (settings.KerberosKeytab is { } keytab && KerberosEnvironment.UseClientKeytab(keytab, settings.KerberosPrincipal!) is { } why)
                 {
                     throw new ConfigException(SaslConfigKeys.JaasConfig, $"The Kerberos keytab of '{SaslConfigKeys.JaasConfig}' cannot be used: {why}.");
                 }

@@ -82,9 +82,51 @@ public sealed class GssapiTests
         bed.AssertReadBack(acknowledged, SaslBed.Reader("PLAIN", "reader", "r"));
         Assert.Equal(["reader", "svc-producer@SAMSA.TEST"], bed.Front.Principals.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(0, bed.Front.FailedAuthentications);
-        // MIT Kerberos got the TGT from the client keytab (KRB5_CLIENT_KTNAME) and kept it in the default ticket cache.
-        Assert.Equal(keytab.StartsWith("FILE:", StringComparison.Ordinal) ? keytab : "FILE:" + keytab, KerberosRealm.NativeVariable("KRB5_CLIENT_KTNAME"));
-        Assert.Contains("svc-producer@SAMSA.TEST", realm.Klist(), StringComparison.Ordinal);
+        // MIT Kerberos got the TGT from the client keytab (KRB5_CLIENT_KTNAME), into the process's in-memory ticket cache.
+        Assert.Equal("FILE:" + keytab, KerberosRealm.NativeVariable("KRB5_CLIENT_KTNAME"));
+        Assert.StartsWith("MEMORY:samsa-", KerberosRealm.NativeVariable("KRB5CCNAME"), StringComparison.Ordinal);
+    }
+
+    [KerberosFact]
+    public async Task TheKeytabsPrincipalIsUsedEvenWhenTheTicketCacheHoldsAnother()
+    {
+        using var realm = KerberosRealm.Start().AddPrincipal("alice", "alice-pw");
+        var keytab = realm.AddKeytabPrincipal("svc-batch");
+        realm.Kinit("alice", "alice-pw");
+        await using var bed = SaslBed.Start(new SaslFront().AcceptGssapi().AddPlainUser("reader", "r"));
+        await using var producer = new ProducerBuilder<string, string>(bed.Options(new SaslOptions
+        {
+            Mechanism = SaslMechanism.Gssapi,
+            KerberosServiceName = "kafka",
+            JaasConfig = $"{Krb5Module} required useKeyTab=true keyTab=\"{keytab}\" principal=\"svc-batch@SAMSA.TEST\";",
+        })).Build();
+
+        var acknowledged = await bed.ProduceAsync(producer, 20);
+
+        bed.AssertReadBack(acknowledged, SaslBed.Reader("PLAIN", "reader", "r"));
+        Assert.Equal(["reader", "svc-batch@SAMSA.TEST"], bed.Front.Principals.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [KerberosFact]
+    public void AKeytabWhoseFirstPrincipalIsAnotherIsRefusedAtBuild()
+    {
+        using var realm = KerberosRealm.Start();
+        var keytab = realm.AddKeytabPrincipal("first");
+        var options = new ProducerOptions
+        {
+            BootstrapServers = ["localhost:9"],
+            SecurityProtocol = SecurityProtocol.SaslPlaintext,
+            Sasl = new SaslOptions
+            {
+                Mechanism = SaslMechanism.Gssapi,
+                KerberosServiceName = "kafka",
+                JaasConfig = $"{Krb5Module} required useKeyTab=true keyTab=\"{keytab}\" principal=\"second@SAMSA.TEST\";",
+            },
+        };
+
+        var e = Assert.Throws<ConfigException>(() => new ProducerBuilder<string, string>(options).Build());
+        Assert.Equal("sasl.jaas.config", e.Key);
+        Assert.Contains("first principal is first@SAMSA.TEST, not second@SAMSA.TEST", e.Message, StringComparison.Ordinal);
     }
 
     [KerberosFact]

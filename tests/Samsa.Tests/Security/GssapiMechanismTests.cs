@@ -61,6 +61,26 @@ public sealed class GssapiMechanismTests
     }
 
     [Fact]
+    public void TheKeytabsFirstPrincipalIsRead()
+    {
+        // MIT keytab v2: version, then entries of (size, principal: component count, realm, components, name type, ...).
+        byte[] keytab =
+        [
+            5, 2,
+            0, 0, 0, 40,
+            0, 2, 0, 11, .. "EXAMPLE.COM"u8, 0, 5, .. "kafka"u8, 0, 4, .. "host"u8, 0, 0, 0, 1, 0, 0, 0, 0, 2,
+            0, 0,
+        ];
+        Assert.Equal("kafka/host@EXAMPLE.COM", KerberosEnvironment.FirstPrincipal(keytab));
+        Assert.Throws<FormatException>(() => KerberosEnvironment.FirstPrincipal([5, 2]));
+        Assert.Throws<FormatException>(() => KerberosEnvironment.FirstPrincipal("not a keytab"u8));
+        Assert.True(KerberosEnvironment.SamePrincipal("kafka/host@EXAMPLE.COM", "kafka/host"));
+        Assert.True(KerberosEnvironment.SamePrincipal("p@R", "p@R"));
+        Assert.False(KerberosEnvironment.SamePrincipal("p@R", "p@S"));
+        Assert.False(KerberosEnvironment.SamePrincipal("pq@R", "p"));
+    }
+
+    [Fact]
     public void TicketCacheWithTheServiceNameKey()
     {
         var s = Resolve(Valid(("sasl.mechanism", "GSSAPI"), ("sasl.kerberos.service.name", "kafka")));

@@ -21,9 +21,9 @@ namespace Samsa.Security.Sasl;
 /// protects the connection), a maximum size of 0 (RFC 4752: 0 when no layer is chosen) and the authorization id. The
 /// server's empty answer to that completes the exchange.</para>
 /// <para>Credentials: the default ticket cache (<c>KRB5CCNAME</c>, filled by <c>kinit</c>), or a keytab. .NET cannot take a
-/// keytab directly; MIT Kerberos (1.11+) gets initiator credentials from the client keytab named by
-/// <c>KRB5_CLIENT_KTNAME</c> when the ticket cache holds none for the principal, and keeps them in the cache. See
-/// <see cref="KerberosEnvironment"/>.</para>
+/// keytab, nor ask for a principal's credentials without its password; MIT Kerberos (1.11+) gets initiator credentials
+/// from the client keytab named by <c>KRB5_CLIENT_KTNAME</c> when the ticket cache is empty, so a keytab login points the
+/// process at the keytab and at an empty in-memory ticket cache (<see cref="KerberosEnvironment.UseClientKeytab"/>).</para>
 /// </remarks>
 internal sealed class GssapiMechanism(string serviceName, string? principal) : ISaslMechanism
 {
@@ -111,8 +111,9 @@ internal sealed class GssapiMechanism(string serviceName, string? principal) : I
             {
                 Package = "Kerberos",
                 TargetName = _target,
-                // A principal without a password asks GSSAPI for that principal's credentials (ticket cache or client keytab).
-                Credential = principal is null ? CredentialCache.DefaultNetworkCredentials : new NetworkCredential(principal, ""),
+                // The default credentials: .NET drops a user name without a password, so a keytab's principal is chosen
+                // by pointing the process at it (KerberosEnvironment.UseClientKeytab).
+                Credential = CredentialCache.DefaultNetworkCredentials,
                 RequiredProtectionLevel = ProtectionLevel.Sign,
                 RequireMutualAuthentication = true,
             });
@@ -211,33 +212,112 @@ internal static class KerberosEnvironment
     }
 
     /// <summary>
-    /// Names <paramref name="keytab"/> as the process's client keytab (<c>KRB5_CLIENT_KTNAME</c>), unless it already is.
+    /// The in-memory ticket cache a keytab login uses (see <see cref="UseClientKeytab"/>): one per keytab and principal, since
+    /// an MIT memory cache lives as long as the process and keeps the tickets (for its realm) of whoever used it.
     /// </summary>
-    /// <returns>Null when done; otherwise why not (another keytab is already named, or not a Unix platform).</returns>
-    public static string? UseClientKeytab(string keytab)
+    public static string KeytabCache(string keytab, string principal) =>
+        "MEMORY:samsa-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(keytab + "\n" + principal)), 0, 8);
+
+    /// <summary>
+    /// Makes MIT Kerberos log in from <paramref name="keytab"/> as <paramref name="principal"/>: names it as the process's
+    /// client keytab (<c>KRB5_CLIENT_KTNAME</c>) and points the process's default ticket cache (<c>KRB5CCNAME</c>) at an
+    /// empty in-memory cache, from which MIT gets tickets from the keytab (and again when they expire). .NET asks for the
+    /// default credentials only (it drops a user name without a password), so a ticket cache holding another principal
+    /// would win otherwise, and with an empty cache MIT takes the keytab's first principal: that must be
+    /// <paramref name="principal"/>.
+    /// </summary>
+    /// <returns>Null when done; otherwise why not.</returns>
+    public static string? UseClientKeytab(string keytab, string principal)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
         {
             return "a keytab is used through MIT Kerberos' KRB5_CLIENT_KTNAME, which only Linux, macOS and FreeBSD have; on Windows log on with the principal instead";
         }
 
+        string first;
+        try
+        {
+            first = FirstPrincipal(File.ReadAllBytes(keytab));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or ArgumentOutOfRangeException)
+        {
+            return $"it cannot be read as a keytab ({e.Message})";
+        }
+
+        if (!SamePrincipal(first, principal))
+        {
+            return $"its first principal is {first}, not {principal}, and MIT Kerberos logs in as the first (.NET cannot ask for another): use a keytab whose first entry is {principal} (ktutil)";
+        }
+
         lock (Gate)
         {
-            var current = GetNative(ClientKeytabVariable);
             var wanted = keytab.StartsWith("FILE:", StringComparison.Ordinal) ? keytab : "FILE:" + keytab;
+            var current = GetNative(ClientKeytabVariable);
             if (current is not null && current != wanted && current != keytab)
             {
-                return $"the process already names another client keytab in {ClientKeytabVariable} ({current}); a process has one";
+                return $"the process already names another client keytab in {ClientKeytabVariable} ({current}); a process logs in from one keytab";
             }
 
-            if (current is null && SetEnv(ClientKeytabVariable, wanted, 1) != 0)
+            var cache = KeytabCache(keytab, principal);
+            if ((current is null && SetEnv(ClientKeytabVariable, wanted, 1) != 0) || (GetNative("KRB5CCNAME") != cache && SetEnv("KRB5CCNAME", cache, 1) != 0))
             {
-                return $"setting {ClientKeytabVariable} failed";
+                return $"setting {ClientKeytabVariable} and KRB5CCNAME failed";
             }
 
             return null;
         }
     }
+
+    /// <summary>The principal of a keytab's first entry (MIT keytab format 0x0502 or 0x0501), as <c>a/b@REALM</c>.</summary>
+    /// <exception cref="FormatException">Not a keytab, or one without entries.</exception>
+    internal static string FirstPrincipal(ReadOnlySpan<byte> keytab)
+    {
+        if (keytab.Length < 2 || keytab[0] != 5 || keytab[1] is not (1 or 2))
+        {
+            throw new FormatException("not an MIT keytab (version 0x0501 or 0x0502)");
+        }
+
+        var v1 = keytab[1] == 1;
+        var at = 2;
+        while (at + 4 <= keytab.Length)
+        {
+            var size = BinaryPrimitives.ReadInt32BigEndian(keytab[at..]);
+            at += 4;
+            if (size < 0)
+            {
+                at -= size; // a deleted entry: skip its hole
+                continue;
+            }
+
+            var entry = keytab.Slice(at, Math.Min(size, keytab.Length - at));
+            var count = BinaryPrimitives.ReadUInt16BigEndian(entry) - (v1 ? 1 : 0);
+            var pos = 2;
+            var realm = Counted(entry, ref pos);
+            var components = new string[count];
+            for (var i = 0; i < count; i++)
+            {
+                components[i] = Counted(entry, ref pos);
+            }
+
+            return $"{string.Join('/', components)}@{realm}";
+        }
+
+        throw new FormatException("the keytab has no entries");
+
+        static string Counted(ReadOnlySpan<byte> entry, ref int pos)
+        {
+            var length = BinaryPrimitives.ReadUInt16BigEndian(entry[pos..]);
+            var text = Encoding.UTF8.GetString(entry.Slice(pos + 2, length));
+            pos += 2 + length;
+            return text;
+        }
+    }
+
+    /// <summary>Whether <paramref name="configured"/> (with or without its realm) names <paramref name="full"/>.</summary>
+    internal static bool SamePrincipal(string full, string configured) =>
+        configured.Contains('@', StringComparison.Ordinal)
+            ? string.Equals(full, configured, StringComparison.Ordinal)
+            : full.StartsWith(configured + "@", StringComparison.Ordinal);
 
     private static bool Free(IntPtr handle)
     {
