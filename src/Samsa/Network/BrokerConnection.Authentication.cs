@@ -35,7 +35,7 @@ internal sealed partial class BrokerConnection
 
     private async Task AuthenticateAsync(SaslAuthenticator sasl, CancellationToken cancellationToken)
     {
-        var exchange = await sasl.Mechanism.BeginAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+        var exchange = await sasl.Mechanism.BeginForBrokerAsync(Address.Host, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         var lifetimeMs = await sasl.AuthenticateAsync(this, exchange, writeLockHeld: false, cancellationToken).ConfigureAwait(false);
         sasl.OnAuthenticated(Address, lifetimeMs, reauthentication: false);
         ScheduleReauthentication(lifetimeMs);
@@ -79,7 +79,7 @@ internal sealed partial class BrokerConnection
 
         try
         {
-            var exchange = await sasl.Mechanism.BeginAsync(TimeSpan.FromMilliseconds(_sessionLifetimeMs), _closing.Token).ConfigureAwait(false);
+            var exchange = await sasl.Mechanism.BeginForBrokerAsync(Address.Host, TimeSpan.FromMilliseconds(_sessionLifetimeMs), _closing.Token).ConfigureAwait(false);
             await _writeLock.WaitAsync(_closing.Token).ConfigureAwait(false);
             try
             {

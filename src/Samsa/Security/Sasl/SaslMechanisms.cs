@@ -20,6 +20,11 @@ internal interface ISaslMechanism
     /// session bounded by a token that was already used would only get shorter).</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     ValueTask<ISaslExchange> BeginAsync(TimeSpan minimumValidity, CancellationToken cancellationToken);
+
+    /// <summary>As <see cref="BeginAsync(TimeSpan, CancellationToken)"/>, for a mechanism that needs the broker's host
+    /// name as the connection reached it (GSSAPI's service principal <c>service/host</c>).</summary>
+    ValueTask<ISaslExchange> BeginForBrokerAsync(string host, TimeSpan minimumValidity, CancellationToken cancellationToken) =>
+        BeginAsync(minimumValidity, cancellationToken);
 }
 
 /// <summary>The client's side of one SASL exchange: a first message, then one answer per server challenge.</summary>
