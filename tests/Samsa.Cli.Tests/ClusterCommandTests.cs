@@ -69,6 +69,7 @@ public sealed class ClusterCommandTests
         input.Send("stall 7 100");
         input.Send("oracle");
         await WaitForAsync(output, "ORACLE ");
+        await WaitForAsync(error, "ok: oracle"); // written after the report, on stderr
         Assert.Contains("duplicates 0, out-of-order 0, fenced 0, unknown-producer 0", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("records a real broker would hold 3", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("unknown command or wrong number of arguments: 'no-such-command 1'", error.ToString(), StringComparison.Ordinal);

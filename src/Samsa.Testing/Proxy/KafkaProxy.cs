@@ -50,15 +50,18 @@ public sealed class KafkaProxy : IAsyncDisposable
     private int _closedConnections;
     private int _disposed;
 
+    private static string AdvertisedHost(SaslFront? sasl) => sasl?.AdvertisedHost ?? "127.0.0.1";
+
     private KafkaProxy(MockCluster cluster, ProxyBroker[] brokers, SaslFront? sasl)
     {
         _cluster = cluster;
         _brokers = brokers;
         Sasl = sasl;
-        BootstrapServers = string.Join(',', brokers.Select(b => $"127.0.0.1:{b.ListenPort}"));
+        BootstrapServers = string.Join(',', brokers.Select(b => $"{AdvertisedHost(sasl)}:{b.ListenPort}"));
     }
 
-    /// <summary>Comma-separated "127.0.0.1:port" list of the proxy's listeners, one per broker.</summary>
+    /// <summary>Comma-separated "127.0.0.1:port" list of the proxy's listeners, one per broker ("localhost:port" behind a
+    /// GSSAPI <see cref="SaslFront"/>: Kerberos names the broker by host name).</summary>
     public string BootstrapServers { get; }
 
     /// <summary>The SASL front every connection authenticates with first; null: none (PLAINTEXT).</summary>
@@ -124,7 +127,7 @@ public sealed class KafkaProxy : IAsyncDisposable
                 var listener = new TcpListener(IPAddress.Loopback, 0);
                 listener.Start(); // before ProxyBroker reads the port it was given
                 brokers[i] = new ProxyBroker(i + 1, ports[i], listener);
-                cluster.SetBrokerHostPort(i + 1, "127.0.0.1", brokers[i].ListenPort);
+                cluster.SetBrokerHostPort(i + 1, AdvertisedHost(sasl), brokers[i].ListenPort);
             }
         }
         catch

@@ -11,8 +11,9 @@ namespace Samsa.Testing.Security;
 /// </summary>
 /// <remarks>
 /// <para>Mechanisms: PLAIN and SCRAM-SHA-256/512 against a credential table (SCRAM keeps only salted keys, as a
-/// broker does), OAUTHBEARER verifying a JWT's signature and expiry with a <see cref="JwtIssuer"/>, AWS_MSK_IAM
-/// recomputing the SigV4 signature from a table of AWS access keys and checking its date and expiry.</para>
+/// broker does), OAUTHBEARER verifying a JWT's signature and expiry with a <see cref="JwtIssuer"/>, GSSAPI (Kerberos) with
+/// the service keytab of the process (<see cref="AcceptGssapi"/>, <see cref="KerberosRealm"/>), AWS_MSK_IAM recomputing
+/// the SigV4 signature from a table of AWS access keys and checking its date and expiry.</para>
 /// <para>As a Kafka broker does, it closes a connection that sends anything but ApiVersions, SaslHandshake and
 /// SaslAuthenticate before authenticating, that fails to authenticate (after the error answer), or that sends any
 /// request after its session expired (<see cref="SessionLifetime"/>, like <c>connections.max.reauth.ms</c>; for
@@ -38,6 +39,15 @@ public sealed class SaslFront
     private int _maxAuthenticateVersion = 2;
     private IReadOnlyDictionary<string, string>? _lastExtensions;
     private IReadOnlyDictionary<string, string>? _lastAwsMessage;
+
+    /// <summary>
+    /// The host name the brokers advertise (and the proxy's bootstrap list names), or null for 127.0.0.1. GSSAPI sets it:
+    /// a Kerberos client names the broker's service principal by the host it connects to.
+    /// </summary>
+    public string? AdvertisedHost { get; private set; }
+
+    /// <summary>The Kerberos service name GSSAPI accepts (the service of <c>service/host@REALM</c>); null: GSSAPI is not enabled.</summary>
+    public string? GssapiServiceName { get; private set; }
 
     /// <summary>The OAUTHBEARER token verifier; null: OAUTHBEARER is not enabled.</summary>
     public JwtIssuer? OAuthBearerIssuer { get; private set; }
@@ -101,6 +111,11 @@ public sealed class SaslFront
             if (OAuthBearerIssuer is not null)
             {
                 list.Add("OAUTHBEARER");
+            }
+
+            if (GssapiServiceName is not null)
+            {
+                list.Add("GSSAPI");
             }
 
             if (!_aws.IsEmpty)
@@ -193,6 +208,21 @@ public sealed class SaslFront
     public SaslFront AcceptOAuthBearer(JwtIssuer issuer)
     {
         OAuthBearerIssuer = issuer ?? throw new ArgumentNullException(nameof(issuer));
+        return this;
+    }
+
+    /// <summary>
+    /// Enables GSSAPI (Kerberos, RFC 4752) through .NET's <see cref="System.Net.Security.NegotiateAuthentication"/> in server
+    /// mode: the service keytab comes from <c>KRB5_KTNAME</c> and the realm from <c>KRB5_CONFIG</c> of the process (see
+    /// <see cref="KerberosRealm"/>), and the brokers advertise <paramref name="host"/>, the host of the service principal
+    /// <c>{serviceName}/{host}@REALM</c>.
+    /// </summary>
+    public SaslFront AcceptGssapi(string serviceName = "kafka", string host = "localhost")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(host);
+        GssapiServiceName = serviceName;
+        AdvertisedHost = host;
         return this;
     }
 

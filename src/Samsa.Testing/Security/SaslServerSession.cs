@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Globalization;
+using System.Net;
+using System.Net.Security;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -84,6 +87,7 @@ internal sealed class SaslServerSession(SaslFront front, int brokerId)
         {
             "PLAIN" => new PlainExchange(front),
             "OAUTHBEARER" => new OAuthBearerExchange(front),
+            "GSSAPI" => new GssapiExchange(),
             "AWS_MSK_IAM" => new AwsMskIamExchange(front),
             _ => new ScramExchange(front, mechanism),
         };
@@ -364,6 +368,89 @@ internal sealed class SaslServerSession(SaslFront front, int brokerId)
             }
 
             return bearer is null ? "No OAUTHBEARER token" : null;
+        }
+    }
+
+    /// <summary>
+    /// GSSAPI as Kafka's broker runs it (Java's <c>GssKrb5Server</c>): accept the client's AP-REQ and answer with the AP-REP;
+    /// then, to the client's empty message, send the wrapped RFC 4752 security layer offer (layer 1, no security layer,
+    /// with a 64 KiB maximum size); then unwrap the client's choice, which must be layer 1, and take its authorization id,
+    /// which must be empty or the authenticated principal.
+    /// </summary>
+    private sealed class GssapiExchange : IServerExchange, IDisposable
+    {
+        private readonly NegotiateAuthentication _context = new(new NegotiateAuthenticationServerOptions
+        {
+            Package = "Kerberos",
+            Credential = CredentialCache.DefaultNetworkCredentials,
+            RequiredProtectionLevel = ProtectionLevel.Sign,
+        });
+
+        private int _stage;
+
+        public Step Step(byte[] token, DateTimeOffset now)
+        {
+            switch (_stage)
+            {
+                case 0:
+                    var outgoing = _context.GetOutgoingBlob(token, out var status);
+                    if (status == NegotiateAuthenticationStatusCode.ContinueNeeded)
+                    {
+                        return new Step(outgoing ?? []);
+                    }
+
+                    if (status != NegotiateAuthenticationStatusCode.Completed)
+                    {
+                        return Failed($"GSS-API context not accepted: {status}");
+                    }
+
+                    _stage = 1;
+                    return new Step(outgoing ?? []);
+                case 1:
+                    if (token.Length != 0)
+                    {
+                        return Failed("GSSAPI: expected an empty message after the context was established");
+                    }
+
+                    var offer = new ArrayBufferWriter<byte>();
+                    if (_context.Wrap([1, 0x01, 0x00, 0x00], offer, requestEncryption: false, out _) != NegotiateAuthenticationStatusCode.Completed)
+                    {
+                        return Failed("GSSAPI: could not wrap the security layer offer");
+                    }
+
+                    _stage = 2;
+                    return new Step(offer.WrittenSpan.ToArray());
+                default:
+                    var answer = new ArrayBufferWriter<byte>();
+                    if (_context.Unwrap(token, answer, out _) != NegotiateAuthenticationStatusCode.Completed || answer.WrittenCount < 4)
+                    {
+                        return Failed("GSSAPI: the security layer answer does not unwrap to at least 4 bytes");
+                    }
+
+                    var chosen = answer.WrittenSpan;
+                    if (chosen[0] != 1)
+                    {
+                        return Failed($"GSSAPI: the client chose security layer 0x{chosen[0]:X2}, which was not offered");
+                    }
+
+                    var principal = _context.RemoteIdentity.Name;
+                    var authorizationId = Encoding.UTF8.GetString(chosen[4..]);
+                    if (authorizationId.Length > 0 && authorizationId != principal)
+                    {
+                        return Failed($"GSSAPI: authorization id {authorizationId} differs from the authenticated principal {principal}");
+                    }
+
+                    _context.Dispose();
+                    return new Step([], principal);
+            }
+        }
+
+        public void Dispose() => _context.Dispose();
+
+        private Step Failed(string error)
+        {
+            _context.Dispose();
+            return new Step(null, Error: error);
         }
     }
 }

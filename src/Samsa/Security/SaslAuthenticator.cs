@@ -54,6 +54,18 @@ internal sealed partial class SaslAuthenticator : IDisposable
                 return new SaslAuthenticator(new PlainMechanism(settings.Username, settings.Password), logger);
             case SaslMechanism.ScramSha256 or SaslMechanism.ScramSha512:
                 return new SaslAuthenticator(new ScramMechanism(settings.Mechanism, settings.Username, settings.Password, settings.ScramTokenAuth), logger);
+            case SaslMechanism.Gssapi:
+                if (!KerberosEnvironment.GssapiLibraryAvailable())
+                {
+                    throw new ConfigException(SaslConfigKeys.Mechanism, $"'{SaslConfigKeys.Mechanism}' is GSSAPI (Kerberos), which needs the platform's GSSAPI library (libgssapi_krb5.so.2); it is not installed. {KerberosEnvironment.InstallHint}.");
+                }
+
+                if (settings.KerberosKeytab is { } keytab && KerberosEnvironment.UseClientKeytab(keytab, settings.KerberosPrincipal!) is { } why)
+                {
+                    throw new ConfigException(SaslConfigKeys.JaasConfig, $"The Kerberos keytab of '{SaslConfigKeys.JaasConfig}' cannot be used: {why}.");
+                }
+
+                return new SaslAuthenticator(new GssapiMechanism(settings.KerberosServiceName, settings.KerberosPrincipal), logger);
             case SaslMechanism.AwsMskIam:
                 // In the core package: it needs only System.Security.Cryptography and System.Text.Json, no AWS SDK.
                 var sources = AwsCredentialSources.FromEnvironment(settings.AwsProfileName);

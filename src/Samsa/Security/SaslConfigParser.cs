@@ -61,14 +61,17 @@ internal static class SaslConfigKeys
         LoginRetryBackoffMs, LoginRetryBackoffMaxMs,
     ];
 
+    private const string KerberosRenewal =
+        "Samsa's GSSAPI runs no kinit and renews no tickets itself: it uses the ticket cache (KRB5CCNAME; keep it fresh with kinit -R or k5start) or a keytab from sasl.jaas.config, from which MIT Kerberos gets new tickets when they expire";
+
     /// <summary>Real Java client <c>sasl.*</c> keys that Samsa does not take, with the reason.</summary>
     public static readonly Dictionary<string, string> Rejected = new(StringComparer.Ordinal)
     {
         ["sasl.login.class"] = "Samsa cannot load Java classes; for OAUTHBEARER give the builder a token provider (SetOAuthBearerTokenProvider)",
-        ["sasl.kerberos.kinit.cmd"] = "Kerberos (GSSAPI) is not supported yet",
-        ["sasl.kerberos.ticket.renew.window.factor"] = "Kerberos (GSSAPI) is not supported yet",
-        ["sasl.kerberos.ticket.renew.jitter"] = "Kerberos (GSSAPI) is not supported yet",
-        ["sasl.kerberos.min.time.before.relogin"] = "Kerberos (GSSAPI) is not supported yet",
+        ["sasl.kerberos.kinit.cmd"] = KerberosRenewal,
+        ["sasl.kerberos.ticket.renew.window.factor"] = KerberosRenewal,
+        ["sasl.kerberos.ticket.renew.jitter"] = KerberosRenewal,
+        ["sasl.kerberos.min.time.before.relogin"] = KerberosRenewal,
         ["sasl.oauthbearer.access.token.retriever.class"] = "Samsa cannot load Java classes; it retrieves tokens from sasl.oauthbearer.token.endpoint.url, or give the builder a token provider",
         ["sasl.oauthbearer.access.token.validator.class"] = "Samsa cannot load Java classes; it checks the token's exp and sub claims itself",
         ["sasl.oauthbearer.jwks.endpoint.url"] = "brokers use it to verify tokens; a producer does not",
@@ -84,7 +87,7 @@ internal static class SaslConfigKeys
 /// <summary>Parses the <c>sasl.*</c> keys into <see cref="SaslOptions"/>; checks between keys happen at Build().</summary>
 internal static class SaslConfigParser
 {
-    internal const string Mechanisms = "one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, AWS_MSK_IAM (GSSAPI is not supported yet)";
+    internal const string Mechanisms = "one of GSSAPI, PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, AWS_MSK_IAM";
 
     /// <summary>Applies one key; false when it is not a key this parser knows (the caller reports it).</summary>
     public static bool TryApply(string key, string raw, ref SaslOptions? sasl)

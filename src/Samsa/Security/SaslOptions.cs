@@ -24,7 +24,7 @@ namespace Samsa;
 /// </example>
 public sealed record SaslOptions
 {
-    /// <summary><c>sasl.mechanism</c> (default GSSAPI, as in Java; Kerberos is not supported yet, so set another).</summary>
+    /// <summary><c>sasl.mechanism</c> (default GSSAPI, as in Java).</summary>
     public SaslMechanism Mechanism { get; init; } = SaslMechanism.Gssapi;
 
     /// <summary>The user name for PLAIN and SCRAM (librdkafka's <c>sasl.username</c>); or give it in <see cref="JaasConfig"/>.</summary>
@@ -38,11 +38,14 @@ public sealed record SaslOptions
     /// <c>org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="…";</c>.
     /// Login modules understood: <c>PlainLoginModule</c> and <c>ScramLoginModule</c> (username, password;
     /// tokenauth for SCRAM delegation tokens), <c>OAuthBearerLoginModule</c> (clientId, clientSecret, scope,
-    /// <c>extension_NAME</c>) and the AWS library's <c>software.amazon.msk.auth.iam.IAMLoginModule</c> (awsProfileName).
+    /// <c>extension_NAME</c>), for GSSAPI <c>com.sun.security.auth.module.Krb5LoginModule</c> (useKeyTab, keyTab,
+    /// principal, useTicketCache, serviceName) and for AWS_MSK_IAM the AWS library's
+    /// <c>software.amazon.msk.auth.iam.IAMLoginModule</c> (awsProfileName).
     /// </summary>
     public string? JaasConfig { get; init; }
 
-    /// <summary><c>sasl.kerberos.service.name</c>: the broker's Kerberos service name (GSSAPI, not supported yet).</summary>
+    /// <summary><c>sasl.kerberos.service.name</c>: the brokers' Kerberos service name for GSSAPI (usually <c>kafka</c>: the
+    /// target is <c>kafka/broker-host@REALM</c>); or give it as the JAAS option <c>serviceName</c>.</summary>
     public string? KerberosServiceName { get; init; }
 
     /// <summary>
@@ -160,7 +163,7 @@ public sealed record SaslOptions
 /// <summary><c>sasl.mechanism</c>; the names follow Confluent.Kafka's <c>SaslMechanism</c>.</summary>
 public enum SaslMechanism
 {
-    /// <summary><c>GSSAPI</c> (Kerberos), Java's default: not supported yet.</summary>
+    /// <summary><c>GSSAPI</c> (Kerberos V5, RFC 4752), Java's default: through the platform's GSSAPI library (MIT Kerberos on Linux).</summary>
     Gssapi,
 
     /// <summary><c>PLAIN</c> (RFC 4616): user name and password, in the clear, so only over TLS in production.</summary>

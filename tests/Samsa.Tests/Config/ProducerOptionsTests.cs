@@ -435,9 +435,9 @@ public sealed class ProducerOptionsTests
     [InlineData("sasl_plaintext")]
     public void SaslProtocolsWithoutAMechanismAskForOne(string value)
     {
-        // Java's default mechanism is GSSAPI, which is not supported yet.
+        // Java's default mechanism is GSSAPI, which needs the brokers' Kerberos service name.
         var e = ValidateFails(("security.protocol", value));
-        Assert.Equal("sasl.mechanism", e.Key);
+        Assert.Equal("sasl.kerberos.service.name", e.Key);
         Assert.Contains("GSSAPI", e.Message);
         Assert.Equal("security.protocol", ParseFails(("security.protocol", "TLS")).Key);
     }

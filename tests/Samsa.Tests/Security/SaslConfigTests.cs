@@ -57,8 +57,11 @@ public sealed class SaslConfigTests
         var e = Invalid(Sasl, ("sasl.jaas.config", $"{Plain} required username=\"u\" password=\"{Secret}\";"));
         Assert.Equal("sasl.mechanism", e.Key);
         Assert.Contains("GSSAPI", e.Message, StringComparison.Ordinal);
-        Assert.Contains("Set sasl.mechanism to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER", e.Message, StringComparison.Ordinal);
-        Assert.Equal("sasl.mechanism", Invalid(Sasl).Key);
+        Assert.Contains("set sasl.mechanism to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM", e.Message, StringComparison.Ordinal);
+        // Nothing at all: GSSAPI needs the service name, and the message also says how to pick another mechanism.
+        var none = Invalid(Sasl);
+        Assert.Equal("sasl.kerberos.service.name", none.Key);
+        Assert.Contains("set sasl.mechanism to PLAIN", none.Message, StringComparison.Ordinal);
     }
 
     [Fact]

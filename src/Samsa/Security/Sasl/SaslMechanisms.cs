@@ -15,7 +15,8 @@ internal interface ISaslMechanism
     /// Starts an exchange, fetching what it needs first (an OAUTHBEARER token), so that the connection is
     /// held only for the exchange itself.
     /// </summary>
-    /// <param name="host">The broker's host name, as the connection dialled it (AWS_MSK_IAM signs for it).</param>
+    /// <param name="host">The broker's host name, as the connection dialled it (bootstrap or advertised): GSSAPI names the
+    /// service principal <c>service/host</c> with it, AWS_MSK_IAM signs for it; the other mechanisms ignore it.</param>
     /// <param name="minimumValidity">For a re-authentication, the session lifetime the broker granted last time: a
     /// credential that expires sooner than that is what limited the session, and is refreshed rather than reused (a
     /// session bounded by a token that was already used would only get shorter).</param>

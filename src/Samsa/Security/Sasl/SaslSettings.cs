@@ -12,6 +12,7 @@ internal sealed class SaslSettings
     public const string PlainLoginModule = "org.apache.kafka.common.security.plain.PlainLoginModule";
     public const string ScramLoginModule = "org.apache.kafka.common.security.scram.ScramLoginModule";
     public const string OAuthBearerLoginModule = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+    public const string Krb5LoginModule = "com.sun.security.auth.module.Krb5LoginModule";
     public const string MskIamLoginModule = "software.amazon.msk.auth.iam.IAMLoginModule";
 
     /// <summary>The AWS library's JAAS options that assume a role through STS, which needs the AWS SDK.</summary>
@@ -52,6 +53,15 @@ internal sealed class SaslSettings
 
     /// <summary>OAUTHBEARER with a token endpoint: the scope to ask for, if any.</summary>
     public string? Scope { get; private init; }
+
+    /// <summary>GSSAPI: the broker's Kerberos service name (<c>sasl.kerberos.service.name</c>, or the JAAS option <c>serviceName</c>).</summary>
+    public string KerberosServiceName { get; private init; } = "";
+
+    /// <summary>GSSAPI: the client principal (JAAS <c>principal</c>), or null for the ticket cache's default principal.</summary>
+    public string? KerberosPrincipal { get; private init; }
+
+    /// <summary>GSSAPI: the client keytab (JAAS <c>useKeyTab=true keyTab="..."</c>), or null for the ticket cache alone.</summary>
+    public string? KerberosKeytab { get; private init; }
 
     /// <summary>AWS_MSK_IAM: the JAAS option <c>awsProfileName</c>, the profile tried before the environment.</summary>
     public string? AwsProfileName { get; private init; }
@@ -100,12 +110,8 @@ internal sealed class SaslSettings
         {
             SaslMechanism.Plain or SaslMechanism.ScramSha256 or SaslMechanism.ScramSha512 => ResolvePassword(options, jaas),
             SaslMechanism.OAuthBearer => ResolveOAuthBearer(options, jaas),
+            SaslMechanism.Gssapi => ResolveGssapi(options, jaas),
             SaslMechanism.AwsMskIam => ResolveAwsMskIam(options, jaas),
-            SaslMechanism.Gssapi => throw new ConfigException(
-                SaslConfigKeys.Mechanism,
-                $"'{SaslConfigKeys.Mechanism}' is GSSAPI (Kerberos; Java's default when it is not set), which Samsa does not support yet. Set {SaslConfigKeys.Mechanism} to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER.",
-                "GSSAPI",
-                SaslConfigParser.Mechanisms),
             _ => throw ConfigException.InvalidValue(SaslConfigKeys.Mechanism, ((int)options.Mechanism).ToString(CultureInfo.InvariantCulture), SaslConfigParser.Mechanisms),
         };
     }
@@ -376,6 +382,86 @@ internal sealed class SaslSettings
         };
     }
 
+    private static SaslSettings ResolveGssapi(SaslOptions o, JaasConfig? jaas)
+    {
+        const string Default = "'sasl.mechanism' is GSSAPI (Kerberos; Java's default when it is not set)";
+        const string Others = "For another mechanism set sasl.mechanism to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM.";
+        if (jaas is not null && jaas.LoginModule != Krb5LoginModule)
+        {
+            throw new ConfigException(
+                SaslConfigKeys.Mechanism,
+                $"{Default}, but '{SaslConfigKeys.JaasConfig}' uses the login module '{jaas.LoginModule}', not {Krb5LoginModule}. {Others}",
+                "GSSAPI",
+                SaslConfigParser.Mechanisms);
+        }
+
+        if (o.Username is not null || o.Password is not null)
+        {
+            throw new ConfigException(
+                SaslConfigKeys.Mechanism,
+                $"{Default}, but SaslOptions.Username/Password are set: Kerberos takes its credentials from the ticket cache or a keytab. {Others}",
+                "GSSAPI",
+                SaslConfigParser.Mechanisms);
+        }
+
+        string? principal = null, keytab = null;
+        var serviceName = o.KerberosServiceName;
+        if (jaas is not null)
+        {
+            // Java's Krb5LoginModule options that change nothing for a client that only initiates (or that Java's own
+            // defaults already give) are accepted; the others would silently mean something else here, so they are refused.
+            string[] harmless = ["useKeyTab", "keyTab", "principal", "useTicketCache", "storeKey", "doNotPrompt", "debug", "isInitiator", "refreshKrb5Config", "renewTGT", "serviceName"];
+            if (jaas.Options.Keys.FirstOrDefault(k => !harmless.Contains(k, StringComparer.Ordinal)) is { } unknown)
+            {
+                var why = unknown == "ticketCache"
+                    ? "a ticket cache other than the default is not supported: set the KRB5CCNAME environment variable of the process instead"
+                    : "Samsa does not support it";
+                throw new ConfigException(SaslConfigKeys.JaasConfig, $"'{SaslConfigKeys.JaasConfig}' sets the {Krb5LoginModule} option '{unknown}', but {why}.");
+            }
+
+            serviceName ??= jaas.Option("serviceName");
+            principal = jaas.Option("principal");
+            if (string.Equals(jaas.Option("useKeyTab"), "true", StringComparison.OrdinalIgnoreCase))
+            {
+                keytab = jaas.Option("keyTab");
+                if (string.IsNullOrEmpty(keytab) || string.IsNullOrEmpty(principal))
+                {
+                    throw new ConfigException(SaslConfigKeys.JaasConfig, $"'{SaslConfigKeys.JaasConfig}' sets useKeyTab=true, which needs keyTab=\"/path/to/client.keytab\" and principal=\"user@REALM\".");
+                }
+
+                if (!File.Exists(keytab))
+                {
+                    throw new ConfigException(SaslConfigKeys.JaasConfig, $"The Kerberos keytab '{keytab}' of '{SaslConfigKeys.JaasConfig}' does not exist or cannot be read.");
+                }
+            }
+            else if (jaas.Option("keyTab") is not null)
+            {
+                throw new ConfigException(SaslConfigKeys.JaasConfig, $"'{SaslConfigKeys.JaasConfig}' gives keyTab but not useKeyTab=true, so Java would not use it either. Add useKeyTab=true.");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(serviceName))
+        {
+            throw new ConfigException(
+                SaslConfigKeys.KerberosServiceName,
+                $"{Default}, which needs the brokers' Kerberos service name: set '{SaslConfigKeys.KerberosServiceName}' (usually kafka). {Others}",
+                null,
+                "the service part of the brokers' principal, e.g. kafka");
+        }
+
+        if (serviceName.Contains('/', StringComparison.Ordinal) || serviceName.Contains('@', StringComparison.Ordinal))
+        {
+            throw ConfigException.InvalidValue(SaslConfigKeys.KerberosServiceName, serviceName, "the service name alone (e.g. kafka): the broker's host and the realm are added");
+        }
+
+        return new SaslSettings(o, o.Mechanism)
+        {
+            KerberosServiceName = serviceName.Trim(),
+            KerberosPrincipal = string.IsNullOrEmpty(principal) ? null : principal,
+            KerberosKeytab = keytab,
+        };
+    }
+
     private static SaslSettings ResolveAwsMskIam(SaslOptions o, JaasConfig? jaas)
     {
         if (o.Username is not null || o.Password is not null)
@@ -432,7 +518,7 @@ internal sealed class SaslSettings
 
         var why = jaas.LoginModule switch
         {
-            "com.sun.security.auth.module.Krb5LoginModule" => "Kerberos (GSSAPI) is not supported yet",
+            Krb5LoginModule => "it is Kerberos' (sasl.mechanism=GSSAPI)",
             PlainLoginModule or ScramLoginModule or OAuthBearerLoginModule or MskIamLoginModule => $"it does not provide what {mechanism} needs (it serves {ModuleMechanism(jaas.LoginModule)})",
             _ => "Samsa cannot load Java classes",
         };
