@@ -201,7 +201,7 @@ public sealed class KerberosRealm : IDisposable
     /// <summary>The KDC's log.</summary>
     public string KdcLog => File.Exists(Path.Combine(Directory, "kdc.log")) ? File.ReadAllText(Path.Combine(Directory, "kdc.log")) : "";
 
-    /// <summary>Stops the KDC and restores the process's Kerberos environment variables.</summary>
+    /// <summary>Stops the KDC, restores the process's Kerberos environment and deletes the realm's files.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
