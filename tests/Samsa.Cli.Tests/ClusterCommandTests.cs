@@ -192,41 +192,4 @@ public sealed class ClusterCommandTests
         public override async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) =>
             await _lines.Reader.WaitToReadAsync(cancellationToken) && _lines.Reader.TryRead(out var line) ? line : null;
     }
-
-    private sealed class SyncStringWriter : StringWriter
-    {
-        private readonly Lock _gate = new();
-
-        public override void Write(char value)
-        {
-            lock (_gate)
-            {
-                base.Write(value);
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            lock (_gate)
-            {
-                base.Write(value);
-            }
-        }
-
-        public override void WriteLine(string? value)
-        {
-            lock (_gate)
-            {
-                base.WriteLine(value);
-            }
-        }
-
-        public override string ToString()
-        {
-            lock (_gate)
-            {
-                return base.ToString();
-            }
-        }
-    }
 }

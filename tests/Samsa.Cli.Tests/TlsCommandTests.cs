@@ -12,8 +12,8 @@ public sealed class TlsCommandTests
     [StunnelFact]
     public async Task ClusterWithTlsAndClientAuthServesProduceAndPerfThroughItsClientProperties()
     {
-        using var output = new LockedWriter();
-        using var error = new LockedWriter();
+        using var output = new SyncStringWriter();
+        using var error = new SyncStringWriter();
         using var cts = new CancellationTokenSource();
         var cluster = CliApp.RunAsync(["cluster", "--brokers", "2", "--topic", "secure:2", "--tls", "--tls-client-auth"], TextReader.Null, output, error, cancellationToken: cts.Token);
         int exitCode;
@@ -65,8 +65,8 @@ public sealed class TlsCommandTests
     [StunnelFact]
     public async Task ClusterWithTlsAndSaslServesSaslSslThroughItsClientPropertiesAndTheJaasLine()
     {
-        using var output = new LockedWriter();
-        using var error = new LockedWriter();
+        using var output = new SyncStringWriter();
+        using var error = new SyncStringWriter();
         using var cts = new CancellationTokenSource();
         var cluster = CliApp.RunAsync(["cluster", "--brokers", "1", "--topic", "sasl-ssl:1", "--tls", "--sasl-scram", "SHA-256:lee:lee-secret"], TextReader.Null, output, error, cancellationToken: cts.Token);
         int exitCode;
@@ -161,7 +161,7 @@ public sealed class TlsCommandTests
         bad.AssertNoStackTrace();
     }
 
-    private static async Task<string[]> WaitForLinesAsync(LockedWriter output, int count, Task<int> running)
+    private static async Task<string[]> WaitForLinesAsync(SyncStringWriter output, int count, Task<int> running)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline && !running.IsCompleted)
@@ -177,43 +177,5 @@ public sealed class TlsCommandTests
 
         Assert.Fail($"samsa cluster did not print {count} lines (exit: {(running.IsCompleted ? running.Result.ToString(System.Globalization.CultureInfo.InvariantCulture) : "running")}): {output}");
         return [];
-    }
-
-    /// <summary>Written by the running command while the test reads it.</summary>
-    private sealed class LockedWriter : StringWriter
-    {
-        private readonly Lock _gate = new();
-
-        public override void Write(char value)
-        {
-            lock (_gate)
-            {
-                base.Write(value);
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            lock (_gate)
-            {
-                base.Write(value);
-            }
-        }
-
-        public override void WriteLine(string? value)
-        {
-            lock (_gate)
-            {
-                base.WriteLine(value);
-            }
-        }
-
-        public override string ToString()
-        {
-            lock (_gate)
-            {
-                return base.ToString();
-            }
-        }
     }
 }
