@@ -154,6 +154,17 @@ internal sealed class ProducerSettings
         }
 
         var options = ProducerOptions.FromProperties(properties);
+
+        // Only an absent bootstrap setting means "use the embedded cluster". An empty one is a script whose variable
+        // was not set: producing into a throwaway cluster would lose its records silently.
+        var bootstrapGiven = properties.Any(p => p.Key == "bootstrap.servers");
+        if (bootstrapGiven && options.BootstrapServers.Count == 0)
+        {
+            throw new UsageException(
+                "the bootstrap servers are empty (--bootstrap-server, or bootstrap.servers in -X or --producer.config): " +
+                "give HOST:PORT[,HOST:PORT...], or leave the option out entirely to use the embedded cluster.");
+        }
+
         return new ResolvedSettings(options, options.BootstrapServers.Count > 0);
     }
 }

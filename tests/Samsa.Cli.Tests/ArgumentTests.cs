@@ -21,6 +21,8 @@ public sealed class ArgumentTests
         { ["produce", "--topic"], "--topic" },
         { ["cluster", "--topic", "orders"], "NAME:PARTITIONS" },
         { ["nope"], "nope" },
+        { ["produce", "-t", "x", "-b", ""], "bootstrap servers are empty" },
+        { ["perf", "-t", "x", "-n", "10", "-s", "1", "-X", "bootstrap.servers="], "bootstrap servers are empty" },
     };
 
     [Theory]
