@@ -6,13 +6,19 @@ namespace Samsa.Protocol;
 /// A growable <see cref="IBufferWriter{T}"/> over <see cref="ArrayPool{T}"/> arrays that can be
 /// reset and reused, so that encoding a request allocates nothing once it has warmed up.
 /// </summary>
-/// <param name="initialCapacity">The first buffer's size.</param>
-/// <param name="pool">Where buffers come from; <see cref="ArrayPool{T}.Shared"/> when null.</param>
-internal sealed class PooledBufferWriter(int initialCapacity = 256, ArrayPool<byte>? pool = null) : IBufferWriter<byte>, IDisposable
+internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
-    private readonly ArrayPool<byte> _pool = pool ?? ArrayPool<byte>.Shared;
-    private byte[] _buffer = (pool ?? ArrayPool<byte>.Shared).Rent(initialCapacity);
+    private readonly ArrayPool<byte> _pool;
+    private byte[] _buffer;
     private int _written;
+
+    /// <param name="initialCapacity">The first buffer's size.</param>
+    /// <param name="pool">Where buffers come from; <see cref="ArrayPool{T}.Shared"/> when null.</param>
+    public PooledBufferWriter(int initialCapacity = 256, ArrayPool<byte>? pool = null)
+    {
+        _pool = pool ?? ArrayPool<byte>.Shared;
+        _buffer = _pool.Rent(initialCapacity);
+    }
 
     public int WrittenCount => _written;
 
