@@ -10,7 +10,8 @@ namespace Samsa.Testing.Proxy;
 /// <summary>
 /// A loopback TCP proxy in front of a <see cref="MockCluster"/>: one listener per broker on 127.0.0.1, and
 /// the brokers advertise the proxy's ports in Metadata, so every connection a client makes goes through it.
-/// It feeds every Produce request and answer to an <see cref="IdempotenceOracle"/>, and injects faults the
+/// It feeds every Produce request and answer to an <see cref="IdempotenceOracle"/>, and the transaction APIs' too to a
+/// <see cref="TransactionOracle"/>, and injects faults the
 /// mock cannot: latency per broker, lost answers, connections closed mid-request, stalls, throttling
 /// (KIP-219), answers rewritten to another error code; and, on request, it answers what a real broker would
 /// for a batch the mock stored against the sequence rules (<see cref="EnforceSequenceRules"/>).
@@ -69,6 +70,10 @@ public sealed class KafkaProxy : IAsyncDisposable
 
     /// <summary>The judge of every Produce batch that went through the proxy.</summary>
     public IdempotenceOracle Oracle { get; } = new();
+
+    /// <summary>The judge of transactional producers: the transaction rules, each transaction's outcome, and the
+    /// offsets a real group coordinator would hold (the mock stores none for TxnOffsetCommit).</summary>
+    public TransactionOracle Transactions { get; } = new();
 
     /// <summary>Client connections accepted so far.</summary>
     public int Connections => Volatile.Read(ref _connectionCount);
@@ -365,7 +370,7 @@ public sealed class KafkaProxy : IAsyncDisposable
             }
 
             var id = Interlocked.Increment(ref _connectionCount);
-            var connection = new ProxyConnection(this, broker, client);
+            var connection = new ProxyConnection(this, broker, client, id);
             _connections[id] = connection;
             _ = connection.RunAsync(_stop.Token).ContinueWith(_ => _connections.TryRemove(id, out ProxyConnection? _), TaskScheduler.Default);
         }

@@ -36,8 +36,11 @@ internal sealed class ProxyConnection : IDisposable
     // waits until this is 0, so that answers keep the order of their requests.
     private int _answersOwed;
 
-    public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client)
+    private readonly int _id;
+
+    public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client, int id = 0)
     {
+        _id = id;
         _proxy = proxy;
         _broker = broker;
         _client = client;
@@ -76,6 +79,7 @@ internal sealed class ProxyConnection : IDisposable
                 }
             }
 
+            _proxy.Transactions.OnConnectionClosed(_id);
             _completion.TrySetResult();
         }
     }
@@ -166,6 +170,7 @@ internal sealed class ProxyConnection : IDisposable
                 }
             }
 
+            _proxy.Transactions.OnRequest(_id, body);
             var (drop, close) = _proxy.TakeFaults(apiKey);
             var batches = apiKey == ProduceKey && version >= ProduceCodec.FirstBatchVersion ? ProduceCodec.ReadRequest(body, version) : [];
             // Registered before forwarding: the answer may come back before this loop runs again.
@@ -197,6 +202,8 @@ internal sealed class ProxyConnection : IDisposable
                 throw new FormatException($"answer with correlation id {correlationId} matches no request");
             }
 
+            // The broker's own answer, before any rewrite below.
+            _proxy.Transactions.OnResponse(_id, body);
             if (request.ApiKey == ProduceKey && request.Batches.Count > 0)
             {
                 Judge(request, ProduceCodec.ReadResponse(body, request.Version, out var throttleOffset), body);
