@@ -1,0 +1,274 @@
+#if SAMSA_TRANSACTIONS
+namespace Samsa.IntegrationTests.Transactions;
+
+using System.Globalization;
+using Confluent.Kafka;
+using Samsa.IntegrationTests.Infrastructure;
+using Samsa.Testing;
+using Samsa.Testing.Proxy;
+using Xunit.Abstractions;
+using SamsaOffset = Samsa.TopicPartitionOffset;
+
+/// <summary>
+/// Exactly-once consume-transform-produce: a Confluent.Kafka consumer in a group (read_committed, no auto commit) and a
+/// Samsa transactional producer that puts each batch's output and the consumed offsets in one transaction. The pipeline
+/// is killed at random points and restarted; at the end every input record is in the committed output exactly once, in
+/// its partition's order.
+/// </summary>
+/// <remarks>
+/// <para>Two stand-ins for what librdkafka's mock cluster does not do (measured, TESTING.md): it stores no offsets for
+/// TxnOffsetCommit, and it hides no aborted records from read_committed consumers. Everything goes through a
+/// <see cref="KafkaProxy"/>, whose <see cref="TransactionOracle"/> sees every transaction request and answer: the
+/// restarted consumer starts from <see cref="TransactionOracle.CommittedOffsets"/> (the offsets of committed
+/// transactions, as a group coordinator would hold them), and the committed output is what the oracle classifies as
+/// committed. The oracle also checks Samsa's transaction protocol (<see cref="TransactionOracle.Verify"/>).</para>
+/// <para>The seed is printed; set SAMSA_EOS_SEED to replay a run.</para>
+/// </remarks>
+public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
+{
+    private const string Input = "eos-in";
+    private const string Output = "eos-out";
+    private const string Group = "eos-group";
+    private const string TransactionalId = "eos-pipeline";
+    private const int Partitions = 4;
+    private const int InputCount = 2000;
+    private const int Kills = 6;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where a run of the pipeline dies.</summary>
+    private enum Kill
+    {
+        None,
+
+        /// <summary>The producer is disposed in the middle of a transaction, without commit or abort.</summary>
+        DisposeProducerMidTransaction,
+
+        /// <summary>The consumer is disposed without Close (no LeaveGroup, no commit), and the producer with it.</summary>
+        ConsumerAbruptly,
+
+        /// <summary>The transaction is aborted, then the pipeline stops.</summary>
+        AbortMidTransaction,
+
+        /// <summary>Dies after SendOffsetsToTransaction, before the commit.</summary>
+        AfterSendingOffsets,
+    }
+
+    private sealed record KillPlan(Kill Kind, int AtBatch, int AtRecord);
+
+    [Fact]
+    public async Task EachInputRecordIsInTheCommittedOutputExactlyOnceDespiteKillsAndRestarts()
+    {
+        var seed = Environment.GetEnvironmentVariable("SAMSA_EOS_SEED") is { Length: > 0 } s
+            ? int.Parse(s, CultureInfo.InvariantCulture)
+            : Random.Shared.Next();
+        output.WriteLine($"seed {seed} (replay with SAMSA_EOS_SEED={seed})");
+        var random = new Random(seed);
+
+        ConfluentLoader.EnsureLoaded();
+        using var cluster = MockCluster.Start(3);
+        cluster.CreateTopic(Input, Partitions);
+        cluster.CreateTopic(Output, Partitions);
+        await using var proxy = KafkaProxy.Start(cluster);
+        var ends = FillInput(proxy.BootstrapServers);
+
+        var runs = 0;
+        var kills = new List<KillPlan>();
+        while (!AllConsumed(proxy.Transactions, ends))
+        {
+            Assert.True(runs < Kills + 5, $"the pipeline made no progress after {runs} runs ({proxy.Transactions.Report()})");
+            var plan = kills.Count < Kills
+                ? new KillPlan((Kill)random.Next(1, 5), random.Next(0, 3), random.Next(0, 40))
+                : new KillPlan(Kill.None, 0, 0);
+            runs++;
+            var died = await RunPipelineAsync(proxy, plan, random);
+            if (died)
+            {
+                kills.Add(plan);
+            }
+
+            output.WriteLine($"run {runs}: {plan.Kind}{(plan.Kind == Kill.None ? "" : $" at batch {plan.AtBatch}, record {plan.AtRecord}")}{(died ? ", killed" : ", ran to the end")}; committed offsets {Describe(proxy.Transactions.CommittedOffsets(Group))}");
+        }
+
+        // The reads: what a real read_committed consumer would see, what the mock shows read_uncommitted, and the mock's
+        // own (unfiltered) read_committed for contrast.
+        var uncommitted = TransactionalReader.Read(proxy.BootstrapServers, Output, IsolationLevel.ReadUncommitted, proxy.Transactions);
+        var mockCommitted = TransactionalReader.Read(proxy.BootstrapServers, Output, IsolationLevel.ReadCommitted, proxy.Transactions);
+        var committed = uncommitted.Where(r => r.Outcome == TransactionOutcome.Committed).ToList();
+        var aborted = uncommitted.Where(r => r.Outcome == TransactionOutcome.Aborted).ToList();
+        var report = proxy.Transactions.Report();
+
+        var inputs = Enumerable.Range(0, Partitions).SelectMany(p => Enumerable.Range(0, (int)ends[p]).Select(i => InputValue(p, i))).ToList();
+        var outputs = committed.Select(r => r.Value!).ToList();
+        var duplicates = outputs.GroupBy(v => v, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => $"{g.Key} x{g.Count()}").ToList();
+        var missing = inputs.Select(Transform).Except(outputs, StringComparer.Ordinal).ToList();
+        output.WriteLine($"EXACTLY-ONCE: inputs {inputs.Count}, kills {kills.Count} ({string.Join(", ", kills.Select(k => k.Kind))}), runs {runs}, " +
+                         $"committed outputs {outputs.Count}, duplicates {duplicates.Count}, missing {missing.Count}");
+        output.WriteLine($"read_uncommitted: {uncommitted.Count} records ({aborted.Count} from aborted transactions, " +
+                         $"{uncommitted.Count(r => r.Outcome is TransactionOutcome.Open or TransactionOutcome.Ending or TransactionOutcome.InDoubt)} open or in doubt); " +
+                         $"the mock's read_committed returned {mockCommitted.Count} (it does not filter)");
+        output.WriteLine($"transactions: {report}");
+
+        proxy.Transactions.Verify();
+        Assert.Empty(proxy.Errors);
+        Assert.Empty(duplicates);
+        Assert.Empty(missing);
+        Assert.Equal(inputs.Count, outputs.Count);
+        Assert.True(kills.Count >= Kills / 2, $"only {kills.Count} kills took effect");
+
+        // In order: per partition, the committed outputs follow the input offsets.
+        foreach (var partition in Enumerable.Range(0, Partitions))
+        {
+            var expected = Enumerable.Range(0, (int)ends[partition]).Select(i => Transform(InputValue(partition, i)));
+            Assert.Equal(expected, committed.Where(r => r.Partition == partition).Select(r => r.Value));
+        }
+    }
+
+    private static string InputValue(int partition, int index) => $"in-{partition}-{index:D5}";
+
+    private static string Transform(string value) => "out-" + value[3..];
+
+    private static string Describe(IReadOnlyDictionary<Testing.Proxy.TopicPartition, long> offsets) =>
+        string.Join(" ", offsets.OrderBy(o => o.Key.Partition).Select(o => $"{o.Key.Partition}:{o.Value}"));
+
+    private static bool AllConsumed(TransactionOracle oracle, long[] ends)
+    {
+        var committed = oracle.CommittedOffsets(Group);
+        return Enumerable.Range(0, Partitions).All(p => committed.TryGetValue(new Testing.Proxy.TopicPartition(Input, p), out var o) && o >= ends[p]);
+    }
+
+    /// <summary>Writes <see cref="InputCount"/> numbered records, spread evenly over the partitions; returns each partition's end offset.</summary>
+    private static long[] FillInput(string bootstrapServers)
+    {
+        using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrapServers, Acks = Acks.All, LingerMs = 5 })
+            .SetLogHandler(static (_, _) => { }).Build();
+        var ends = new long[Partitions];
+        for (var i = 0; i < InputCount; i++)
+        {
+            var partition = i % Partitions;
+            var index = (int)ends[partition]++;
+            producer.Produce(new Confluent.Kafka.TopicPartition(Input, partition), new Message<string, string> { Key = $"k{i}", Value = InputValue(partition, index) });
+        }
+
+        producer.Flush(Bound);
+        return ends;
+    }
+
+    /// <summary>One life of the pipeline: returns true when it was killed, false when the input ran out.</summary>
+    private static async Task<bool> RunPipelineAsync(KafkaProxy proxy, KillPlan plan, Random random)
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = proxy.BootstrapServers,
+            GroupId = Group,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            SessionTimeoutMs = 6000,
+            HeartbeatIntervalMs = 500,
+            CheckCrcs = true, // the input holds no transaction markers
+        };
+
+        // Stand-in for the offsets the mock does not store: start where the committed transactions left off.
+        var consumer = new ConsumerBuilder<string, string>(config)
+            .SetLogHandler(static (_, _) => { })
+            .SetErrorHandler(static (_, _) => { })
+            .SetPartitionsAssignedHandler((_, assigned) => assigned.Select(tp =>
+                proxy.Transactions.CommittedOffsets(Group).TryGetValue(new Testing.Proxy.TopicPartition(tp.Topic, tp.Partition.Value), out var o)
+                    ? new Confluent.Kafka.TopicPartitionOffset(tp, o)
+                    : new Confluent.Kafka.TopicPartitionOffset(tp, Offset.Beginning)))
+            .Build();
+        var producer = new ProducerBuilder<string, string>(new ProducerOptions
+        {
+            BootstrapServers = proxy.BootstrapServers.Split(','),
+            TransactionalId = TransactionalId,
+            MaxBlock = Bound,
+        }).Build();
+        var closed = false;
+        try
+        {
+            // Fences whatever the previous life left open: the coordinator aborts its transaction.
+            await producer.InitTransactionsAsync(CancellationToken.None).AsTask().WaitAsync(Bound);
+            consumer.Subscribe(Input);
+
+            for (var batchNo = 0; ; batchNo++)
+            {
+                var batch = ConsumeBatch(consumer, random.Next(20, 150));
+                if (batch.Count == 0)
+                {
+                    return false; // nothing more to read
+                }
+
+                producer.BeginTransaction();
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (plan.Kind is Kill.DisposeProducerMidTransaction or Kill.ConsumerAbruptly && batchNo == plan.AtBatch && i == Math.Min(plan.AtRecord, batch.Count - 1))
+                    {
+                        if (plan.Kind == Kill.ConsumerAbruptly)
+                        {
+                            consumer.Dispose(); // no Close: the group learns of it by the session timeout
+                            closed = true;
+                        }
+
+                        return true; // the finally disposes the producer mid-transaction
+                    }
+
+                    var record = batch[i];
+                    producer.Produce(new ProducerRecord<string, string>(Output, record.Partition.Value, record.Message.Key, Transform(record.Message.Value)));
+                }
+
+                if (plan.Kind == Kill.AbortMidTransaction && batchNo == plan.AtBatch)
+                {
+                    await producer.AbortTransactionAsync(CancellationToken.None).AsTask().WaitAsync(Bound);
+                    return true;
+                }
+
+                var offsets = batch.GroupBy(r => r.TopicPartition)
+                    .Select(g => new SamsaOffset(g.Key.Topic, g.Key.Partition.Value, g.Max(r => r.Offset.Value) + 1));
+                await producer.SendOffsetsToTransactionAsync(offsets, ConfluentGroupMetadata.From(consumer, config), CancellationToken.None).AsTask().WaitAsync(Bound);
+                if (plan.Kind == Kill.AfterSendingOffsets && batchNo == plan.AtBatch)
+                {
+                    return true;
+                }
+
+                await producer.CommitTransactionAsync(CancellationToken.None).AsTask().WaitAsync(Bound);
+            }
+        }
+        finally
+        {
+            await producer.DisposeAsync();
+            if (!closed)
+            {
+                consumer.Close();
+                consumer.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Up to <paramref name="max"/> records; fewer when the input pauses. Waits for the first assignment.</summary>
+    private static List<ConsumeResult<string, string>> ConsumeBatch(IConsumer<string, string> consumer, int max)
+    {
+        var batch = new List<ConsumeResult<string, string>>(max);
+        var deadline = DateTime.UtcNow + Bound;
+        var quietPolls = 0;
+        while (batch.Count < max && DateTime.UtcNow < deadline)
+        {
+            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (r?.Message is not null)
+            {
+                batch.Add(r);
+                quietPolls = 0;
+                continue;
+            }
+
+            // Before the first assignment nothing comes; after it, a few quiet polls mean the input is drained for now.
+            if (consumer.Assignment.Count > 0 && ++quietPolls >= (batch.Count > 0 ? 1 : 10))
+            {
+                break;
+            }
+        }
+
+        return batch;
+    }
+}
+#endif
