@@ -1,4 +1,3 @@
-#if SAMSA_TRANSACTIONS
 namespace Samsa.IntegrationTests.Transactions;
 
 using Confluent.Kafka;
@@ -30,4 +29,3 @@ internal static class ConfluentGroupMetadata
         return new Samsa.ConsumerGroupMetadata(config.GroupId, -1, consumer.MemberId ?? "", config.GroupInstanceId);
     }
 }
-#endif

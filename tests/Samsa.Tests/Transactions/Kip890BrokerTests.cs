@@ -139,10 +139,7 @@ public sealed class Kip890BrokerTests
     private static string Frame(IKafkaRequest request, short wireVersion)
     {
         using var buffer = new PooledBufferWriter();
-        var layout = TxnWire.LayoutVersion(request.ApiKey, wireVersion);
-        RequestFrame.BeginRequest(buffer, request.ApiKey, wireVersion, request.RequestHeaderVersion(layout), "samsa");
-        request.Write(new KafkaWriter(buffer), layout);
-        RequestFrame.EndRequest(buffer);
+        RequestFrame.Write(buffer, request, wireVersion, "samsa", TxnWire.LayoutVersion(request.ApiKey, wireVersion));
         return Convert.ToHexString(buffer.WrittenSpan).ToLowerInvariant();
     }
 
