@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 using Samsa.Records;
+using Samsa.Testing.Proxy;
 
 namespace Samsa.Tests.Transactions;
 
@@ -37,6 +38,7 @@ internal sealed class Kip890Broker : IAsyncDisposable
     private readonly Dictionary<string, int> _topics;
     private readonly Dictionary<string, Guid> _topicIds;
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentQueue<string> _errors = new();
     private readonly ConcurrentDictionary<(string, int), long> _nextOffset = new();
     private readonly ConcurrentDictionary<ApiKey, ConcurrentQueue<short>> _faults = new();
     private readonly List<Task> _connections = [];
@@ -84,8 +86,14 @@ internal sealed class Kip890Broker : IAsyncDisposable
         }
     }
 
+    /// <summary>The transaction rules, checked on every request and answer (the same oracle the proxy uses on the mock).</summary>
+    public TransactionOracle Oracle { get; } = new();
+
     /// <summary>Every request received so far, in arrival order (across connections).</summary>
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
+
+    /// <summary>Requests the broker could not answer (each closed its connection): empty when all is well.</summary>
+    public IReadOnlyList<string> Errors => [.. _errors];
 
     /// <summary>The requests of one API.</summary>
     public IReadOnlyList<RecordedRequest> Of(ApiKey apiKey) => [.. _requests.Where(r => r.ApiKey == apiKey)];
@@ -140,12 +148,13 @@ internal sealed class Kip890Broker : IAsyncDisposable
 
             lock (_connections)
             {
-                _connections.Add(Task.Run(() => ServeAsync(socket)));
+                var id = _connections.Count + 1;
+                _connections.Add(Task.Run(() => ServeAsync(socket, id)));
             }
         }
     }
 
-    private async Task ServeAsync(Socket socket)
+    private async Task ServeAsync(Socket socket, int connectionId)
     {
         using var _ = socket;
         socket.NoDelay = true;
@@ -157,13 +166,24 @@ internal sealed class Kip890Broker : IAsyncDisposable
                 await ReceiveExactlyAsync(socket, size);
                 var frame = new byte[BinaryPrimitives.ReadInt32BigEndian(size)];
                 await ReceiveExactlyAsync(socket, frame);
+                Oracle.OnRequest(connectionId, frame);
                 var answer = Handle(frame);
+                if (answer.Length > 4)
+                {
+                    Oracle.OnResponse(connectionId, answer.AsSpan(4));
+                }
+
                 await socket.SendAsync(answer, SocketFlags.None, _stop.Token);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException or EndOfStreamException)
         {
             // The client or the test hung up.
+        }
+        catch (Exception e)
+        {
+            // A request the script cannot answer: the connection closes, and the test can see why.
+            _errors.Enqueue(e.ToString());
         }
     }
 
@@ -208,7 +228,9 @@ internal sealed class Kip890Broker : IAsyncDisposable
                 var request = FindCoordinatorRequest.Read(ref reader, version);
                 _requests.Enqueue(new RecordedRequest(apiKey, version, request, []));
                 var error = TakeFault(apiKey);
-                var response = new FindCoordinatorResponse { ErrorCode = error, NodeId = NodeId, Host = "127.0.0.1", Port = Port };
+                var response = version < 4
+                    ? new FindCoordinatorResponse { ErrorCode = error, NodeId = NodeId, Host = "127.0.0.1", Port = Port }
+                    : new FindCoordinatorResponse();
                 if (version >= 4)
                 {
                     response.Coordinators = [.. request.CoordinatorKeys.Select(k => new FindCoordinatorResponse.Coordinator
