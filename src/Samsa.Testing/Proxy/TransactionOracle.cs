@@ -5,7 +5,7 @@ namespace Samsa.Testing.Proxy;
 /// that pass through a <see cref="KafkaProxy"/>, and tells what a real broker would have made of each transaction.
 /// librdkafka's mock cluster accepts a batch to a partition never added to the transaction, a batch without the
 /// transactional bit, and batches after EndTxn; it neither hides aborted records from read_committed consumers
-/// nor stores the offsets of TxnOffsetCommit (see TESTING.md). The oracle does both jobs itself.
+/// nor stores the offsets of TxnOffsetCommit (see Samsa.Testing's README, "Transactions on the mock"). The oracle does both jobs itself.
 /// </summary>
 /// <remarks>
 /// <para><b>Rules</b>, per transactional id (a batch is judged when its Produce request is read, that is when the

@@ -9,7 +9,7 @@ using TransactionOutcome = Samsa.Testing.Proxy.TransactionOutcome;
 /// by what a real broker would have made of its transaction (<see cref="TransactionOracle.OutcomeOf"/>).
 /// </summary>
 /// <remarks>
-/// Two quirks of librdkafka 2.16's mock cluster shape this reader (measured; see TESTING.md):
+/// Two quirks of librdkafka 2.16's mock cluster shape this reader (measured; Samsa.Testing's README, "Transactions on the mock"):
 /// <list type="bullet">
 /// <item>it writes the transaction markers (control batches) with CRC 0, so <c>check.crcs=true</c> fails at the first
 /// marker: this reader runs with <c>check.crcs=false</c>;</item>

@@ -15,7 +15,7 @@ using SamsaOffset = Samsa.TopicPartitionOffset;
 /// its partition's order.
 /// </summary>
 /// <remarks>
-/// <para>Two stand-ins for what librdkafka's mock cluster does not do (measured, TESTING.md): it stores no offsets for
+/// <para>Two stand-ins for what librdkafka's mock cluster does not do (measured; Samsa.Testing's README, "Transactions on the mock"): it stores no offsets for
 /// TxnOffsetCommit, and it hides no aborted records from read_committed consumers. Everything goes through a
 /// <see cref="KafkaProxy"/>, whose <see cref="TransactionOracle"/> sees every transaction request and answer: the
 /// restarted consumer starts from <see cref="TransactionOracle.CommittedOffsets"/> (the offsets of committed
