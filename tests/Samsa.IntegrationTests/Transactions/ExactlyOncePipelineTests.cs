@@ -48,7 +48,8 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
         /// <summary>The transaction is aborted, then the pipeline stops.</summary>
         AbortMidTransaction,
 
-        /// <summary>Dies after SendOffsetsToTransaction, before the commit.</summary>
+        /// <summary>Dies after SendOffsetsToTransaction, before the commit (in the control: after the commit, before the
+        /// consumer commits the offsets).</summary>
         AfterSendingOffsets,
     }
 
@@ -58,13 +59,43 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
     /// <param name="FlushFirst">Flush before dying, so the open transaction's records are on the broker.</param>
     private sealed record KillPlan(Kill Kind, int AtBatch, int AtRecord, bool FlushFirst);
 
+    /// <summary>The counts of one scenario, for the assertions and the report.</summary>
+    private sealed record Outcome(int Inputs, int Kills, int Runs, int Outputs, List<string> Duplicates, List<string> Missing, bool InOrder, TransactionReport Report, IReadOnlyList<string> ProxyErrors);
+
     [Fact]
     public async Task EachInputRecordIsInTheCommittedOutputExactlyOnceDespiteKillsAndRestarts()
+    {
+        var result = await RunScenarioAsync(offsetsInTransaction: true);
+
+        result.Report.Violations.ToList().ForEach(v => output.WriteLine("violation: " + v));
+        Assert.Empty(result.Report.Violations);
+        Assert.Empty(result.ProxyErrors);
+        Assert.Empty(result.Duplicates);
+        Assert.Empty(result.Missing);
+        Assert.Equal(result.Inputs, result.Outputs);
+        Assert.True(result.InOrder, "the committed outputs of a partition are not in input order");
+        Assert.True(result.Kills >= Kills / 2, $"only {result.Kills} kills took effect");
+    }
+
+    /// <summary>
+    /// The control experiment, showing that the test above can fail: the same pipeline with the offsets committed by the
+    /// consumer after the transaction (at-least-once), killed between the two, processes those batches twice.
+    /// </summary>
+    [Fact]
+    public async Task TheControlWithOffsetsCommittedOutsideTheTransactionHasDuplicates()
+    {
+        var result = await RunScenarioAsync(offsetsInTransaction: false);
+
+        Assert.NotEmpty(result.Duplicates);
+        Assert.Empty(result.Missing);
+    }
+
+    private async Task<Outcome> RunScenarioAsync(bool offsetsInTransaction)
     {
         var seed = Environment.GetEnvironmentVariable("SAMSA_EOS_SEED") is { Length: > 0 } s
             ? int.Parse(s, CultureInfo.InvariantCulture)
             : Random.Shared.Next();
-        output.WriteLine($"seed {seed} (replay with SAMSA_EOS_SEED={seed})");
+        output.WriteLine($"seed {seed} (replay with SAMSA_EOS_SEED={seed}); offsets {(offsetsInTransaction ? "in the transaction (exactly once)" : "committed by the consumer after it (at-least-once control)")}");
         var random = new Random(seed);
 
         ConfluentLoader.EnsureLoaded();
@@ -77,19 +108,22 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
         var runs = 0;
         var kills = new List<KillPlan>();
         var firstKind = random.Next(4); // every kind of kill comes up, starting from a seeded one
-        while (!AllConsumed(proxy.Transactions, ends))
+        var ranToTheEnd = false;
+        while (offsetsInTransaction ? !AllConsumed(proxy.Transactions, ends) : !ranToTheEnd)
         {
             Assert.True(runs < Kills + 5, $"the pipeline made no progress after {runs} runs ({proxy.Transactions.Report()})");
+            var kind = offsetsInTransaction ? (Kill)(1 + ((firstKind + kills.Count) % 4)) : Kill.AfterSendingOffsets;
             var plan = kills.Count < Kills
-                ? new KillPlan((Kill)(1 + ((firstKind + kills.Count) % 4)), random.Next(0, 3), random.Next(0, 40), random.Next(2) == 0)
+                ? new KillPlan(kind, random.Next(0, 3), random.Next(0, 40), random.Next(2) == 0)
                 : new KillPlan(Kill.None, 0, 0, false);
             runs++;
-            var died = await RunPipelineAsync(proxy, plan, random);
+            var died = await RunPipelineAsync(proxy, plan, random, offsetsInTransaction);
             if (died)
             {
                 kills.Add(plan);
             }
 
+            ranToTheEnd = !died;
             output.WriteLine($"run {runs}: {plan.Kind}{(plan.Kind == Kill.None ? "" : $" at batch {plan.AtBatch}, record {plan.AtRecord}{(plan.FlushFirst ? ", flushed first" : "")}")}{(died ? ", killed" : ", ran to the end")}; committed offsets {Describe(proxy.Transactions.CommittedOffsets(Group))}");
         }
 
@@ -105,26 +139,16 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
         var outputs = committed.Select(r => r.Value!).ToList();
         var duplicates = outputs.GroupBy(v => v, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => $"{g.Key} x{g.Count()}").ToList();
         var missing = inputs.Select(Transform).Except(outputs, StringComparer.Ordinal).ToList();
-        output.WriteLine($"EXACTLY-ONCE: inputs {inputs.Count}, kills {kills.Count} ({string.Join(", ", kills.Select(k => k.Kind))}), runs {runs}, " +
-                         $"committed outputs {outputs.Count}, duplicates {duplicates.Count}, missing {missing.Count}");
+        var inOrder = Enumerable.Range(0, Partitions).All(partition =>
+            Enumerable.Range(0, (int)ends[partition]).Select(i => Transform(InputValue(partition, i)))
+                .SequenceEqual(committed.Where(r => r.Partition == partition).Select(r => r.Value!), StringComparer.Ordinal));
+        output.WriteLine($"{(offsetsInTransaction ? "EXACTLY-ONCE" : "CONTROL (at-least-once)")}: inputs {inputs.Count}, kills {kills.Count} ({string.Join(", ", kills.Select(k => k.Kind))}), runs {runs}, " +
+                         $"committed outputs {outputs.Count}, duplicates {duplicates.Count}, missing {missing.Count}, in order {inOrder}");
         output.WriteLine($"read_uncommitted: {uncommitted.Count} records ({aborted.Count} from aborted transactions, " +
                          $"{uncommitted.Count(r => r.Outcome is TransactionOutcome.Open or TransactionOutcome.Ending or TransactionOutcome.InDoubt)} open or in doubt); " +
                          $"the mock's read_committed returned {mockCommitted.Count} (it does not filter)");
         output.WriteLine($"transactions: {report}");
-
-        proxy.Transactions.Verify();
-        Assert.Empty(proxy.Errors);
-        Assert.Empty(duplicates);
-        Assert.Empty(missing);
-        Assert.Equal(inputs.Count, outputs.Count);
-        Assert.True(kills.Count >= Kills / 2, $"only {kills.Count} kills took effect");
-
-        // In order: per partition, the committed outputs follow the input offsets.
-        foreach (var partition in Enumerable.Range(0, Partitions))
-        {
-            var expected = Enumerable.Range(0, (int)ends[partition]).Select(i => Transform(InputValue(partition, i)));
-            Assert.Equal(expected, committed.Where(r => r.Partition == partition).Select(r => r.Value));
-        }
+        return new Outcome(inputs.Count, kills.Count, runs, outputs.Count, duplicates, missing, inOrder, report, proxy.Errors);
     }
 
     private static string InputValue(int partition, int index) => $"in-{partition}-{index:D5}";
@@ -158,7 +182,7 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
     }
 
     /// <summary>One life of the pipeline: returns true when it was killed, false when the input ran out.</summary>
-    private static async Task<bool> RunPipelineAsync(KafkaProxy proxy, KillPlan plan, Random random)
+    private static async Task<bool> RunPipelineAsync(KafkaProxy proxy, KillPlan plan, Random random, bool offsetsInTransaction)
     {
         var config = new ConsumerConfig
         {
@@ -178,9 +202,11 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
             .SetLogHandler(static (_, _) => { })
             .SetErrorHandler(static (_, _) => { })
             .SetPartitionsAssignedHandler((_, assigned) => assigned.Select(tp =>
-                proxy.Transactions.CommittedOffsets(Group).TryGetValue(new Testing.Proxy.TopicPartition(tp.Topic, tp.Partition.Value), out var o)
-                    ? new Confluent.Kafka.TopicPartitionOffset(tp, o)
-                    : new Confluent.Kafka.TopicPartitionOffset(tp, Offset.Beginning)))
+                !offsetsInTransaction
+                    ? new Confluent.Kafka.TopicPartitionOffset(tp, Offset.Unset) // the control: the group's own committed offsets
+                    : proxy.Transactions.CommittedOffsets(Group).TryGetValue(new Testing.Proxy.TopicPartition(tp.Topic, tp.Partition.Value), out var o)
+                        ? new Confluent.Kafka.TopicPartitionOffset(tp, o)
+                        : new Confluent.Kafka.TopicPartitionOffset(tp, Offset.Beginning)))
             .Build();
         var producer = new Samsa.ProducerBuilder<string, string>(new ProducerOptions
         {
@@ -238,7 +264,20 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
                 }
 
                 var offsets = batch.GroupBy(r => r.TopicPartition)
-                    .Select(g => new SamsaOffset(g.Key.Topic, g.Key.Partition.Value, g.Max(r => r.Offset.Value) + 1));
+                    .Select(g => new SamsaOffset(g.Key.Topic, g.Key.Partition.Value, g.Max(r => r.Offset.Value) + 1)).ToList();
+                if (!offsetsInTransaction)
+                {
+                    // The control: output committed first, offsets by the consumer afterwards; a kill in between repeats the batch.
+                    await producer.CommitTransactionAsync(CancellationToken.None).AsTask().WaitAsync(Bound);
+                    if (plan.Kind == Kill.AfterSendingOffsets && batchNo == plan.AtBatch)
+                    {
+                        return true;
+                    }
+
+                    consumer.Commit(offsets.Select(o => new Confluent.Kafka.TopicPartitionOffset(o.Topic, o.Partition, o.Offset)));
+                    continue;
+                }
+
                 await producer.SendOffsetsToTransactionAsync(offsets, ConfluentGroupMetadata.From(consumer, config), CancellationToken.None).AsTask().WaitAsync(Bound);
                 if (plan.Kind == Kill.AfterSendingOffsets && batchNo == plan.AtBatch)
                 {
