@@ -224,7 +224,7 @@ public sealed class ProducerOptionsTests
     }
 
     [Theory]
-    [InlineData("interceptor.classes", "interceptors")]
+    [InlineData("interceptor.classes", "ProducerBuilder.AddInterceptor")]
     [InlineData("metric.reporters", "System.Diagnostics.Metrics")]
     [InlineData("transaction.timeout.ms", "transactions")]
     [InlineData("sasl.login.class", "Java classes")]
