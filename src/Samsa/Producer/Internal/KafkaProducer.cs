@@ -452,6 +452,12 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
                 // and so never pooled again; the collector takes it with this wait.
                 waitingForMemory.EndWait();
                 waitingForMemory.ReturnBytes();
+                if (_interceptors is not null)
+                {
+                    var topic = waitingForMemory.Topic.Name;
+                    Acknowledge(topic, waitingForMemory.Partition, new Timestamp(waitingForMemory.TimestampMs, TimestampType.CreateTime), new KafkaException(
+                        $"The caller cancelled ProduceAsync while the record for topic '{topic}' waited for buffer memory; it was not sent.") { Topic = topic, Partition = waitingForMemory.Partition });
+                }
             }
             else
             {
