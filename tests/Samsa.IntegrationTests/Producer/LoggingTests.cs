@@ -18,7 +18,7 @@ public sealed class LoggingTests
         var dead = new[] { $"127.0.0.1:{FreePort()}", $"127.0.0.1:{FreePort()}" };
         var log = new ListLoggerFactory();
         var options = new ProducerOptions { BootstrapServers = dead, MaxBlock = TimeSpan.FromSeconds(60), ReconnectBackoffMax = TimeSpan.FromMilliseconds(200) };
-        var producer = new ProducerBuilder<string, string>(options).SetLoggerFactory(log).SetCloseTimeout(TimeSpan.Zero).Build();
+        await using var producer = new ProducerBuilder<string, string>(options).SetLoggerFactory(log).SetCloseTimeout(TimeSpan.Zero).Build();
         producer.Produce(new ProducerRecord<string, string>("nowhere", "k", "v"));
 
         // Both addresses show up, long before max.block.ms (60 s) would end the record.
@@ -39,7 +39,7 @@ public sealed class LoggingTests
         Assert.Equal("Samsa.Metadata", metadata.Category);
 
         // Closing with nothing delivered: the flush times out at once (close timeout 0), the record fails, and since
-        // it has no delivery handler the log tells of it.
+        // it has no delivery handler the log tells of it. (Disposing again at the end of the test is a no-op.)
         await producer.DisposeAsync();
         var timedOut = Assert.Single(log.Entries, e => e.EventId == SamsaLogEvents.CloseFlushTimedOut);
         Assert.Equal(LogLevel.Warning, timedOut.Level);
