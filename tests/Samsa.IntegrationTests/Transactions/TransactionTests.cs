@@ -210,12 +210,12 @@ public sealed class TransactionTests
 
         // The EndTxn request times out and is sent again (a bounded wait for the retry, not a timing).
         var deadline = DateTime.UtcNow + Bound;
-        while (!logger.Entries.Any(e => e.EventId == 1406 && e.Message.StartsWith("EndTxn(commit)", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        while (!logger.Entries.Any(e => e.EventId == SamsaLogEvents.TransactionCoordinatorRetry && e.Message.StartsWith("EndTxn(commit)", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);
         }
 
-        Assert.Contains(logger.Entries, e => e.EventId == 1406 && e.Message.StartsWith("EndTxn(commit)", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries, e => e.EventId == SamsaLogEvents.TransactionCoordinatorRetry && e.Message.StartsWith("EndTxn(commit)", StringComparison.Ordinal));
         SetRoundTripTime(cluster, TimeSpan.Zero);
         producer.CommitTransaction(Bound);
         producer.BeginTransaction();
