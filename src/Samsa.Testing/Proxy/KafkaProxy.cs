@@ -239,6 +239,58 @@ public sealed class KafkaProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Fences the producer that runs as <paramref name="transactionalId"/>, as a new producer with the same id would on
+    /// a real cluster: the proxy sends the transaction coordinator an InitProducerId (v3, KIP-360) with that producer's
+    /// current id and epoch (which the <see cref="Transactions"/> oracle saw), and the mock moves the id to the next
+    /// epoch. The producer's later AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn get
+    /// INVALID_PRODUCER_EPOCH; its open transaction counts as aborted, and its later batches as fenced (the mock may
+    /// still store them: it only checks sequences on Produce; <see cref="TransactionOracle.OutcomeOf"/> says
+    /// <see cref="TransactionOutcome.Fenced"/>). A second InitProducerId without the current id would not do: the mock
+    /// hands out a new producer id and leaves the old one valid.
+    /// </summary>
+    /// <returns>The producer id and the new epoch.</returns>
+    /// <exception cref="InvalidOperationException">No producer id is known for the transactional id, or the mock refused.</exception>
+    public async Task<(long ProducerId, short Epoch)> FenceAsync(string transactionalId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(transactionalId);
+        if (!Transactions.TryGetProducerId(transactionalId, out var producerId, out var epoch))
+        {
+            throw new InvalidOperationException($"No InitProducerId for transactional id '{transactionalId}' went through the proxy.");
+        }
+
+        var coordinator = await CoordinatorAsync(transactionalId, cancellationToken).ConfigureAwait(false);
+        var (error, newId, newEpoch) = await TxnAdmin.BumpEpochAsync(coordinator.UpstreamPort, transactionalId, producerId, epoch, cancellationToken).ConfigureAwait(false);
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"The coordinator (broker {coordinator.Id}) refused to bump '{transactionalId}' ({producerId}/{epoch}): error {error}.");
+        }
+
+        Transactions.OnProducerIdChanged(transactionalId, newId, newEpoch);
+        return (newId, newEpoch);
+    }
+
+    private async Task<ProxyBroker> CoordinatorAsync(string transactionalId, CancellationToken cancellationToken)
+    {
+        foreach (var broker in _brokers)
+        {
+            try
+            {
+                var node = await TxnAdmin.FindTransactionCoordinatorAsync(broker.UpstreamPort, transactionalId, cancellationToken).ConfigureAwait(false);
+                if (node >= 1 && node <= _brokers.Length)
+                {
+                    return _brokers[node - 1];
+                }
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or EndOfStreamException)
+            {
+                // that broker is down: ask the next
+            }
+        }
+
+        throw new InvalidOperationException($"No broker named a transaction coordinator for '{transactionalId}'.");
+    }
+
     /// <summary>Stops listening, closes every connection and restores the ports the brokers advertise.</summary>
     public async ValueTask DisposeAsync()
     {

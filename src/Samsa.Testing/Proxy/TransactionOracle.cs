@@ -144,6 +144,24 @@ public sealed class TransactionOracle
         }
     }
 
+    /// <summary>The producer id and epoch <paramref name="transactionalId"/> runs as (from the last InitProducerId or EndTxn
+    /// v5 answer), or false when none was seen.</summary>
+    public bool TryGetProducerId(string transactionalId, out long producerId, out short epoch)
+    {
+        ArgumentNullException.ThrowIfNull(transactionalId);
+        lock (_gate)
+        {
+            if (_producers.TryGetValue(transactionalId, out var producer) && producer.ProducerId >= 0)
+            {
+                (producerId, epoch) = (producer.ProducerId, producer.Epoch);
+                return true;
+            }
+
+            (producerId, epoch) = (-1, -1);
+            return false;
+        }
+    }
+
     /// <summary>The rule violations seen so far, each naming the transactional id and transaction number.</summary>
     public IReadOnlyList<string> Violations
     {
@@ -272,6 +290,17 @@ public sealed class TransactionOracle
             Violation(producer.Current, $"{batch}: the Produce request carries transactional id '{transactionalId}' but the batch's transactional bit (0x10) is not set (attributes 0x{batch.Attributes:X2}).");
         }
 
+        if (producer.IsZombie(batch.ProducerId, batch.ProducerEpoch))
+        {
+            // A fenced producer that does not know it yet: a real broker refuses its batches (INVALID_PRODUCER_EPOCH or
+            // PRODUCER_FENCED), so nothing of it becomes visible; the mock may store them. Not a rule the producer broke.
+            var zombie = producer.ZombieTransaction(this, batch.ProducerId, batch.ProducerEpoch);
+            zombie.Batches++;
+            zombie.Records += batch.RecordCount;
+            zombie.Partitions.Add(batch.TopicPartition);
+            return zombie;
+        }
+
         var implicitAdd = version >= FirstImplicitAddProduceVersion;
         var current = producer.Current;
         if (current is { EndRequested: true })
@@ -336,6 +365,11 @@ public sealed class TransactionOracle
             }
 
             var producer = Producer(id);
+            if (producer.IsZombie(pid, epoch))
+            {
+                continue; // a fenced producer's request: a real coordinator refuses it
+            }
+
             if (producer.Current is { EndRequested: true } ending)
             {
                 Violation(ending, $"AddPartitionsToTxn for {string.Join(", ", partitions)} sent after EndTxn of the transaction was sent.");
@@ -348,18 +382,30 @@ public sealed class TransactionOracle
         return pending;
     }
 
-    private Pending AddOffsetsRequest(ref WireReader r, short version)
+    private Pending? AddOffsetsRequest(ref WireReader r, short version)
     {
         var (id, pid, epoch, group) = TxnCodec.ReadAddOffsetsRequest(ref r, version);
         var producer = Producer(id);
+        if (producer.IsZombie(pid, epoch))
+        {
+            return null;
+        }
+
         var txn = producer.Current ?? producer.Begin(this, pid, epoch);
         return new Pending { TransactionalId = id, Transaction = txn, GroupId = group };
     }
 
-    private Pending EndTxnRequest(ref WireReader r, short version)
+    private Pending? EndTxnRequest(ref WireReader r, short version)
     {
         var (id, pid, epoch, committed) = TxnCodec.ReadEndTxnRequest(ref r, version);
         var producer = Producer(id);
+        if (producer.IsZombie(pid, epoch))
+        {
+            // A fenced producer's EndTxn: a real coordinator refuses it (the mock may not), so it changes nothing.
+            producer.ZombieTransaction(this, pid, epoch).EndRequested = true;
+            return null;
+        }
+
         var txn = producer.Current ?? producer.Begin(this, pid, epoch);
         if (txn.EndRequested && txn.CommitRequested != committed)
         {
@@ -373,10 +419,15 @@ public sealed class TransactionOracle
         return new Pending { TransactionalId = id, Transaction = txn };
     }
 
-    private Pending TxnOffsetCommitRequest(ref WireReader r, short version)
+    private Pending? TxnOffsetCommitRequest(ref WireReader r, short version)
     {
         var (id, group, pid, epoch, offsets) = TxnCodec.ReadTxnOffsetCommitRequest(ref r, version);
         var producer = Producer(id);
+        if (producer.IsZombie(pid, epoch))
+        {
+            return null;
+        }
+
         if (producer.Current is { EndRequested: true } ending)
         {
             Violation(ending, $"TxnOffsetCommit for group '{group}' sent after EndTxn of the transaction was sent.");
@@ -443,9 +494,32 @@ public sealed class TransactionOracle
             producer.Current = null;
         }
 
-        producer.ProducerId = pid;
-        producer.Epoch = epoch;
+        producer.Fence(pid, epoch);
         _transactionalIdOf[pid] = id;
+    }
+
+    /// <summary>
+    /// Tells the oracle that <paramref name="transactionalId"/> now runs as <paramref name="producerId"/> /
+    /// <paramref name="epoch"/>, as when an InitProducerId it did not see (e.g. <see cref="KafkaProxy.FenceAsync"/>'s)
+    /// was answered: the open transaction is aborted, and older producer ids and epochs of the id are fenced.
+    /// </summary>
+    public void OnProducerIdChanged(string transactionalId, long producerId, short epoch)
+    {
+        ArgumentNullException.ThrowIfNull(transactionalId);
+        lock (_gate)
+        {
+            var producer = Producer(transactionalId);
+            if (producer.Current is { } open)
+            {
+                open.Outcome = open.EndRequested ? TransactionOutcome.InDoubt : TransactionOutcome.Aborted;
+                open.EndedByInit = true;
+                producer.LastEnded = open;
+                producer.Current = null;
+            }
+
+            producer.Fence(producerId, epoch);
+            _transactionalIdOf[producerId] = transactionalId;
+        }
     }
 
     private static void AddPartitionsResponse(Pending pending, ref WireReader r)
@@ -579,6 +653,41 @@ public sealed class TransactionOracle
 
         public int Count { get; set; }
 
+        /// <summary>Producer ids and the highest epoch of each that a later InitProducerId fenced.</summary>
+        private Dictionary<long, short> Fenced { get; } = [];
+
+        private Dictionary<(long, short), Transaction> Zombies { get; } = [];
+
+        /// <summary>A new producer id/epoch from InitProducerId: the previous one, and every older epoch, is fenced.</summary>
+        public void Fence(long producerId, short epoch)
+        {
+            if (ProducerId >= 0 && (ProducerId != producerId || Epoch < epoch))
+            {
+                var fencedEpoch = ProducerId == producerId ? (short)(epoch - 1) : Epoch;
+                Fenced[ProducerId] = Fenced.TryGetValue(ProducerId, out var e) ? Math.Max(e, fencedEpoch) : fencedEpoch;
+            }
+
+            ProducerId = producerId;
+            Epoch = epoch;
+        }
+
+        /// <summary>True for a producer id and epoch a later InitProducerId fenced.</summary>
+        public bool IsZombie(long producerId, short epoch) =>
+            producerId >= 0 && Fenced.TryGetValue(producerId, out var fencedUpTo) && epoch <= fencedUpTo && (producerId != ProducerId || epoch < Epoch);
+
+        /// <summary>Where a fenced producer's batches are counted: a transaction that never becomes visible.</summary>
+        public Transaction ZombieTransaction(TransactionOracle oracle, long producerId, short epoch)
+        {
+            if (!Zombies.TryGetValue((producerId, epoch), out var txn))
+            {
+                txn = new Transaction(TransactionalId, 0, producerId, epoch) { Outcome = TransactionOutcome.Fenced };
+                Zombies[(producerId, epoch)] = txn;
+                oracle._transactions.Add(txn);
+            }
+
+            return txn;
+        }
+
         public Transaction Begin(TransactionOracle oracle, long producerId, short epoch)
         {
             var txn = new Transaction(TransactionalId, ++Count, producerId >= 0 ? producerId : ProducerId, epoch >= 0 ? epoch : Epoch);
@@ -687,6 +796,10 @@ public enum TransactionOutcome
 
     /// <summary>No transactional Produce answer placed a record at that offset.</summary>
     NotTransactional,
+
+    /// <summary>Sent by a producer that a later InitProducerId for its transactional id had fenced: a real broker refuses
+    /// it, so it never becomes visible (the mock may store it). Such a "transaction" has number 0 in the report.</summary>
+    Fenced,
 }
 
 /// <summary>One transaction as the <see cref="TransactionOracle"/> saw it.</summary>
@@ -757,6 +870,9 @@ public sealed class TransactionReport
     /// <summary>Transactions aborted (by EndTxn or by the coordinator on InitProducerId).</summary>
     public int Aborted => Transactions.Count(t => t.Outcome == TransactionOutcome.Aborted);
 
+    /// <summary>Batches sent by fenced producers (never visible on a real broker).</summary>
+    public int FencedBatches => Transactions.Where(t => t.Outcome == TransactionOutcome.Fenced).Sum(t => t.Batches);
+
     /// <summary>Transactions not ended.</summary>
     public int Open => Transactions.Count(t => t.Outcome is TransactionOutcome.Open or TransactionOutcome.Ending);
 
@@ -765,7 +881,8 @@ public sealed class TransactionReport
 
     /// <summary>One line of counts.</summary>
     public override string ToString() =>
-        $"transactions {Transactions.Count}: committed {Committed}, aborted {Aborted}, open {Open}; " +
+        $"transactions {Transactions.Count(t => t.Outcome != TransactionOutcome.Fenced)}: committed {Committed}, aborted {Aborted}, open {Open}; " +
+        (FencedBatches > 0 ? $"batches of fenced producers {FencedBatches}; " : "") +
         $"batches {Transactions.Sum(t => t.Batches)}; violations {Violations.Count}";
 }
 

@@ -259,6 +259,57 @@ public sealed class TransactionOracleTests
     }
 
     [Fact]
+    public void AProducerFencedByAnotherInitIsAZombieNotAViolator()
+    {
+        const long NewPid = 8000;
+        var c = Start();
+        c.Init();
+        c.Add(0, (0, 0));
+        c.Produce(9, 0, 0, 0, baseOffset: 0, values: ["before"]);
+        c.Init(epoch: 0, pid: NewPid); // a second producer with the same transactional id
+
+        // The first one goes on as if nothing happened: its batch, add and commit change nothing and break no rule.
+        c.Produce(9, 0, 0, 1, baseOffset: 1, values: ["zombie"]);
+        var add = c.Send(TxnWire.AddPartitions(TxnId, Pid, 0, Topic, 1), 3);
+        c.Answer(add, true, w => TxnWire.AddPartitionsAnswer(Topic, (1, 0)).Write(w, 3));
+        c.End(commit: true, epoch: 0);
+
+        // The new producer's transaction.
+        var add2 = c.Send(TxnWire.AddPartitions(TxnId, NewPid, 0, Topic, 0), 3);
+        c.Answer(add2, true, w => TxnWire.AddPartitionsAnswer(Topic, (0, 0)).Write(w, 3));
+        var produce = c.Send(TxnWire.Produce(TxnId, (Topic, 0, TxnWire.Batch(NewPid, 0, 0, true, "new"))), 9);
+        c.Answer(produce, true, w => TxnWire.ProduceAnswer((Topic, 0, 0, 3)).Write(w, 9));
+        var end = c.Send(new EndTxnRequest { TransactionalId = TxnId, ProducerId = NewPid, ProducerEpoch = 0, Committed = true }, 1);
+        c.EndAnswer(end);
+
+        c.Oracle.Verify();
+        var report = c.Oracle.Report();
+        Assert.Equal((1, 1, 1), (report.Committed, report.Aborted, report.FencedBatches));
+        Assert.Equal(TransactionOutcome.Aborted, c.Oracle.OutcomeOf(Topic, 0, 0));
+        Assert.Equal(TransactionOutcome.Fenced, c.Oracle.OutcomeOf(Topic, 0, 1));
+        Assert.Equal(TransactionOutcome.Committed, c.Oracle.OutcomeOf(Topic, 0, 3));
+        Assert.True(c.Oracle.TryGetProducerId(TxnId, out var pid, out var epoch));
+        Assert.Equal((NewPid, (short)0), (pid, epoch));
+    }
+
+    [Fact]
+    public void AnEpochBumpFencesTheOlderEpochOfTheSameProducerId()
+    {
+        var c = Start();
+        c.Init();
+        c.Add(0, (0, 0));
+        c.Produce(9, 0, 0, 0, baseOffset: 0);
+        c.Oracle.OnProducerIdChanged(TxnId, Pid, 1); // KafkaProxy.FenceAsync: InitProducerId v3 with (Pid, 0)
+        c.Produce(9, 0, 0, 1, baseOffset: 1);
+        c.End(commit: true, epoch: 0);
+
+        c.Oracle.Verify();
+        Assert.Equal(0, c.Oracle.Report().Committed);
+        Assert.Equal(TransactionOutcome.Aborted, c.Oracle.OutcomeOf(Topic, 0, 0));
+        Assert.Equal(TransactionOutcome.Fenced, c.Oracle.OutcomeOf(Topic, 0, 1));
+    }
+
+    [Fact]
     public void TransactionsVersion2NeedsNoAddsAndTakesTheEpochFromEndTxn()
     {
         var c = Start();
