@@ -270,6 +270,15 @@ public sealed class KafkaProxy : IAsyncDisposable
         return (newId, newEpoch);
     }
 
+    /// <summary>The id of the broker that coordinates <paramref name="transactionalId"/> (asked of the mock directly, so
+    /// that a test can take that broker down or slow it).</summary>
+    /// <exception cref="InvalidOperationException">No broker answered.</exception>
+    public async Task<int> TransactionCoordinatorAsync(string transactionalId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(transactionalId);
+        return (await CoordinatorAsync(transactionalId, cancellationToken).ConfigureAwait(false)).Id;
+    }
+
     private async Task<ProxyBroker> CoordinatorAsync(string transactionalId, CancellationToken cancellationToken)
     {
         foreach (var broker in _brokers)

@@ -406,6 +406,14 @@ public sealed class TransactionOracle
             return null;
         }
 
+        if (producer.Current is null && producer.LastEnded is { EndedByInit: false } last && last.CommitRequested == committed && last.ProducerId == pid)
+        {
+            // The same EndTxn again, with nothing begun since: a retry after a lost answer (the coordinator answers it
+            // as it did the first time), not a new, empty transaction.
+            last.EndRetries++;
+            return new Pending { TransactionalId = id, Transaction = last };
+        }
+
         var txn = producer.Current ?? producer.Begin(this, pid, epoch);
         if (txn.EndRequested && txn.CommitRequested != committed)
         {
@@ -724,6 +732,8 @@ public sealed class TransactionOracle
         public int StoredBatches { get; set; }
 
         public int LateBatches { get; set; }
+
+        public int EndRetries { get; set; }
 
         public bool EndRequested { get; set; }
 

@@ -229,6 +229,21 @@ public sealed class TransactionOracleTests
     }
 
     [Fact]
+    public void AnEndTxnSentAgainAfterALostAnswerIsARetryNotANewTransaction()
+    {
+        var c = Start();
+        c.Init();
+        c.Add(0, (0, 0));
+        c.Produce(9, 0, 0, 0, baseOffset: 0);
+        c.End(commit: true, epoch: 0); // the coordinator committed; the client never saw the answer
+        c.End(commit: true, epoch: 0); // and sends EndTxn again
+
+        c.Oracle.Verify();
+        var txn = Assert.Single(c.Oracle.Report().Transactions);
+        Assert.Equal(TransactionOutcome.Committed, txn.Outcome);
+    }
+
+    [Fact]
     public void TxnOffsetCommitBeforeAddOffsetsIsAViolationInTheClassicProtocol()
     {
         var c = Start();
