@@ -549,7 +549,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         {
             var which = component == MessageComponentType.Key ? "key" : "value";
             return new SerializationException(
-                $"The {which} serializer ({serializer.GetType().Name}) threw for a record of topic '{record.Topic}': {e.Message}", e)
+                $"The {which} serializer ({serializer.GetType().Name}) threw for a record of topic '{record.Topic}': {e.Message}", component, e)
             {
                 Topic = record.Topic,
                 Partition = record.Partition,
