@@ -37,6 +37,9 @@ internal static class ProducerConfigKeys
     public const string ReceiveBufferBytes = "receive.buffer.bytes";
     public const string ClientDnsLookup = "client.dns.lookup";
     public const string PartitionerClass = "partitioner.class";
+
+    /// <summary>librdkafka's name for the partitioner choice; takes the same values as <see cref="PartitionerClass"/>.</summary>
+    public const string Partitioner = "partitioner";
     public const string PartitionerIgnoreKeys = "partitioner.ignore.keys";
     public const string PartitionerAdaptivePartitioningEnable = "partitioner.adaptive.partitioning.enable";
     public const string PartitionerAvailabilityTimeoutMs = "partitioner.availability.timeout.ms";
@@ -54,7 +57,7 @@ internal static class ProducerConfigKeys
         MaxInFlightRequestsPerConnection, MetadataMaxAgeMs, MetadataMaxIdleMs, ReconnectBackoffMs,
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
-        PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
+        Partitioner, PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
         KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, .. SaslConfigKeys.All,
     ];
 }
@@ -68,7 +71,7 @@ internal static class ProducerConfigParser
 {
     internal const string CompressionTypes = "one of none, gzip, snappy, lz4, zstd";
     internal const string DnsLookups = "one of use_all_dns_ips, resolve_canonical_bootstrap_servers_only";
-    internal const string Partitioners = "org.apache.kafka.clients.producer.RoundRobinPartitioner, round_robin, default, or empty for the built-in partitioner";
+    internal const string Partitioners = "org.apache.kafka.clients.producer.RoundRobinPartitioner, round_robin, default, or empty for the built-in partitioner; or librdkafka's consistent_random, consistent, murmur2_random, murmur2, fnv1a_random, fnv1a, random";
     internal const string RoundRobinClass = "org.apache.kafka.clients.producer.RoundRobinPartitioner";
     internal const string SecurityProtocols = "one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL";
 
@@ -157,7 +160,7 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.SendBufferBytes: o = o with { SendBufferBytes = ParseInt(key, v) }; break;
                 case ProducerConfigKeys.ReceiveBufferBytes: o = o with { ReceiveBufferBytes = ParseInt(key, v) }; break;
                 case ProducerConfigKeys.ClientDnsLookup: o = o with { ClientDnsLookup = ParseDnsLookup(key, v) }; break;
-                case ProducerConfigKeys.PartitionerClass: o = o with { Partitioner = ParsePartitioner(key, v) }; break;
+                case ProducerConfigKeys.PartitionerClass or ProducerConfigKeys.Partitioner: o = o with { Partitioner = ParsePartitioner(key, v) }; break;
                 case ProducerConfigKeys.PartitionerIgnoreKeys: o = o with { PartitionerIgnoreKeys = ParseBool(key, v) }; break;
                 case ProducerConfigKeys.PartitionerAdaptivePartitioningEnable: o = o with { PartitionerAdaptivePartitioningEnable = ParseBool(key, v) }; break;
                 case ProducerConfigKeys.PartitionerAvailabilityTimeoutMs: o = o with { PartitionerAvailabilityTimeout = ParseMs(key, v) }; break;
@@ -380,6 +383,15 @@ internal static class ProducerConfigParser
         {
             "default" => PartitionerKind.Default,
             "round_robin" or "roundrobin" => PartitionerKind.RoundRobin,
+
+            // librdkafka's (the partitioner key of Confluent.Kafka). murmur2 is Java's placement; the non-random
+            // variants differ from the random ones only for null keys, which librdkafka too sends to its sticky
+            // partition, and (consistent) for empty keys.
+            "consistent_random" => PartitionerKind.ConsistentRandom,
+            "consistent" => PartitionerKind.Consistent,
+            "murmur2_random" or "murmur2" => PartitionerKind.Default,
+            "fnv1a_random" or "fnv1a" => PartitionerKind.Fnv1a,
+            "random" => PartitionerKind.Random,
             _ => throw new ConfigException(
                 key,
                 $"Invalid value '{v}' for '{key}': expected {Partitioners}. Custom partitioner classes cannot be loaded; pass an IPartitioner to the builder instead.",

@@ -520,7 +520,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
         else
         {
-            partition = DefaultPartitioner.Partition(topic.Name, explicitPartition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions, new AccumulatorLoad(topic.Partitions, _engine.Options));
+            partition = DefaultPartitioner.Partition(topic.Name, explicitPartition, key, keyIsNull, partitionCount, _engine.Options.Partitioner, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions, new AccumulatorLoad(topic.Partitions, _engine.Options));
         }
 
         var accumulator = topic.Partitions[partition];
@@ -529,7 +529,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             accumulator.Sender?.Activate(accumulator, readyAtMs);
         }
 
-        if (explicitPartition is null && _partitioner is null && (keyIsNull || _engine.Options.PartitionerIgnoreKeys))
+        if (explicitPartition is null && _partitioner is null && DefaultPartitioner.IsSticky(_engine.Options.Partitioner, keyIsNull, key.Length, _engine.Options.PartitionerIgnoreKeys))
         {
             // KIP-794 counts the bytes the record adds to its batch, not a lone batch's header.
             _sticky.OnAppended(topic.Name, partition, size - RecordBatchBuilder.HeaderSize);
