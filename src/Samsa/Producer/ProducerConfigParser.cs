@@ -102,22 +102,44 @@ internal static class ProducerConfigParser
     {
         ArgumentNullException.ThrowIfNull(properties);
 
-        // Last duplicate wins, as with java.util.Properties.
+        // Last duplicate wins, as with java.util.Properties. A librdkafka name is taken as the Java key it
+        // stands for; given beside that Java key with another value, it is a conflict, not a silent choice.
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         var order = new List<string>();
-        foreach (var (key, value) in properties)
+        var aliasedFrom = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (given, givenValue) in properties)
         {
-            if (key is null)
+            if (given is null)
             {
                 throw new ArgumentException("A config key is null.", nameof(properties));
             }
 
-            if (!map.ContainsKey(key))
+            var value = givenValue ?? throw new ConfigException(given, $"The value of '{given}' is null; give a value or leave the key out.");
+            var key = given;
+            if (LibrdkafkaConfigKeys.Translate(given, value) is { } java)
+            {
+                (key, value) = java;
+            }
+
+            if (map.TryGetValue(key, out var earlier))
+            {
+                var earlierName = aliasedFrom.GetValueOrDefault(key, key);
+                if (earlierName != given && earlier.Trim() != value.Trim())
+                {
+                    var shown = LooksSecret(key) ? "[hidden]" : value;
+                    throw new ConfigException(
+                        given,
+                        $"'{given}' and '{earlierName}' both set '{key}' ({(given == key || earlierName == key ? "one is librdkafka's name for the other" : "both are librdkafka names for it")}), to different values. Set only '{key}'.",
+                        shown);
+                }
+            }
+            else
             {
                 order.Add(key);
             }
 
-            map[key] = value ?? throw new ConfigException(key, $"The value of '{key}' is null; give a value or leave the key out.");
+            map[key] = value;
+            aliasedFrom[key] = given;
         }
 
         var o = new ProducerOptions();
