@@ -16,6 +16,8 @@ public sealed class ProducerBuilder<TKey, TValue>
     private readonly IReadOnlyList<KeyValuePair<string, string>>? _properties;
     private ISerializer<TKey>? _keySerializer;
     private ISerializer<TValue>? _valueSerializer;
+    private IAsyncSerializer<TKey>? _asyncKeySerializer;
+    private IAsyncSerializer<TValue>? _asyncValueSerializer;
     private IPartitioner? _partitioner;
     private ILogger _logger = NullLogger.Instance;
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(30);
@@ -43,6 +45,19 @@ public sealed class ProducerBuilder<TKey, TValue>
     public ProducerBuilder<TKey, TValue> SetKeySerializer(ISerializer<TKey> serializer)
     {
         _keySerializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _asyncKeySerializer = null;
+        return this;
+    }
+
+    /// <summary>
+    /// Serializes keys asynchronously (e.g. with a schema registry), replacing any synchronous key serializer.
+    /// Only <c>ProduceAsync</c> can await it: <c>Produce</c> and <c>TryProduce</c> then throw
+    /// <see cref="InvalidOperationException"/> (see <see cref="IAsyncSerializer{T}"/>).
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> SetKeySerializer(IAsyncSerializer<TKey> serializer)
+    {
+        _asyncKeySerializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _keySerializer = null;
         return this;
     }
 
@@ -50,6 +65,19 @@ public sealed class ProducerBuilder<TKey, TValue>
     public ProducerBuilder<TKey, TValue> SetValueSerializer(ISerializer<TValue> serializer)
     {
         _valueSerializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _asyncValueSerializer = null;
+        return this;
+    }
+
+    /// <summary>
+    /// Serializes values asynchronously (e.g. with a schema registry), replacing any synchronous value serializer.
+    /// Only <c>ProduceAsync</c> can await it: <c>Produce</c> and <c>TryProduce</c> then throw
+    /// <see cref="InvalidOperationException"/> (see <see cref="IAsyncSerializer{T}"/>).
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> SetValueSerializer(IAsyncSerializer<TValue> serializer)
+    {
+        _asyncValueSerializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _valueSerializer = null;
         return this;
     }
 
@@ -117,10 +145,10 @@ public sealed class ProducerBuilder<TKey, TValue>
         }
 
         var options = given.Validate();
-        var keySerializer = SerializerResolver.Resolve(_keySerializer, options.KeySerializer, "key.serializer");
-        var valueSerializer = SerializerResolver.Resolve(_valueSerializer, options.ValueSerializer, "value.serializer");
+        var keySerializer = _asyncKeySerializer is null ? SerializerResolver.Resolve(_keySerializer, options.KeySerializer, "key.serializer") : AsyncOnlySerializer<TKey>.Instance;
+        var valueSerializer = _asyncValueSerializer is null ? SerializerResolver.Resolve(_valueSerializer, options.ValueSerializer, "value.serializer") : AsyncOnlySerializer<TValue>.Instance;
         var partitioner = _partitioner ?? (options.Partitioner == PartitionerKind.RoundRobin ? new RoundRobinPartitioner() : null);
         var engine = new ProducerEngine(options, _logger);
-        return new KafkaProducer<TKey, TValue>(engine, keySerializer, valueSerializer, partitioner, _closeTimeout);
+        return new KafkaProducer<TKey, TValue>(engine, keySerializer, valueSerializer, partitioner, _closeTimeout, _asyncKeySerializer, _asyncValueSerializer);
     }
 }
