@@ -43,6 +43,19 @@ public sealed class LibrdkafkaKeyTests
         Assert.Equal(["a:9092", "b:9092"], o.BootstrapServers);
     }
 
+    [Fact]
+    public void SaslMechanismsIsSaslMechanism()
+    {
+        var o = ProducerConfigParser.Parse(
+        [
+            new("bootstrap.servers", "b:9093"),
+            new("security.protocol", "SASL_SSL"),
+            new("sasl.mechanisms", "PLAIN"),
+            new("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"p\";"),
+        ]);
+        Assert.Equal(SaslMechanism.Plain, o.Sasl!.Mechanism);
+    }
+
     [Theory]
     [InlineData("queue.buffering.max.messages", "100000", "buffer.memory")]
     [InlineData("batch.num.messages", "10000", "batch.size")]
