@@ -1,0 +1,252 @@
+namespace Samsa.IntegrationTests.Transactions;
+
+using System.Text;
+using Confluent.Kafka;
+using Samsa.IntegrationTests.Infrastructure;
+using Samsa.Testing;
+using Samsa.Testing.Proxy;
+using Xunit.Abstractions;
+using TopicPartition = Confluent.Kafka.TopicPartition;
+
+/// <summary>
+/// The <see cref="TransactionFront"/> makes the mock cluster show transactions as a Kafka broker does. Checked with
+/// Confluent.Kafka's own transactional producer (librdkafka's transaction manager) and consumer at both isolation levels,
+/// CRCs checked. Each test has its own cluster: the proxy changes the ports the brokers advertise.
+/// </summary>
+public sealed class TransactionFrontTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private static (MockCluster Cluster, KafkaProxy Proxy, TransactionFront Front) Start(string topic, int partitions = 1, bool front = true)
+    {
+        ConfluentLoader.EnsureLoaded();
+        var cluster = MockCluster.Start(3);
+        cluster.CreateTopic(topic, partitions);
+        var proxy = KafkaProxy.Start(cluster);
+        return (cluster, proxy, front ? proxy.EnableTransactionFront() : null!);
+    }
+
+    private static IProducer<string, string> TransactionalProducer(KafkaProxy proxy, string transactionalId) =>
+        new ProducerBuilder<string, string>(new ProducerConfig
+        {
+            BootstrapServers = proxy.BootstrapServers,
+            TransactionalId = transactionalId,
+            TransactionTimeoutMs = 30_000,
+            LingerMs = 1,
+        }).SetLogHandler(static (_, _) => { }).Build();
+
+    /// <summary>Produces <paramref name="values"/> to partition 0 and waits for each acknowledgement.</summary>
+    private static async Task ProduceAsync(IProducer<string, string> producer, string topic, params string[] values)
+    {
+        foreach (var v in values)
+        {
+            await producer.ProduceAsync(new TopicPartition(topic, 0), new Message<string, string> { Key = "k", Value = v }).WaitAsync(Bound);
+        }
+    }
+
+    private static List<(long Offset, string Value)> Read(KafkaProxy proxy, string topic, IsolationLevel isolation) =>
+        [.. RecordReader.ReadPartition(proxy.BootstrapServers, topic, 0, Bound, isolation).Select(r => (r.Offset, Encoding.UTF8.GetString(r.Value!)))];
+
+    private void Show(string title, IEnumerable<(long Offset, string Value)> records) =>
+        output.WriteLine($"{title}: {string.Join(' ', records.Select(r => $"{r.Offset}:{r.Value}"))}");
+
+    [Fact]
+    public async Task ReadCommittedSeesOnlyCommittedTransactionsInOrderAndReadUncommittedSeesEverythingWithMarkerGaps()
+    {
+        const string topic = "txn-rw";
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        using var producer = TransactionalProducer(proxy, "tx-rw");
+        producer.InitTransactions(Bound);
+
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "c1", "c2", "c3"); // offsets 0-2, COMMIT marker at 3
+        producer.CommitTransaction(Bound);
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "a1", "a2", "a3"); // 4-6, ABORT marker at 7
+        producer.AbortTransaction(Bound);
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "c4", "c5"); // 8-9, COMMIT marker at 10
+        producer.CommitTransaction(Bound);
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "o1", "o2"); // 11-12, still open
+
+        var committed = Read(proxy, topic, IsolationLevel.ReadCommitted);
+        var uncommitted = Read(proxy, topic, IsolationLevel.ReadUncommitted);
+        Show("read_committed", committed);
+        Show("read_uncommitted", uncommitted);
+
+        Assert.Equal([(0L, "c1"), (1L, "c2"), (2L, "c3"), (8L, "c4"), (9L, "c5")], committed);
+        Assert.Equal(
+            [(0L, "c1"), (1L, "c2"), (2L, "c3"), (4L, "a1"), (5L, "a2"), (6L, "a3"), (8L, "c4"), (9L, "c5"), (11L, "o1"), (12L, "o2")],
+            uncommitted);
+        Assert.Equal(11L, front.FirstOpenOffset(topic, 0));
+        Assert.True(front.FixedControlBatchCrcs > 0, "the markers' zero CRCs were fixed");
+
+        // The open transaction commits: read_committed now reaches it.
+        producer.CommitTransaction(Bound);
+        Assert.Null(front.FirstOpenOffset(topic, 0));
+        committed = Read(proxy, topic, IsolationLevel.ReadCommitted);
+        Show("read_committed after the last commit", committed);
+        Assert.Equal([(0L, "c1"), (1L, "c2"), (2L, "c3"), (8L, "c4"), (9L, "c5"), (11L, "o1"), (12L, "o2")], committed);
+        Assert.Equal(3, front.CommittedTransactions);
+        Assert.Equal(1, front.AbortedTransactions);
+        Assert.Empty(front.Errors);
+        Assert.Empty(proxy.Errors);
+    }
+
+    [Fact]
+    public async Task ListOffsetsAtReadCommittedAnswersTheLastStableOffset()
+    {
+        const string topic = "txn-lso";
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        using var producer = TransactionalProducer(proxy, "tx-lso");
+        producer.InitTransactions(Bound);
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "c1", "c2");
+        producer.CommitTransaction(Bound); // marker at 2
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "o1"); // 3, open
+
+        long End(IsolationLevel isolation)
+        {
+            using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+            {
+                BootstrapServers = proxy.BootstrapServers,
+                GroupId = "lso-" + Guid.NewGuid().ToString("N"),
+                IsolationLevel = isolation,
+            }).SetLogHandler(static (_, _) => { }).Build();
+            return consumer.QueryWatermarkOffsets(new TopicPartition(topic, 0), Bound).High.Value;
+        }
+
+        Assert.Equal(4L, End(IsolationLevel.ReadUncommitted));
+        Assert.Equal(3L, End(IsolationLevel.ReadCommitted));
+        producer.AbortTransaction(Bound); // marker at 4
+        Assert.Equal(5L, End(IsolationLevel.ReadCommitted));
+        Assert.Empty(front.Errors);
+    }
+
+    [Fact]
+    public async Task ASecondProducerWithTheSameIdFencesTheFirstAndAbortsItsOpenTransaction()
+    {
+        const string topic = "txn-fence";
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        using var first = TransactionalProducer(proxy, "tx-fence");
+        first.InitTransactions(Bound);
+        var (pid, epoch) = front.ProducerOf("tx-fence")!.Value;
+        first.BeginTransaction();
+        await ProduceAsync(first, topic, "old1", "old2"); // 0-1, then aborted by the fence: marker at 2
+
+        using var second = TransactionalProducer(proxy, "tx-fence");
+        second.InitTransactions(Bound);
+        Assert.Equal((pid, (short)(epoch + 1)), front.ProducerOf("tx-fence"));
+        Assert.Equal(1, front.FencedProducers);
+
+        // The first producer's next record is refused (INVALID_PRODUCER_EPOCH), and it cannot commit.
+        var late = await Assert.ThrowsAnyAsync<KafkaException>(() => first.ProduceAsync(new TopicPartition(topic, 0), new Message<string, string> { Key = "k", Value = "late" }).WaitAsync(Bound));
+        output.WriteLine($"late record: {late.Error.Code} fatal={late.Error.IsFatal}: {late.Message}");
+        var commit = Assert.ThrowsAny<KafkaException>(() => first.CommitTransaction(Bound));
+        output.WriteLine($"commit: {commit.Error.Code} fatal={commit.Error.IsFatal}: {commit.Message}");
+        Assert.True(commit.Error.IsFatal || commit.Error.Code is ErrorCode.ProducerFenced or ErrorCode.InvalidProducerEpoch, commit.Message);
+        Assert.True(front.RefusedStaleRequests >= 1);
+
+        second.BeginTransaction();
+        await ProduceAsync(second, topic, "new1", "new2"); // 3-4, COMMIT marker at 5
+        second.CommitTransaction(Bound);
+
+        var committed = Read(proxy, topic, IsolationLevel.ReadCommitted);
+        var uncommitted = Read(proxy, topic, IsolationLevel.ReadUncommitted);
+        Show("read_committed", committed);
+        Show("read_uncommitted", uncommitted);
+        Assert.Equal([(3L, "new1"), (4L, "new2")], committed);
+        Assert.Equal([(0L, "old1"), (1L, "old2"), (3L, "new1"), (4L, "new2")], uncommitted);
+        Assert.Equal(1, front.AbortedTransactions);
+        Assert.Empty(front.Errors);
+    }
+
+    [Fact]
+    public async Task OffsetsSentToATransactionAreCommittedWithItAndDroppedWithAnAbort()
+    {
+        const string topic = "txn-out";
+        var input = "txn-in";
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        cluster.CreateTopic(input, 1);
+        var tp = new TopicPartition(input, 0);
+
+        using var consumer = GroupConsumer(proxy, group);
+        consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
+        using var producer = TransactionalProducer(proxy, "tx-offsets");
+        producer.InitTransactions(Bound);
+
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "x");
+        producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 3)], consumer.ConsumerGroupMetadata, Bound);
+        Assert.Equal(Offset.Unset, Committed(proxy, group, tp)); // not before the commit
+        producer.CommitTransaction(Bound);
+        Assert.Equal(new Offset(3), Committed(proxy, group, tp));
+
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "y");
+        producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 7)], consumer.ConsumerGroupMetadata, Bound);
+        producer.AbortTransaction(Bound);
+        Assert.Equal(new Offset(3), Committed(proxy, group, tp));
+        Assert.Equal(1, front.CommittedOffsetRequests);
+        Assert.Empty(front.Errors);
+    }
+
+    [Fact]
+    public async Task WithoutTheFrontTheMockShowsAbortedRecordsToReadCommitted()
+    {
+        // The control: what the front corrects. (check.crcs would fail on the mock's markers, so it is off here.)
+        const string topic = "txn-bare";
+        var (cluster, proxy, _) = Start(topic, front: false);
+        using var c = cluster;
+        await using var p = proxy;
+        using var producer = TransactionalProducer(proxy, "tx-bare");
+        producer.InitTransactions(Bound);
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "a1");
+        producer.AbortTransaction(Bound);
+
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = proxy.BootstrapServers,
+            GroupId = "bare-" + Guid.NewGuid().ToString("N"),
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            CheckCrcs = false,
+            EnablePartitionEof = true,
+        }).SetLogHandler(static (_, _) => { }).Build();
+        consumer.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
+        var seen = new List<string>();
+        for (var result = consumer.Consume(Bound); result is not null && !result.IsPartitionEOF; result = consumer.Consume(Bound))
+        {
+            seen.Add(result.Message.Value);
+        }
+
+        Assert.Equal(["a1"], seen);
+    }
+
+    private static IConsumer<Ignore, Ignore> GroupConsumer(KafkaProxy proxy, string group) =>
+        new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = proxy.BootstrapServers,
+            GroupId = group,
+            EnableAutoCommit = false,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+        }).SetLogHandler(static (_, _) => { }).Build();
+
+    /// <summary>The group's committed offset for <paramref name="tp"/>, as a new consumer of the group reads it (OffsetFetch).</summary>
+    private static Offset Committed(KafkaProxy proxy, string group, TopicPartition tp)
+    {
+        using var consumer = GroupConsumer(proxy, group);
+        return consumer.Committed([tp], Bound).Single().Offset;
+    }
+}
