@@ -24,17 +24,18 @@ internal static class FetchRewriter
     /// which the rewriter does not handle. librdkafka then fetches with v11.</summary>
     public const short MaxFetchVersion = 11;
 
-    /// <summary>The isolation level of a Fetch request (v4+; 0 before).</summary>
-    public static sbyte ReadFetchIsolation(ReadOnlySpan<byte> frame, short version)
+    /// <summary>The isolation level (v4+; 0 before) and max wait of a Fetch request.</summary>
+    public static (bool ReadCommitted, int MaxWaitMs) ReadFetchRequest(ReadOnlySpan<byte> frame, short version)
     {
-        if (version < 4)
+        var r = TxnWire.BodyReader(frame, TxnWire.IsFlexible(TxnWire.Fetch, version));
+        if (version < 15)
         {
-            return 0;
+            _ = r.ReadInt32(); // replica id
         }
 
-        var r = TxnWire.BodyReader(frame, TxnWire.IsFlexible(TxnWire.Fetch, version));
-        r.Skip(version >= 15 ? 12 : 16); // replica id (to v14), max wait, min bytes, max bytes
-        return r.ReadInt8();
+        var maxWait = r.ReadInt32();
+        r.Skip(version >= 3 ? 8 : 4); // min bytes, max bytes
+        return (version >= 4 && r.ReadInt8() == 1, maxWait);
     }
 
     /// <summary>
@@ -42,9 +43,18 @@ internal static class FetchRewriter
     /// partition, for the last stable offset and the aborted transactions given the high watermark and the whole batches
     /// in the answer. Versions outside v4-v11 are returned with only the CRCs fixed (in place).
     /// </summary>
-    public static byte[] RewriteFetch(byte[] frame, short version, bool readCommitted, Func<string, int, long, List<FetchedBatch>, FetchFix> fix, out int fixedCrcs)
+    /// <param name="frame">The answer.</param>
+    /// <param name="version">Its version.</param>
+    /// <param name="readCommitted">Whether the request asked for read_committed.</param>
+    /// <param name="fix">Asked for each partition's last stable offset and aborted transactions.</param>
+    /// <param name="fixedCrcs">How many control batches got their CRC.</param>
+    /// <param name="heldBack">True when records were cut at the last stable offset and none is left in the answer: a real
+    /// broker would have waited for data (up to the request's max wait) instead of answering at once.</param>
+    public static byte[] RewriteFetch(byte[] frame, short version, bool readCommitted, Func<string, int, long, List<FetchedBatch>, FetchFix> fix, out int fixedCrcs, out bool heldBack)
     {
         fixedCrcs = 0;
+        heldBack = false;
+        var anyLeft = false;
         if (version is < 4 or > MaxFetchVersion)
         {
             return frame;
@@ -89,6 +99,7 @@ internal static class FetchRewriter
                     var cut = batches.FindIndex(b => b.BaseOffset >= decided.LastStableOffset);
                     if (cut >= 0)
                     {
+                        heldBack = true;
                         keep = Offset(records, cut);
                         batches.RemoveRange(cut, batches.Count - cut);
                     }
@@ -138,11 +149,13 @@ internal static class FetchRewriter
                 {
                     w.Int32(keep);
                     w.Bytes(records.AsSpan(0, keep));
+                    anyLeft |= keep > 0;
                 }
             }
         }
 
-        w.Bytes(r.Take(r.Remaining)); // forgotten nothing: non-flexible answers end here
+        w.Bytes(r.Take(r.Remaining)); // nothing: non-flexible answers end here
+        heldBack &= !anyLeft;
         return w.End();
     }
 

@@ -50,6 +50,7 @@ public sealed class TransactionFront
 
     private const short InvalidProducerEpoch = 47;
     private const short ProducerFenced = 90;
+    private const int MaxHeldBackWaitMs = 200;
     private static readonly TimeSpan OwnRequestBound = TimeSpan.FromSeconds(10);
 
     private readonly Lock _gate = new();
@@ -114,8 +115,9 @@ public sealed class TransactionFront
         switch (apiKey)
         {
             case TxnWire.ApiVersions:
+                return new TxnVerdict("versions");
             case TxnWire.Fetch when version is >= 4 and <= MaxFetchVersion:
-                return new TxnVerdict(apiKey == TxnWire.Fetch ? FetchRewriter.ReadFetchIsolation(frame, version) == 1 : (object)"versions");
+                return new TxnVerdict(FetchRewriter.ReadFetchRequest(frame, version));
             case TxnWire.ListOffsets:
                 return new TxnVerdict(FetchRewriter.ReadListOffsetsLatestCommitted(frame, version));
             case TxnWire.Produce when version >= 3:
@@ -143,7 +145,19 @@ public sealed class TransactionFront
                     FetchRewriter.CapFetchVersion(frame, version);
                     return frame;
                 case TxnWire.Fetch:
-                    return RewriteFetch(frame, version, (bool)state);
+                {
+                    var (readCommitted, maxWaitMs) = ((bool, int))state;
+                    var rewritten = RewriteFetch(frame, version, readCommitted, out var heldBack);
+                    if (heldBack && maxWaitMs > 0)
+                    {
+                        // The mock answers at once (it has data); a broker holding the data back behind the last stable
+                        // offset waits, so a read_committed consumer does not spin while a transaction is open.
+                        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(maxWaitMs, MaxHeldBackWaitMs)), ct).ConfigureAwait(false);
+                    }
+
+                    return rewritten;
+                }
+
                 case TxnWire.ListOffsets:
                     lock (_gate)
                     {
@@ -438,7 +452,7 @@ public sealed class TransactionFront
         }
     }
 
-    private byte[] RewriteFetch(byte[] frame, short version, bool readCommitted)
+    private byte[] RewriteFetch(byte[] frame, short version, bool readCommitted, out bool heldBack)
     {
         lock (_gate)
         {
@@ -456,7 +470,7 @@ public sealed class TransactionFront
 
                 var aborted = batches.Count == 0 ? null : log.AbortedOverlapping(batches[0].BaseOffset, batches[^1].LastOffset);
                 return new FetchFix(log.StableOffset(highWatermark), aborted);
-            }, out var fixedCrcs);
+            }, out var fixedCrcs, out heldBack);
             _fixedCrcs += fixedCrcs;
             return rewritten;
         }

@@ -169,6 +169,114 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         Assert.Empty(front.Errors);
     }
 
+    [Theory]
+    [InlineData("commit")]
+    [InlineData("abort")]
+    [InlineData("offsets")]
+    public async Task AFencedProducersNextTransactionCallIsRefusedAsFenced(string call)
+    {
+        const string topic = "txn-fence-call";
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        using var first = TransactionalProducer(proxy, "tx-fence-" + call);
+        first.InitTransactions(Bound);
+        first.BeginTransaction();
+        await ProduceAsync(first, topic, "old"); // acknowledged before the fence: nothing left to send
+
+        using var second = TransactionalProducer(proxy, "tx-fence-" + call);
+        second.InitTransactions(Bound);
+
+        using var groupMember = GroupConsumer(proxy, "g-fence-" + Guid.NewGuid().ToString("N"));
+        var e = Assert.ThrowsAny<KafkaException>(() =>
+        {
+            switch (call)
+            {
+                case "commit":
+                    first.CommitTransaction(Bound);
+                    break;
+                case "abort":
+                    first.AbortTransaction(Bound);
+                    break;
+                default:
+                    first.SendOffsetsToTransaction([new TopicPartitionOffset(topic, 0, 1)], groupMember.ConsumerGroupMetadata, Bound);
+                    break;
+            }
+        });
+        output.WriteLine($"{call}: {e.Error.Code} fatal={e.Error.IsFatal}: {e.Message}");
+        // librdkafka: PRODUCER_FENCED is fatal; on SendOffsetsToTransaction it reports Local_Fenced without the fatal flag.
+        Assert.True(e.Error.IsFatal || e.Error.Code == ErrorCode.Local_Fenced, e.Message);
+        Assert.Equal(1, front.RefusedStaleRequests); // refused at the proxy (PRODUCER_FENCED), never forwarded
+        Assert.Equal(1, front.AbortedTransactions); // by the fence
+        Assert.Empty(Read(proxy, topic, IsolationLevel.ReadCommitted));
+        Assert.Empty(front.Errors);
+    }
+
+    [Fact]
+    public async Task AnOpenTransactionHoldsBackLaterCommittedRecordsOfOtherProducersUntilItEnds()
+    {
+        const string topic = "txn-interleave";
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        using var slow = TransactionalProducer(proxy, "tx-slow");
+        using var quick = TransactionalProducer(proxy, "tx-quick");
+        slow.InitTransactions(Bound);
+        quick.InitTransactions(Bound);
+
+        slow.BeginTransaction();
+        await ProduceAsync(slow, topic, "s1"); // 0, open
+        quick.BeginTransaction();
+        await ProduceAsync(quick, topic, "q1"); // 1
+        quick.CommitTransaction(Bound); // COMMIT marker at 2
+        await ProduceAsync(slow, topic, "s2"); // 3
+
+        Assert.Empty(Read(proxy, topic, IsolationLevel.ReadCommitted)); // the last stable offset is 0
+        slow.AbortTransaction(Bound); // ABORT marker at 4
+        quick.BeginTransaction();
+        await ProduceAsync(quick, topic, "q2"); // 5
+        quick.CommitTransaction(Bound); // 6
+
+        var committed = Read(proxy, topic, IsolationLevel.ReadCommitted);
+        Show("read_committed", committed);
+        Assert.Equal([(1L, "q1"), (5L, "q2")], committed);
+        Assert.Equal([(0L, "s1"), (1L, "q1"), (3L, "s2"), (5L, "q2")], Read(proxy, topic, IsolationLevel.ReadUncommitted));
+        Assert.Empty(front.Errors);
+    }
+
+    [Fact]
+    public async Task OffsetsOfAJoinedGroupMemberAreCommittedWithItsMemberIdAndGeneration()
+    {
+        const string topic = "txn-out-joined";
+        const string input = "txn-in-joined";
+        var group = "gj-" + Guid.NewGuid().ToString("N");
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        cluster.CreateTopic(input, 1);
+        var tp = new TopicPartition(input, 0);
+
+        using var member = GroupConsumer(proxy, group);
+        member.Subscribe(input);
+        var deadline = DateTime.UtcNow + Bound;
+        while (member.Assignment.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            member.Consume(TimeSpan.FromMilliseconds(200));
+        }
+
+        Assert.NotEmpty(member.Assignment);
+        using var producer = TransactionalProducer(proxy, "tx-offsets-joined");
+        producer.InitTransactions(Bound);
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "x");
+        producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 5)], member.ConsumerGroupMetadata, Bound);
+        producer.CommitTransaction(Bound);
+
+        Assert.Empty(front.Errors); // the member id and generation were accepted
+        Assert.Equal(new Offset(5), Committed(proxy, group, tp));
+        member.Close();
+    }
+
     [Fact]
     public async Task OffsetsSentToATransactionAreCommittedWithItAndDroppedWithAnAbort()
     {
