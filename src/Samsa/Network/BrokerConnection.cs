@@ -153,14 +153,23 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         where TResponse : IKafkaResponse<TResponse> =>
         SendAsync(request, apiVersion, writeLockHeld: false, cancellationToken);
 
+    /// <summary>
+    /// Sends a request at <paramref name="apiVersion"/> whose request and response have the layout of the older
+    /// <paramref name="layoutVersion"/> (a version that only changed the broker's behaviour, newer than our definitions).
+    /// </summary>
+    public Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, short layoutVersion, CancellationToken cancellationToken = default)
+        where TResponse : IKafkaResponse<TResponse> =>
+        SendAsync(request, apiVersion, writeLockHeld: false, cancellationToken, layoutVersion);
+
     /// <summary>As above; <paramref name="writeLockHeld"/>: the caller holds the write lock (re-authentication).</summary>
-    internal async Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, bool writeLockHeld, CancellationToken cancellationToken)
+    internal async Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, bool writeLockHeld, CancellationToken cancellationToken, short layoutVersion = -1)
         where TResponse : IKafkaResponse<TResponse>
     {
+        layoutVersion = layoutVersion < 0 ? apiVersion : layoutVersion;
         var handler = new ResponseHandler<TResponse>();
         using var buffer = new PooledBufferWriter();
-        RequestFrame.Write(buffer, request, apiVersion, _settings.ClientId);
-        await SendFrameAsync(buffer, handler, apiVersion, TResponse.ResponseHeaderVersion(apiVersion), writeLockHeld).ConfigureAwait(false);
+        RequestFrame.Write(buffer, request, apiVersion, _settings.ClientId, layoutVersion);
+        await SendFrameAsync(buffer, handler, layoutVersion, TResponse.ResponseHeaderVersion(layoutVersion), writeLockHeld).ConfigureAwait(false);
         return await handler.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 

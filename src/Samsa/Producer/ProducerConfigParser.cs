@@ -43,6 +43,7 @@ internal static class ProducerConfigKeys
     public const string KeySerializer = "key.serializer";
     public const string ValueSerializer = "value.serializer";
     public const string TransactionalId = "transactional.id";
+    public const string TransactionTimeoutMs = "transaction.timeout.ms";
     public const string SecurityProtocol = "security.protocol";
 
     /// <summary>Every key <see cref="ProducerConfigParser"/> understands, besides the TLS keys (<see cref="Security.TlsConfigKeys"/>).</summary>
@@ -55,7 +56,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, .. SaslConfigKeys.All,
+        KeySerializer, ValueSerializer, TransactionalId, TransactionTimeoutMs, SecurityProtocol, .. SaslConfigKeys.All,
     ];
 }
 
@@ -83,7 +84,6 @@ internal static class ProducerConfigParser
         ["metrics.recording.level"] = "Samsa reports metrics through System.Diagnostics.Metrics; enable or filter instruments there",
         ["auto.include.jmx.reporter"] = "there is no JMX in .NET",
         ["enable.metrics.push"] = "client metrics push (KIP-714) is not supported",
-        ["transaction.timeout.ms"] = "transactions are not supported yet",
     };
 
     // Keys that belong to the Java consumer; a common slip when configs are shared.
@@ -164,6 +164,7 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.KeySerializer: o = o with { KeySerializer = v.Length == 0 ? null : v }; break;
                 case ProducerConfigKeys.ValueSerializer: o = o with { ValueSerializer = v.Length == 0 ? null : v }; break;
                 case ProducerConfigKeys.TransactionalId: o = o with { TransactionalId = raw.Length == 0 ? null : raw }; break;
+                case ProducerConfigKeys.TransactionTimeoutMs: o = o with { TransactionTimeout = ParseMs(key, v) }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
                 case var _ when Security.TlsConfigParser.Handles(key): o = o with { Tls = Security.TlsConfigParser.Parse(o.Tls, key, raw) }; break;
                 default:

@@ -139,6 +139,87 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public ProducerHealth GetHealth() => _engine.GetHealth();
 
+    public ValueTask InitTransactionsAsync(CancellationToken cancellationToken = default) =>
+        WaitAsync(RequireTransactions("InitTransactions").InitAsync(), cancellationToken);
+
+    public void InitTransactions(TimeSpan timeout) => Wait(RequireTransactions("InitTransactions").InitAsync(), timeout, "InitTransactions");
+
+    public void BeginTransaction() => RequireTransactions("BeginTransaction").Begin();
+
+    public ValueTask CommitTransactionAsync(CancellationToken cancellationToken = default) =>
+        WaitAsync(RequireTransactions("CommitTransaction").CommitAsync(), cancellationToken);
+
+    public void CommitTransaction(TimeSpan timeout) => Wait(RequireTransactions("CommitTransaction").CommitAsync(), timeout, "CommitTransaction");
+
+    public ValueTask AbortTransactionAsync(CancellationToken cancellationToken = default) =>
+        WaitAsync(RequireTransactions("AbortTransaction").AbortAsync(), cancellationToken);
+
+    public void AbortTransaction(TimeSpan timeout) => Wait(RequireTransactions("AbortTransaction").AbortAsync(), timeout, "AbortTransaction");
+
+    public ValueTask SendOffsetsToTransactionAsync(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, CancellationToken cancellationToken = default) =>
+        WaitAsync(SendOffsets(offsets, group), cancellationToken);
+
+    public void SendOffsetsToTransaction(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, TimeSpan timeout) =>
+        Wait(SendOffsets(offsets, group), timeout, "SendOffsetsToTransaction");
+
+    private Task SendOffsets(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group)
+    {
+        ArgumentNullException.ThrowIfNull(offsets);
+        ArgumentNullException.ThrowIfNull(group);
+        if (string.IsNullOrEmpty(group.GroupId))
+        {
+            throw new ArgumentException("The consumer group id is empty; pass the group.id of the consumer whose offsets these are.", nameof(group));
+        }
+
+        var list = offsets.ToList();
+        foreach (var offset in list)
+        {
+            if (offset is null || string.IsNullOrEmpty(offset.Topic) || offset.Partition < 0 || offset.Offset < 0)
+            {
+                throw new ArgumentException(
+                    $"Offset {offset} is not valid: it needs a topic, a partition of 0 or more and an offset of 0 or more (the next offset to consume: last processed + 1).", nameof(offsets));
+            }
+        }
+
+        return RequireTransactions("SendOffsetsToTransaction").SendOffsetsAsync(list, group);
+    }
+
+    private TransactionManager RequireTransactions(string call)
+    {
+        if (_engine.IsClosed)
+        {
+            throw new ProducerClosedException($"{call} was called on a disposed producer.");
+        }
+
+        return _engine.Transactions ?? throw new TransactionStateException(
+            $"{call} needs a transactional producer, but 'transactional.id' is not set. Set transactional.id (ProducerOptions.TransactionalId) to use transactions.");
+    }
+
+    // The operation goes on when the caller stops waiting: the caller may wait for it again by calling once more.
+    private static async ValueTask WaitAsync(Task operation, CancellationToken cancellationToken) =>
+        await operation.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+    private static void Wait(Task operation, TimeSpan timeout, string call)
+    {
+        if (ReportingThread.IsCurrent)
+        {
+            throw new InvalidOperationException(
+                $"{call} was called from a delivery handler, on the producer's reporting loop: it would wait for reports that only this loop can make. Call it from another thread.");
+        }
+
+        try
+        {
+            if (!operation.Wait(timeout))
+            {
+                throw new KafkaTimeoutException($"{call} did not finish within {timeout.TotalMilliseconds:0} ms; it goes on in the background. Call {call} again to wait for it.");
+            }
+        }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+        }
+    }
+
     public bool Flush(TimeSpan timeout)
     {
         if (ReportingThread.IsCurrent)
@@ -174,6 +255,12 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     private async Task CloseAsync()
     {
+        // A transaction left open is aborted, as far as the close timeout allows (Java's close does the same).
+        if (_engine.Transactions is { } transactions)
+        {
+            await transactions.AbortOnCloseAsync(_closeTimeout).ConfigureAwait(false);
+        }
+
         // Give what was produced a bounded chance to go out, then fail the rest: nothing hangs.
         try
         {
@@ -288,6 +375,32 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     /// </summary>
     private KafkaException? SerializeAndAppend(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
     {
+        if (_engine.Transactions is not { } transaction)
+        {
+            return SerializeAndAppendCore(record, promise, handler, wait, out waitingForMemory, out refused);
+        }
+
+        // A transactional producer takes records only inside a transaction; the call counts as appending until it is
+        // done, so that a commit or abort can wait for it (a record that has to wait holds its own count).
+        if (transaction.TryBeginAppend(record.Topic) is { } refusal)
+        {
+            waitingForMemory = null;
+            refused = false;
+            return refusal;
+        }
+
+        try
+        {
+            return SerializeAndAppendCore(record, promise, handler, wait, out waitingForMemory, out refused);
+        }
+        finally
+        {
+            transaction.EndAppend();
+        }
+    }
+
+    private KafkaException? SerializeAndAppendCore(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
+    {
         waitingForMemory = null;
         refused = false;
         var keyBuffer = t_keyBuffer ??= new PooledBufferWriter(256);
@@ -342,7 +455,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         // A ProduceAsync gives up after max.block.ms through BufferMemory's one expiry timer; a blocked
         // Produce times its own wait.
         var expiresAtMs = wait == MemoryWait.Async ? MonotonicClock.NowMs + (long)_engine.Options.MaxBlock.TotalMilliseconds : long.MaxValue;
-        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs);
+        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs, _engine.Transactions);
         if (wait == MemoryWait.Never)
         {
             OnGranted(pending);
@@ -524,6 +637,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
 
         var accumulator = topic.Partitions[partition];
+        _engine.Transactions?.OnAppend(accumulator);
         if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs), size, out var readyAtMs))
         {
             accumulator.Sender?.Activate(accumulator, readyAtMs);

@@ -37,6 +37,17 @@ internal sealed partial class ProducerEngine
             return;
         }
 
+        if (Transactions is not null && code is ErrorCode.ProducerFenced or ErrorCode.InvalidProducerEpoch or ErrorCode.TransactionalIdAuthorizationFailed)
+        {
+            // A transactional producer cannot bump its own epoch: a newer one with the same id took over, or it may not use the id.
+            KafkaException fatal = code == ErrorCode.TransactionalIdAuthorizationFailed
+                ? new KafkaAuthorizationException($"The broker refused a batch for {partition} with {ErrorCodes.Name(code)}: the principal may not use transactional.id '{Options.TransactionalId}'. The producer cannot go on.", code, isFatal: true)
+                : new ProducerFencedException($"The broker refused a batch for {partition} with {ErrorCodes.Name(code)}: another producer with transactional.id '{Options.TransactionalId}' has started, which fences this one. Dispose it.", code);
+            EnterFatalState(fatal);
+            OnAttemptFailed(batch, fatal, maybeWritten: false);
+            return;
+        }
+
         // The leader wrote the batch but could not replicate it in time: a retry may find it stored.
         var maybeWritten = code is ErrorCode.NotEnoughReplicasAfterAppend or ErrorCode.RequestTimedOut;
         OnAttemptFailed(batch, new KafkaBrokerException(code, brokerMessage, partition.Topic, partition.Partition), maybeWritten);

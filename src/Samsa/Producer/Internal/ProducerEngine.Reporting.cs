@@ -9,6 +9,12 @@ internal sealed partial class ProducerEngine
     // answer is reported right here rather than dropped, so its caller is never left waiting.
     private void Report(in Completion completion)
     {
+        if (completion.Error is not null)
+        {
+            // Before the report: a commit that flushes learns of the failure by the time its flush ends.
+            Transactions?.OnRecordFailed(completion.Error);
+        }
+
         if (_completions.Writer.TryWrite(completion))
         {
             return;

@@ -70,7 +70,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         _batchBuffers = new BatchBufferPool(options.BufferMemory);
         PendingBytes = new PendingBytesArena(_batchBuffers, keptBytes: options.BufferMemory);
-        Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
+        Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff, transactional: options.TransactionalId is not null) : null;
+        Transactions = options.TransactionalId is not null ? new TransactionManager(this, Identity!, logger) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
         _completionLoop = Task.Run(CompleteLoopAsync);
@@ -101,6 +102,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     /// <summary>Null unless <c>enable.idempotence</c> is in effect.</summary>
     public ProducerIdentity? Identity { get; }
 
+    /// <summary>Null unless <c>transactional.id</c> is set.</summary>
+    public TransactionManager? Transactions { get; }
+
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>
@@ -128,6 +132,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
 
         LogFatal(cause, cause.Message);
+        Transactions?.OnFatal(fatal);
         FailUnsent(_ => fatal);
     }
 
@@ -215,6 +220,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
 
         FailWaitingRecords();
+        Transactions?.Dispose();
         Metadata.Dispose();
 
         // Connections first: that fails every request still in flight, so no sender is left
@@ -237,7 +243,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         await _expiryTimer.DisposeAsync().ConfigureAwait(false);
     }
 
-    private void FailUnsent(Func<PartitionAccumulator, KafkaException> error)
+    /// <summary>Fails every batch not in flight (shutdown, the fatal state, a transaction that aborts).</summary>
+    public void FailUnsent(Func<PartitionAccumulator, KafkaException> error)
     {
         foreach (var topic in _topics.Values)
         {

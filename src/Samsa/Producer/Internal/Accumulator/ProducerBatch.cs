@@ -90,11 +90,11 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     /// epoch or sequence patches only the header (<see cref="RecordBatchBuilder.RewriteProducerState"/>),
     /// so the same records go out byte for byte, never re-compressed.
     /// </summary>
-    public void Seal(CompressionType compression, int compressionLevel)
+    public void Seal(CompressionType compression, int compressionLevel, bool isTransactional = false)
     {
         if (Sealed.IsEmpty)
         {
-            Sealed = Builder.Seal(compression, compressionLevel, Identity.ProducerId, Identity.Epoch, BaseSequence, isTransactional: false);
+            Sealed = Builder.Seal(compression, compressionLevel, Identity.ProducerId, Identity.Epoch, BaseSequence, isTransactional);
         }
         else if (Identity != _sealedIdentity || BaseSequence != _sealedSequence)
         {

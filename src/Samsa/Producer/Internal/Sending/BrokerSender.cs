@@ -227,6 +227,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     internal void Drain(long nowMs, ProducerIdAndEpoch identity, List<ProducerBatch> batches, ref long nextWakeMs)
     {
         var bytesLeft = _engine.Options.MaxRequestSize;
+        var transactions = _engine.Transactions;
         lock (_assigned)
         {
             // Start where the last request stopped, so a busy partition cannot starve the others
@@ -237,6 +238,12 @@ internal sealed class BrokerSender : IAsyncDisposable
             {
                 var partition = _active[(_drainStart + n) % count];
                 if (!ReferenceEquals(partition.Sender, this))
+                {
+                    continue;
+                }
+
+                // Not yet part of the transaction at the coordinator: it stays listed, and the registration wakes this sender.
+                if (transactions is not null && !transactions.MaySend(partition))
                 {
                     continue;
                 }
@@ -293,7 +300,10 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
-        var version = connection.Versions.Pick(ApiKey.Produce, ProduceRequestEncoder.LowestVersion, ProduceRequest.HighestSupportedVersion);
+        // Produce v12 (KIP-890) adds the partitions to the transaction itself; it is only sent with transactions version 2.
+        var transactions = _engine.Transactions;
+        var highest = transactions is { UsesVersion2: true } ? TransactionManager.ProduceVersion2 : ProduceRequest.HighestSupportedVersion;
+        var version = connection.Versions.Pick(ApiKey.Produce, ProduceRequestEncoder.LowestVersion, highest);
         if (version < 0)
         {
             GiveBack(batches, new KafkaException(
@@ -304,15 +314,18 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         foreach (var batch in batches)
         {
-            batch.Seal(options.CompressionType, _engine.CompressionLevel);
+            batch.Seal(options.CompressionType, _engine.CompressionLevel, isTransactional: transactions is not null);
             batch.Attempts++;
         }
 
         frame.Reset();
-        ProduceRequestEncoder.Write(frame, version, _engine.ClientId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+        ProduceRequestEncoder.Write(frame, version, _engine.ClientId, options.TransactionalId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+
+        // v12 answers in v11's layout, which is what the decoders know.
+        var layoutVersion = Math.Min(version, ProduceRequest.HighestSupportedVersion);
         if (options.Acks == Acks.None)
         {
-            await connection.SendFrameAsync(frame, handler: null, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+            await connection.SendFrameAsync(frame, handler: null, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
             _inFlight.Release();
             foreach (var batch in batches)
             {
@@ -330,7 +343,7 @@ internal sealed class BrokerSender : IAsyncDisposable
         }
 
         var request = new InFlightProduce(this, [.. batches]);
-        await connection.SendFrameAsync(frame, request, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+        await connection.SendFrameAsync(frame, request, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
     }
 
     /// <summary>Frees the request slot taken for batches that were not sent, and retries or fails them.</summary>
