@@ -281,18 +281,21 @@ internal static class TxnWire
     /// <summary>An InitProducerId answer in <paramref name="version"/>, with its size prefix.</summary>
     public static byte[] InitProducerIdResponse(int correlationId, short version, short error, long producerId, short epoch)
     {
-        var w = ResponseStart(correlationId, IsFlexible(InitProducerId, version));
+        var flexible = IsFlexible(InitProducerId, version);
+        var w = ResponseStart(correlationId, flexible);
         w.Int32(0);
         w.Int16(error);
         w.Int64(producerId);
         w.Int16(epoch);
+        w.TagsIf(flexible);
         return w.End();
     }
 
     /// <summary>An answer of throttle then error (EndTxn, AddOffsetsToTxn v0-4), with its size prefix.</summary>
     public static byte[] ThrottleThenErrorResponse(int correlationId, short apiKey, short version, short error)
     {
-        var w = ResponseStart(correlationId, IsFlexible(apiKey, version));
+        var flexible = IsFlexible(apiKey, version);
+        var w = ResponseStart(correlationId, flexible);
         w.Int32(0);
         w.Int16(error);
         if (apiKey == EndTxn && version >= 5)
@@ -301,6 +304,7 @@ internal static class TxnWire
             w.Int16(-1);
         }
 
+        w.TagsIf(flexible);
         return w.End();
     }
 
@@ -328,6 +332,7 @@ internal static class TxnWire
             w.TagsIf(flexible);
         }
 
+        w.TagsIf(flexible);
         return w.End();
     }
 
