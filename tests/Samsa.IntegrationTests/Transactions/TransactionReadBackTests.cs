@@ -124,6 +124,39 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
         Assert.Empty(front.Errors);
     }
 
+    [Theory]
+    [InlineData("commit")]
+    [InlineData("abort")]
+    [InlineData("offsets")]
+    [InlineData("new partition")]
+    public async Task AFencedSamsaProducersNextCoordinatorCallFailsAsFenced(string call)
+    {
+        const string topic = "samsa-txn-fence-call";
+        var (cluster, proxy, front) = Start(topic, 2);
+        using var _ = cluster;
+        await using var __ = proxy;
+        await using var first = Build(proxy, "samsa-fence-" + call);
+        await first.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        first.BeginTransaction();
+        var acked = await first.ProduceAsync(new ProducerRecord<string, string>(topic, 0, "k", "old")).AsTask().WaitAsync(Bound);
+
+        await using var second = Build(proxy, "samsa-fence-" + call);
+        await second.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+
+        // Each call's request carries the old epoch; the front answers it PRODUCER_FENCED in that API's own shape.
+        var fenced = await Assert.ThrowsAsync<ProducerFencedException>(() => call switch
+        {
+            "commit" => first.CommitTransactionAsync().AsTask(),
+            "abort" => first.AbortTransactionAsync().AsTask(),
+            "offsets" => first.SendOffsetsToTransactionAsync([new TopicPartitionOffset(topic, 0, 1)], new ConsumerGroupMetadata("g-" + call)).AsTask(),
+            _ => first.ProduceAsync(new ProducerRecord<string, string>(topic, 1 - acked.Partition, "k", "other")).AsTask(),
+        }).WaitAsync(Bound);
+        output.WriteLine($"{call}: {fenced.Message}");
+        Assert.Equal(1, front.RefusedStaleRequests);
+        Assert.Empty(Read(proxy, topic, 2, Ck.IsolationLevel.ReadCommitted).SelectMany(p => p.Value));
+        Assert.Empty(front.Errors);
+    }
+
     [Fact]
     public async Task OffsetsSentWithAConfluentConsumersGroupAreCommittedWithTheTransaction()
     {
