@@ -69,17 +69,26 @@ internal sealed class PartitionTxnLog
     /// <summary>The last stable offset given the high watermark: a real broker's LSO never passes an open transaction.</summary>
     public long StableOffset(long highWatermark) => FirstOpenOffset is { } first && first < highWatermark ? first : highWatermark;
 
-    /// <summary>A control batch of <paramref name="producerId"/> at <paramref name="offset"/>: it closes the earliest ended
-    /// transaction of that producer whose data lies before it and whose marker was not seen yet.</summary>
+    /// <summary>A control batch of <paramref name="producerId"/> at <paramref name="offset"/>: it closes that producer's last
+    /// transaction that began before it, if that one has ended and its marker was not seen yet.</summary>
+    /// <remarks>A producer's next transaction can only begin after the previous one's marker, so the marker belongs to the
+    /// latest transaction that began before it. (A marker of a transaction that wrote nothing here would be taken for the
+    /// previous one's only if that one's own marker was never seen; the producer has no data between the two, so the
+    /// aborted ranges a consumer is given stay right.)</remarks>
     public void SeeMarker(long producerId, long offset)
     {
+        TxnRange? latest = null;
         foreach (var range in _ranges)
         {
-            if (range.ProducerId == producerId && range.State != TxnRangeState.Open && range.MarkerOffset is null && range.LastDataOffset < offset)
+            if (range.ProducerId == producerId && range.FirstOffset < offset && (latest is null || range.FirstOffset > latest.FirstOffset))
             {
-                range.MarkerOffset = offset;
-                return;
+                latest = range;
             }
+        }
+
+        if (latest is { State: not TxnRangeState.Open, MarkerOffset: null } && latest.LastDataOffset < offset)
+        {
+            latest.MarkerOffset = offset;
         }
     }
 

@@ -97,6 +97,60 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AReadCommittedConsumerStartingBetweenTransactionsSeesExactlyTheCommittedOnesAfterIt()
+    {
+        const string topic = "txn-mid";
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        using var producer = TransactionalProducer(proxy, "tx-mid");
+        producer.InitTransactions(Bound);
+        foreach (var (values, commit) in new[] { (new[] { "a1", "a2" }, false), (["c1"], true), (["a3"], false), (["c2", "c3"], true) })
+        {
+            producer.BeginTransaction();
+            await ProduceAsync(producer, topic, values);
+            if (commit)
+            {
+                producer.CommitTransaction(Bound);
+            }
+            else
+            {
+                producer.AbortTransaction(Bound);
+            }
+        }
+
+        // a1 a2 @0-1, ABORT @2, c1 @3, COMMIT @4, a3 @5, ABORT @6, c2 c3 @7-8, COMMIT @9. Before any full read: the front has
+        // not seen the markers yet, and the consumers start past the first ones.
+        foreach (var (from, expected) in new[] { (3L, new[] { "c1", "c2", "c3" }), (4L, ["c2", "c3"]), (6L, ["c2", "c3"]), (2L, ["c1", "c2", "c3"]), (0L, ["c1", "c2", "c3"]) })
+        {
+            Assert.Equal(expected, ReadFrom(proxy, topic, from));
+        }
+
+        Assert.Empty(front.Errors);
+    }
+
+    /// <summary>Values read at read_committed (CRCs checked) from <paramref name="from"/> to the partition's end.</summary>
+    private static List<string> ReadFrom(KafkaProxy proxy, string topic, long from)
+    {
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = proxy.BootstrapServers,
+            GroupId = "from-" + Guid.NewGuid().ToString("N"),
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            CheckCrcs = true,
+            EnablePartitionEof = true,
+        }).SetLogHandler(static (_, _) => { }).Build();
+        consumer.Assign(new TopicPartitionOffset(topic, 0, from));
+        var values = new List<string>();
+        for (var result = consumer.Consume(Bound); result is not null && !result.IsPartitionEOF; result = consumer.Consume(Bound))
+        {
+            values.Add(result.Message.Value);
+        }
+
+        return values;
+    }
+
+    [Fact]
     public async Task ListOffsetsAtReadCommittedAnswersTheLastStableOffset()
     {
         const string topic = "txn-lso";
