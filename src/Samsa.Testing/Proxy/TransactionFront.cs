@@ -239,6 +239,10 @@ public sealed class TransactionFront
                 if (request.ProducerId < 0 && _ids.TryGetValue(id, out var known) && known.ProducerId >= 0)
                 {
                     var (pid, epoch, ongoing) = (known.ProducerId, known.Epoch, known.Ongoing);
+
+                    // As a coordinator bumps the epoch before it aborts, the old epoch is refused from this moment: a batch
+                    // the old producer sends meanwhile must not land after the abort marker.
+                    known.Epoch = (short)(epoch + 1);
                     return new TxnVerdict(null, AnswerLater: ct => FenceAsync(broker, correlationId, request, pid, epoch, ongoing, ct));
                 }
 
@@ -384,22 +388,28 @@ public sealed class TransactionFront
         var id = request.TransactionalId!;
         if (ongoing)
         {
+            // The abort goes where the client sent its InitProducerId: the mock answers NOT_COORDINATOR (or an error pushed
+            // for EndTxn) as it would have answered the client, and then nothing is fenced and the client retries.
+            short error;
             try
             {
                 var answer = await RoundTripAsync(broker, TxnWire.EndTxnRequest(NextCorrelation(), id, producerId, epoch, commit: false), ct).ConfigureAwait(false);
-                var error = TxnWire.ReadThrottleThenError(answer, TxnWire.EndTxn, 1);
-                if (error != 0)
-                {
-                    _errors.Enqueue($"fencing {id}: EndTxn(abort) of producer {producerId} epoch {epoch} answered error {error}; its transaction may stay open on the mock");
-                }
+                error = TxnWire.ReadThrottleThenError(answer, TxnWire.EndTxn, 1);
             }
             catch (Exception e) when (e is IOException or SocketException or FormatException or OperationCanceledException)
             {
                 _errors.Enqueue($"fencing {id}: EndTxn(abort) of producer {producerId} epoch {epoch} failed: {e.Message}");
+                error = 15; // COORDINATOR_NOT_AVAILABLE: the client retries
             }
 
             lock (_gate)
             {
+                if (error != 0)
+                {
+                    SetProducer(id, producerId, epoch);
+                    return TxnWire.InitProducerIdResponse(correlationId, request.Version, error, -1, -1);
+                }
+
                 _ = EndTransaction(id, producerId, commit: false);
             }
         }
@@ -408,12 +418,16 @@ public sealed class TransactionFront
         {
             var answer = await RoundTripAsync(broker, TxnWire.InitProducerIdRequest(NextCorrelation(), id, request.TimeoutMs, producerId, epoch), ct).ConfigureAwait(false);
             var (error, newPid, newEpoch) = TxnWire.ReadInitProducerIdResponse(answer, 3);
-            if (error == 0)
+            lock (_gate)
             {
-                lock (_gate)
+                if (error == 0)
                 {
                     SetProducer(id, newPid, newEpoch);
                     _fenced++;
+                }
+                else
+                {
+                    SetProducer(id, producerId, epoch); // not bumped (e.g. an error pushed on the mock): the old epoch stands
                 }
             }
 
@@ -421,6 +435,11 @@ public sealed class TransactionFront
         }
         catch (Exception e) when (e is IOException or SocketException or FormatException or OperationCanceledException)
         {
+            lock (_gate)
+            {
+                SetProducer(id, producerId, epoch);
+            }
+
             _errors.Enqueue($"fencing {id}: InitProducerId bump of producer {producerId} epoch {epoch} failed: {e.Message}");
             return TxnWire.InitProducerIdResponse(correlationId, request.Version, 15 /* COORDINATOR_NOT_AVAILABLE: the client retries */, -1, -1);
         }

@@ -224,6 +224,37 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(KafkaApiKey.EndTxn)]
+    [InlineData(KafkaApiKey.InitProducerId)]
+    public async Task ACoordinatorErrorDuringTheFenceReachesTheNewProducerWhoseRetryFences(KafkaApiKey failing)
+    {
+        const string topic = "txn-fence-retry";
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        using var first = TransactionalProducer(proxy, "tx-fence-retry");
+        first.InitTransactions(Bound);
+        var (pid, epoch) = front.ProducerOf("tx-fence-retry")!.Value;
+        first.BeginTransaction();
+        await ProduceAsync(first, topic, "old");
+
+        // The front's own abort (EndTxn) or bump (InitProducerId) gets CONCURRENT_TRANSACTIONS once: the new producer is
+        // told so, retries, and the retry fences.
+        cluster.PushRequestErrors(failing, 51);
+        using var second = TransactionalProducer(proxy, "tx-fence-retry");
+        second.InitTransactions(Bound);
+        Assert.Equal((pid, (short)(epoch + 1)), front.ProducerOf("tx-fence-retry"));
+        Assert.Equal(1, front.FencedProducers);
+        Assert.Equal(1, front.AbortedTransactions);
+
+        second.BeginTransaction();
+        await ProduceAsync(second, topic, "new");
+        second.CommitTransaction(Bound);
+        Assert.Equal([(2L, "new")], Read(proxy, topic, IsolationLevel.ReadCommitted)); // old @0, ABORT @1
+        Assert.Empty(front.Errors);
+    }
+
+    [Theory]
     [InlineData("commit")]
     [InlineData("abort")]
     [InlineData("offsets")]
