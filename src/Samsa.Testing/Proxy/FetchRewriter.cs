@@ -24,6 +24,8 @@ internal static class FetchRewriter
     /// which the rewriter does not handle. librdkafka then fetches with v11.</summary>
     public const short MaxFetchVersion = 11;
 
+    private const short UnstableOffsetCommit = 88;
+
     /// <summary>The isolation level (v4+; 0 before) and max wait of a Fetch request.</summary>
     public static (bool ReadCommitted, int MaxWaitMs) ReadFetchRequest(ReadOnlySpan<byte> frame, short version)
     {
@@ -294,9 +296,128 @@ internal static class FetchRewriter
         }
     }
 
-    /// <summary>The ApiVersions answer (with its size prefix) with Fetch advertised up to <see cref="MaxFetchVersion"/>, in
-    /// place: the entry keeps its size. An error answer is returned unchanged.</summary>
-    public static void CapFetchVersion(byte[] frame, short version)
+    /// <summary>The groups of an OffsetFetch request that asks for stable offsets only (v7+, require_stable, KIP-447),
+    /// null when it does not; <paramref name="requireStableAt"/> is where that flag sits in <paramref name="frame"/>.</summary>
+    public static HashSet<string>? ReadOffsetFetchRequireStable(ReadOnlySpan<byte> frame, short version, out int requireStableAt)
+    {
+        requireStableAt = -1;
+        if (version < 7)
+        {
+            return null;
+        }
+
+        var flexible = TxnWire.IsFlexible(TxnWire.OffsetFetch, version);
+        var r = TxnWire.BodyReader(frame, flexible);
+        var groups = new HashSet<string>(StringComparer.Ordinal);
+        var groupCount = version >= 8 ? r.ReadArrayLength(flexible) : 1;
+        for (var g = 0; g < groupCount; g++)
+        {
+            groups.Add(r.ReadString(flexible) ?? "");
+            if (version >= 9)
+            {
+                _ = r.ReadString(flexible); // member id
+                _ = r.ReadInt32(); // member epoch
+            }
+
+            var topics = r.ReadArrayLength(flexible);
+            for (var t = 0; t < topics; t++)
+            {
+                _ = r.ReadString(flexible);
+                var partitions = r.ReadArrayLength(flexible);
+                r.Skip(Math.Max(partitions, 0) * 4);
+                if (flexible)
+                {
+                    r.SkipTaggedFields();
+                }
+            }
+
+            if (version >= 8 && flexible)
+            {
+                r.SkipTaggedFields();
+            }
+        }
+
+        requireStableAt = r.Position;
+        return r.ReadInt8() != 0 ? groups : null;
+    }
+
+    /// <summary>
+    /// An OffsetFetch v7 request (without its size prefix) as v6, which the mock knows: v7 only adds require_stable
+    /// (KIP-447) before the tagged fields, and the answers of both versions have the same layout. Returned with its size prefix.
+    /// </summary>
+    public static byte[] OffsetFetchV7AsV6(ReadOnlySpan<byte> frame, int requireStableAt)
+    {
+        var result = new byte[4 + frame.Length - 1];
+        BinaryPrimitives.WriteInt32BigEndian(result, frame.Length - 1);
+        frame[..requireStableAt].CopyTo(result.AsSpan(4));
+        frame[(requireStableAt + 1)..].CopyTo(result.AsSpan(4 + requireStableAt));
+        BinaryPrimitives.WriteInt16BigEndian(result.AsSpan(6), 6); // the header's api version
+        return result;
+    }
+
+    /// <summary>Rewrites, in place, each partition of an OffsetFetch answer (v7+) that <paramref name="pending"/>(group,
+    /// topic, partition) says has transactional offsets waiting for their transaction: offset -1 and UNSTABLE_OFFSET_COMMIT
+    /// (88), as a broker answers a client that asked for stable offsets (KIP-447); the client retries.</summary>
+    public static void RewriteOffsetFetch(byte[] frame, short version, string? singleGroup, Func<string, string, int, bool> pending)
+    {
+        var flexible = TxnWire.IsFlexible(TxnWire.OffsetFetch, version);
+        var r = TxnWire.ResponseReader(frame, flexible);
+        _ = r.ReadInt32(); // throttle (v3+)
+        var groupCount = version >= 8 ? r.ReadArrayLength(flexible) : 1;
+        for (var g = 0; g < groupCount; g++)
+        {
+            var group = version >= 8 ? r.ReadString(flexible) ?? "" : singleGroup ?? "";
+            var topics = r.ReadArrayLength(flexible);
+            for (var t = 0; t < topics; t++)
+            {
+                var topic = r.ReadString(flexible) ?? "";
+                var partitions = r.ReadArrayLength(flexible);
+                for (var p = 0; p < partitions; p++)
+                {
+                    var partition = r.ReadInt32();
+                    var offsetAt = 4 + r.Position;
+                    _ = r.ReadInt64();
+                    if (version >= 5)
+                    {
+                        _ = r.ReadInt32(); // leader epoch
+                    }
+
+                    _ = r.ReadString(flexible); // metadata
+                    var errorAt = 4 + r.Position;
+                    var error = r.ReadInt16();
+                    if (flexible)
+                    {
+                        r.SkipTaggedFields();
+                    }
+
+                    if (error == 0 && pending(group, topic, partition))
+                    {
+                        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(offsetAt), -1);
+                        BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(errorAt), UnstableOffsetCommit);
+                    }
+                }
+
+                if (flexible)
+                {
+                    r.SkipTaggedFields();
+                }
+            }
+
+            if (version >= 8)
+            {
+                _ = r.ReadInt16(); // group error
+                if (flexible)
+                {
+                    r.SkipTaggedFields();
+                }
+            }
+        }
+    }
+
+    /// <summary>The ApiVersions answer (with its size prefix) with Fetch advertised up to <see cref="MaxFetchVersion"/>, and
+    /// OffsetFetch from v6 up to v7 (require_stable, translated to v6 on the way), in place: the entries keep their size. An
+    /// error answer is left unchanged.</summary>
+    public static void AdjustVersions(byte[] frame, short version)
     {
         var flexible = version >= 3;
         var r = new WireReader(frame.AsSpan(4));
@@ -316,6 +437,10 @@ internal static class FetchRewriter
             if (key == TxnWire.Fetch && max > MaxFetchVersion && min <= MaxFetchVersion)
             {
                 BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(maxAt), MaxFetchVersion);
+            }
+            else if (key == TxnWire.OffsetFetch && max == 6)
+            {
+                BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(maxAt), 7);
             }
 
             if (flexible)

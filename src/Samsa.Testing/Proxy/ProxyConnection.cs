@@ -173,6 +173,8 @@ internal sealed class ProxyConnection : IDisposable
                 continue;
             }
 
+            frame = txnVerdict.Forward ?? frame;
+
             var (drop, close) = _proxy.TakeFaults(apiKey);
             var batches = apiKey == ProduceKey && version >= ProduceCodec.FirstBatchVersion ? ProduceCodec.ReadRequest(body, version) : [];
             // Registered before forwarding: the answer may come back before this loop runs again.

@@ -9,7 +9,11 @@ namespace Samsa.Testing.Proxy;
 /// <param name="State">Kept with the request and handed back with its answer (null: the answer is not looked at).</param>
 /// <param name="Answer">Not forwarded: this is the answer (with its size prefix).</param>
 /// <param name="AnswerLater">Not forwarded: the front works out the answer (with the broker, on connections of its own).</param>
-internal readonly record struct TxnVerdict(object? State, byte[]? Answer = null, Func<CancellationToken, Task<byte[]>>? AnswerLater = null);
+internal readonly record struct TxnVerdict(object? State, byte[]? Answer = null, Func<CancellationToken, Task<byte[]>>? AnswerLater = null)
+{
+    /// <summary>Forwarded instead of the client's request (with its size prefix): the request in a version the mock knows.</summary>
+    public byte[]? Forward { get; init; }
+}
 
 /// <summary>
 /// Makes librdkafka's mock cluster behind a <see cref="KafkaProxy"/> behave as a Kafka broker does for transactions
@@ -28,15 +32,18 @@ internal readonly record struct TxnVerdict(object? State, byte[]? Answer = null,
 /// mock writes with a zero CRC get their CRC-32C, so <c>check.crcs=true</c> consumers accept them.</item>
 /// <item><b>ListOffsets</b> for the end (timestamp -1) at read_committed answers the last stable offset.</item>
 /// <item><b>Fencing:</b> an InitProducerId without a producer id for a transactional id the front knows is not forwarded:
-/// the front aborts that id's ongoing transaction (EndTxn abort with the old epoch, so the mock writes the ABORT markers),
+/// the old epoch is refused from that moment, the front aborts that id's ongoing transaction (EndTxn abort with the old epoch, so the mock writes the ABORT markers),
 /// bumps the SAME producer id's epoch (InitProducerId v3 with the known id and epoch, KIP-360), and answers the new producer
-/// with it, in its version. From then on the proxy refuses, without forwarding, Produce batches of that producer id with an
+/// with it, in its version (an error on either step, e.g. NOT_COORDINATOR, is the new producer's answer instead, and nothing is
+/// fenced until it retries). From then on the proxy refuses, without forwarding, Produce batches of that producer id with an
 /// older epoch (INVALID_PRODUCER_EPOCH, 47, as Kafka 3.x) and AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and
 /// EndTxn with an older epoch (PRODUCER_FENCED, 90).</item>
 /// <item><b>Transactional offsets:</b> the offsets of TxnOffsetCommit requests the mock accepted are kept per transaction;
 /// when its EndTxn(commit) is answered without error, the front commits them to the mock itself (OffsetCommit v2 on a
 /// connection of its own, with the generation and member id of the TxnOffsetCommit, -1 and "" before v3) before the client
-/// gets the answer; an abort drops them.</item>
+/// gets the answer; an abort drops them. While they wait, an OffsetFetch asking for stable offsets (require_stable, KIP-447,
+/// as read_committed consumers ask) gets UNSTABLE_OFFSET_COMMIT (88) for those partitions and retries: the proxy advertises
+/// OffsetFetch v7 and hands the mock (v6 at most) the same request as v6.</item>
 /// </list>
 /// <para>Not emulated: transaction timeouts, INVALID_TXN_STATE and the coordinator's other state checks (the mock has none),
 /// Fetch v12+ (not advertised), KIP-890 (transactions version 2), and records the mock stored before the front saw the
@@ -122,6 +129,12 @@ public sealed class TransactionFront
                 return new TxnVerdict(FetchRewriter.ReadListOffsetsLatestCommitted(frame, version));
             case TxnWire.Produce when version >= 3:
                 return OnProduce(correlationId, version, frame);
+            case TxnWire.OffsetFetch:
+            {
+                var groups = FetchRewriter.ReadOffsetFetchRequireStable(frame, version, out var requireStableAt);
+                return new TxnVerdict(groups) { Forward = version == 7 ? FetchRewriter.OffsetFetchV7AsV6(frame, requireStableAt) : null };
+            }
+
             case TxnWire.InitProducerId:
             case TxnWire.AddPartitionsToTxn:
             case TxnWire.AddOffsetsToTxn:
@@ -142,7 +155,7 @@ public sealed class TransactionFront
             switch (apiKey)
             {
                 case TxnWire.ApiVersions:
-                    FetchRewriter.CapFetchVersion(frame, version);
+                    FetchRewriter.AdjustVersions(frame, version);
                     return frame;
                 case TxnWire.Fetch:
                 {
@@ -169,6 +182,18 @@ public sealed class TransactionFront
                 case TxnWire.Produce:
                     OnProduceAnswer(version, (List<TxnBatch>)state, frame);
                     return frame;
+                case TxnWire.OffsetFetch:
+                {
+                    var groups = (HashSet<string>)state;
+                    lock (_gate)
+                    {
+                        FetchRewriter.RewriteOffsetFetch(frame, version, groups.Count == 1 ? groups.First() : null, (group, topic, partition) =>
+                            _ids.Values.Any(s => s.Ongoing && s.Offsets.TryGetValue(group, out var o) && o.ByPartition.ContainsKey((topic, partition))));
+                    }
+
+                    return frame;
+                }
+
                 default:
                     await OnCoordinatorAnswerAsync(broker, (TxnRequest)state, frame, ct).ConfigureAwait(false);
                     return frame;

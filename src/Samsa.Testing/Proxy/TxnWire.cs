@@ -43,6 +43,7 @@ internal static class TxnWire
     public const short Fetch = 1;
     public const short ListOffsets = 2;
     public const short OffsetCommit = 8;
+    public const short OffsetFetch = 9;
     public const short ApiVersions = 18;
     public const short InitProducerId = 22;
     public const short AddPartitionsToTxn = 24;
@@ -60,6 +61,7 @@ internal static class TxnWire
         Fetch => version >= 12,
         ListOffsets => version >= 6,
         OffsetCommit => version >= 8,
+        OffsetFetch => version >= 6,
         InitProducerId => version >= 2,
         AddPartitionsToTxn or AddOffsetsToTxn or EndTxn or TxnOffsetCommit => version >= 3,
         _ => false,

@@ -382,7 +382,7 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         producer.BeginTransaction();
         await ProduceAsync(producer, topic, "x");
         producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 3)], consumer.ConsumerGroupMetadata, Bound);
-        Assert.Equal(Offset.Unset, Committed(proxy, group, tp)); // not before the commit
+        Assert.Equal(Offset.Unset, Committed(proxy, group, tp, Bound, IsolationLevel.ReadUncommitted)); // not before the commit (read_committed: retry)
         producer.CommitTransaction(Bound);
         Assert.Equal(new Offset(3), Committed(proxy, group, tp));
 
@@ -427,19 +427,54 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         Assert.Equal(["a1"], seen);
     }
 
-    private static IConsumer<Ignore, Ignore> GroupConsumer(KafkaProxy proxy, string group) =>
+    [Fact]
+    public async Task ARequireStableOffsetFetchIsToldToRetryWhileTheTransactionsOffsetsArePending()
+    {
+        const string topic = "txn-out-stable";
+        const string input = "txn-in-stable";
+        var group = "gs-" + Guid.NewGuid().ToString("N");
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        cluster.CreateTopic(input, 1);
+        var tp = new TopicPartition(input, 0);
+        using var member = GroupConsumer(proxy, group);
+        member.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
+        using var producer = TransactionalProducer(proxy, "tx-stable");
+        producer.InitTransactions(Bound);
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "x");
+        producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 1)], member.ConsumerGroupMetadata, Bound);
+        producer.CommitTransaction(Bound);
+
+        producer.BeginTransaction();
+        await ProduceAsync(producer, topic, "y");
+        producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 2)], member.ConsumerGroupMetadata, Bound);
+
+        // read_committed consumers ask for stable offsets (KIP-447): while offsets wait for their transaction they get
+        // UNSTABLE_OFFSET_COMMIT and retry, never the committed offset the transaction is about to replace.
+        var unstable = Assert.ThrowsAny<KafkaException>(() => Committed(proxy, group, tp, TimeSpan.FromSeconds(2)));
+        output.WriteLine($"while pending: {unstable.Error.Code}: {unstable.Message}");
+        Assert.Equal(new Offset(1), Committed(proxy, group, tp, Bound, IsolationLevel.ReadUncommitted));
+
+        producer.CommitTransaction(Bound);
+        Assert.Equal(new Offset(2), Committed(proxy, group, tp));
+        Assert.Empty(front.Errors);
+    }
+
+    private static IConsumer<Ignore, Ignore> GroupConsumer(KafkaProxy proxy, string group, IsolationLevel isolation = IsolationLevel.ReadCommitted) =>
         new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
         {
             BootstrapServers = proxy.BootstrapServers,
             GroupId = group,
             EnableAutoCommit = false,
-            IsolationLevel = IsolationLevel.ReadCommitted,
+            IsolationLevel = isolation,
         }).SetLogHandler(static (_, _) => { }).Build();
 
     /// <summary>The group's committed offset for <paramref name="tp"/>, as a new consumer of the group reads it (OffsetFetch).</summary>
-    private static Offset Committed(KafkaProxy proxy, string group, TopicPartition tp)
+    private static Offset Committed(KafkaProxy proxy, string group, TopicPartition tp, TimeSpan? timeout = null, IsolationLevel isolation = IsolationLevel.ReadCommitted)
     {
-        using var consumer = GroupConsumer(proxy, group);
-        return consumer.Committed([tp], Bound).Single().Offset;
+        using var consumer = GroupConsumer(proxy, group, isolation);
+        return consumer.Committed([tp], timeout ?? Bound).Single().Offset;
     }
 }
