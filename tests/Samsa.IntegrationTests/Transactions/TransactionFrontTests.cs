@@ -224,6 +224,84 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task AnOldInitProducerIdVersionWithoutProducerIdFencesThroughTheBumpAndGetsItsOwnVersionBack(short version)
+    {
+        const string topic = "txn-fence-old";
+        var (cluster, proxy, front) = Start(topic);
+        using var _ = cluster;
+        await using var __ = proxy;
+        using var first = TransactionalProducer(proxy, "tx-old-" + version);
+        first.InitTransactions(Bound);
+        var (pid, epoch) = front.ProducerOf("tx-old-" + version)!.Value;
+        first.BeginTransaction();
+        await ProduceAsync(first, topic, "old");
+
+        // InitProducerId v1 (classic) or v2 (flexible) has no producer id field (KIP-360 came with v3): the front asks the
+        // mock with v3 and answers in the client's version. The other brokers answer NOT_COORDINATOR.
+        var answers = new List<byte[]>();
+        foreach (var hostPort in proxy.BootstrapServers.Split(','))
+        {
+            answers.Add(await RawInitProducerIdAsync(hostPort, version, "tx-old-" + version));
+        }
+
+        var fenced = Assert.Single(answers, a => System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(a.AsSpan(version >= 2 ? 9 : 8)) == 0);
+        Assert.Equal(version >= 2 ? 22 : 20, fenced.Length); // a flexible answer ends with its tagged fields
+        var at = version >= 2 ? 11 : 10;
+        Assert.Equal(pid, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(fenced.AsSpan(at)));
+        Assert.Equal(epoch + 1, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(fenced.AsSpan(at + 8)));
+        Assert.All(answers.Where(a => a != fenced), a => Assert.Equal(16, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(a.AsSpan(version >= 2 ? 9 : 8))));
+        Assert.Equal(1, front.FencedProducers);
+        Assert.Empty(Read(proxy, topic, IsolationLevel.ReadCommitted));
+        Assert.Empty(front.Errors);
+    }
+
+    /// <summary>One hand-written InitProducerId v1 or v2 on a connection of its own; the answer without its size prefix.</summary>
+    private static async Task<byte[]> RawInitProducerIdAsync(string hostPort, short version, string transactionalId)
+    {
+        var body = new List<byte>();
+        void Int16(int v) => body.AddRange([(byte)(v >> 8), (byte)v]);
+        void Int32(int v) => body.AddRange([(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v]);
+        Int16(22);
+        Int16(version);
+        Int32(7);
+        Int16(3);
+        body.AddRange("raw"u8.ToArray());
+        var id = Encoding.UTF8.GetBytes(transactionalId);
+        if (version >= 2)
+        {
+            body.Add(0); // header tagged fields
+            body.Add((byte)(id.Length + 1)); // compact string (short ids)
+        }
+        else
+        {
+            Int16(id.Length);
+        }
+
+        body.AddRange(id);
+        Int32(30_000);
+        if (version >= 2)
+        {
+            body.Add(0);
+        }
+
+        var colon = hostPort.LastIndexOf(':');
+        using var client = new System.Net.Sockets.TcpClient { NoDelay = true };
+        await client.ConnectAsync(hostPort[..colon], int.Parse(hostPort[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        var stream = client.GetStream();
+        var frame = new byte[4 + body.Count];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame, body.Count);
+        body.CopyTo(frame, 4);
+        await stream.WriteAsync(frame);
+        var size = new byte[4];
+        await stream.ReadExactlyAsync(size).AsTask().WaitAsync(Bound);
+        var answer = new byte[System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(size)];
+        await stream.ReadExactlyAsync(answer).AsTask().WaitAsync(Bound);
+        return answer;
+    }
+
+    [Theory]
     [InlineData(KafkaApiKey.EndTxn)]
     [InlineData(KafkaApiKey.InitProducerId)]
     public async Task ACoordinatorErrorDuringTheFenceReachesTheNewProducerWhoseRetryFences(KafkaApiKey failing)
