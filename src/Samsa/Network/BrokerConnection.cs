@@ -42,6 +42,8 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     // Set once the first exchange (ApiVersions) is done; until then a failure may be a TLS refusal in disguise.
     private volatile bool _established;
 
+    private bool _closingByProducer;
+
     private BrokerConnection(ConnectionTransport transport, BrokerAddress address, ConnectionSettings settings)
     {
         _transport = transport;
@@ -56,6 +58,9 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     public ApiVersionTable Versions { get; private set; } = null!;
 
     public bool IsFailed => Volatile.Read(ref _failure) is not null;
+
+    /// <summary>True once the producer started closing this connection: its end is then no loss worth logging.</summary>
+    public bool IsClosing => Volatile.Read(ref _closingByProducer);
 
     /// <summary>When (<see cref="Environment.TickCount64"/>) a request was last written, an answer read, or the connection handed out: <c>connections.max.idle.ms</c> counts from it.</summary>
     public long LastUsedMs => Volatile.Read(ref _lastUsedMs);
@@ -237,6 +242,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         // Close gracefully: half-close, then let the broker read what was written and close its
         // side. Closing outright while answers sit unread resets the connection, and a reset
         // can drop requests the broker has not read yet (acks=0 ones have no other trace).
+        Volatile.Write(ref _closingByProducer, true);
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {

@@ -77,7 +77,7 @@ internal static class ProducerConfigParser
     // silently would let a user believe, say, an interceptor or TLS is in effect.
     private static readonly Dictionary<string, string> s_rejected = new(StringComparer.Ordinal)
     {
-        ["interceptor.classes"] = "Samsa has no interceptors; wrap the producer or use its delivery callbacks instead",
+        ["interceptor.classes"] = "Java interceptor classes cannot be loaded in .NET; implement IProducerInterceptor<TKey, TValue> and add it with ProducerBuilder.AddInterceptor instead",
         ["metric.reporters"] = "Samsa reports metrics through System.Diagnostics.Metrics (meter 'Samsa'); use OpenTelemetry or dotnet-counters",
         ["metrics.num.samples"] = "Samsa reports metrics through System.Diagnostics.Metrics, which has its own aggregation",
         ["metrics.sample.window.ms"] = "Samsa reports metrics through System.Diagnostics.Metrics, which has its own aggregation",

@@ -188,21 +188,36 @@ public sealed class TransactionTests
     public async Task ARequestTimeoutDuringEndTxnIsRetriedAndABlockedCommitCanBeWaitedForAgain()
     {
         using var cluster = StartCluster("endtxn-timeout", 1);
-        await using var producer = Build(cluster, "endtxn-timeout-1", o => o with { RequestTimeout = TimeSpan.FromSeconds(1), DeliveryTimeout = TimeSpan.FromSeconds(30) });
+        var logger = new ListLogger();
+        var options = new ProducerOptions
+        {
+            BootstrapServers = cluster.BootstrapServers.Split(','),
+            TransactionalId = "endtxn-timeout-1",
+            RetryBackoff = TimeSpan.FromMilliseconds(20),
+            RequestTimeout = TimeSpan.FromSeconds(1),
+            DeliveryTimeout = TimeSpan.FromSeconds(30),
+        };
+        await using var producer = new ProducerBuilder<string, string>(options).SetLogger(logger).Build();
         await producer.InitTransactionsAsync().AsTask().WaitAsync(Bound);
         producer.BeginTransaction();
         await producer.ProduceAsync(new("endtxn-timeout", "k", "v")).AsTask().WaitAsync(Bound);
 
         // Every broker slower than request.timeout.ms: EndTxn times out (the coordinator may or may not have it).
         SetRoundTripTime(cluster, TimeSpan.FromSeconds(3));
-        cluster.StartRequestTracking();
         var timedOut = Assert.Throws<KafkaTimeoutException>(() => producer.CommitTransaction(TimeSpan.FromMilliseconds(1500)));
         Assert.Contains("CommitTransaction again", timedOut.Message, StringComparison.Ordinal);
         Assert.Throws<TransactionStateException>(producer.BeginTransaction);
 
+        // The EndTxn request times out and is sent again (a bounded wait for the retry, not a timing).
+        var deadline = DateTime.UtcNow + Bound;
+        while (!logger.Entries.Any(e => e.EventId == SamsaLogEvents.TransactionCoordinatorRetry && e.Message.StartsWith("EndTxn(commit)", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Contains(logger.Entries, e => e.EventId == SamsaLogEvents.TransactionCoordinatorRetry && e.Message.StartsWith("EndTxn(commit)", StringComparison.Ordinal));
         SetRoundTripTime(cluster, TimeSpan.Zero);
         producer.CommitTransaction(Bound);
-        Assert.True(cluster.GetRequests().Count(r => r.Api == KafkaApiKey.EndTxn) >= 2);
         producer.BeginTransaction();
     }
 
@@ -319,6 +334,45 @@ public sealed class TransactionTests
         await Assert.ThrowsAsync<TransactionStateException>(() => producer.AbortTransactionAsync().AsTask());
         producer.BeginTransaction();
         await Assert.ThrowsAsync<TransactionStateException>(() => producer.InitTransactionsAsync().AsTask());
+    }
+
+    [Fact]
+    public async Task DisposingWithATransactionOpenAbortsIt()
+    {
+        using var cluster = StartCluster("dispose-open", 1);
+        var producer = Build(cluster, "dispose-open-1", o => o with { Linger = TimeSpan.FromMinutes(1), BatchSize = 1 << 20 });
+        await producer.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+
+        // A first transaction makes the topic's metadata known, so the next one's records go straight into a batch.
+        producer.BeginTransaction();
+        var warmUp = producer.ProduceAsync(new("dispose-open", "warm", "up")).AsTask();
+        await producer.CommitTransactionAsync().AsTask().WaitAsync(Bound);
+        await warmUp;
+
+        cluster.StartRequestTracking();
+        producer.BeginTransaction();
+        var sends = Enumerable.Range(0, 5).Select(i => producer.ProduceAsync(new("dispose-open", $"k{i}", "v")).AsTask()).ToList();
+
+        // Once the partition is registered, the coordinator knows of the transaction (a bounded wait, not a timing).
+        var deadline = DateTime.UtcNow + Bound;
+        while (!cluster.GetRequests().Any(r => r.Api == KafkaApiKey.AddPartitionsToTxn) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        await producer.DisposeAsync().AsTask().WaitAsync(Bound);
+
+        foreach (var send in sends)
+        {
+            await Assert.ThrowsAsync<TransactionAbortedException>(() => send);
+        }
+
+        var requests = cluster.GetRequests();
+        Assert.DoesNotContain(requests, r => r.Api == KafkaApiKey.Produce);
+
+        // The partition was registered, so the coordinator knew of the transaction: it was told to abort it.
+        Assert.Contains(requests, r => r.Api == KafkaApiKey.AddPartitionsToTxn);
+        Assert.Single(requests, r => r.Api == KafkaApiKey.EndTxn);
     }
 
     [Fact]

@@ -226,7 +226,7 @@ public sealed class ProducerOptionsTests
     }
 
     [Theory]
-    [InlineData("interceptor.classes", "interceptors")]
+    [InlineData("interceptor.classes", "ProducerBuilder.AddInterceptor")]
     [InlineData("metric.reporters", "System.Diagnostics.Metrics")]
     [InlineData("sasl.login.class", "Java classes")]
     [InlineData("sasl.kerberos.kinit.cmd", "GSSAPI")]

@@ -1,3 +1,4 @@
+using Samsa.Diagnostics;
 using Samsa.Protocol;
 using Samsa.Records;
 using Samsa.Serialization;
@@ -41,16 +42,20 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     private readonly StickyPartitioner _sticky;
     private readonly TimeSpan _closeTimeout;
 
+    // Null without interceptors: the produce path then pays a null check for them, nothing more.
+    private readonly InterceptorChain<TKey, TValue>? _interceptors;
+
     // One close, however many callers dispose: each of them returns only once it is over.
     private readonly Lazy<Task> _close;
 
-    public KafkaProducer(ProducerEngine engine, ISerializer<TKey> keySerializer, ISerializer<TValue> valueSerializer, IPartitioner? partitioner, TimeSpan closeTimeout)
+    public KafkaProducer(ProducerEngine engine, ISerializer<TKey> keySerializer, ISerializer<TValue> valueSerializer, IPartitioner? partitioner, TimeSpan closeTimeout, InterceptorChain<TKey, TValue>? interceptors = null)
     {
         _engine = engine;
         _keySerializer = keySerializer;
         _valueSerializer = valueSerializer;
         _partitioner = partitioner;
         _closeTimeout = closeTimeout;
+        _interceptors = interceptors;
         _sticky = new StickyPartitioner(engine.Options.BatchSize);
         _close = new Lazy<Task>(CloseAsync);
     }
@@ -70,14 +75,21 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             return ValueTask.FromCanceled<DeliveryResult>(cancellationToken);
         }
 
+        if (_interceptors is { } interceptors)
+        {
+            record = interceptors.OnSend(record);
+        }
+
         if (CheckRecord(record) is { } invalid)
         {
+            Acknowledge(record.Topic ?? "", record.Partition, record.Timestamp, invalid);
             return ValueTask.FromException<DeliveryResult>(invalid);
         }
 
         var promise = DeliveryPromise.Rent();
         if (SerializeAndAppend(record, promise, null, MemoryWait.Async, out var waitingForMemory, out _) is { } error)
         {
+            Acknowledge(record.Topic, record.Partition, record.Timestamp, error);
             promise.Fail(error);
             return promise.Task;
         }
@@ -94,6 +106,11 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
     {
+        if (_interceptors is { } interceptors)
+        {
+            record = interceptors.OnSend(record);
+        }
+
         if (CheckRecord(record) is { } invalid)
         {
             ReportFailure(record, deliveryHandler, invalid);
@@ -121,6 +138,11 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public bool TryProduce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
     {
+        if (_interceptors is { } interceptors)
+        {
+            record = interceptors.OnSend(record);
+        }
+
         if (CheckRecord(record) is { } invalid)
         {
             ReportFailure(record, deliveryHandler, invalid);
@@ -130,6 +152,13 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         if (SerializeAndAppend(record, null, deliveryHandler, MemoryWait.Never, out _, out var refused) is { } error)
         {
             ReportFailure(record, deliveryHandler, error);
+        }
+
+        if (refused && _interceptors is not null)
+        {
+            // Not taken: the caller keeps the record (and may offer it again), but every OnSend gets its one answer.
+            Acknowledge(record.Topic, record.Partition, record.Timestamp, new BufferFullException(
+                $"buffer.memory ({_engine.Options.BufferMemory} bytes) is full; TryProduce did not take the record.") { Topic = record.Topic, Partition = record.Partition });
         }
 
         return !refused;
@@ -262,15 +291,20 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
 
         // Give what was produced a bounded chance to go out, then fail the rest: nothing hangs.
+        var logger = _engine.Loggers.Producer;
+        var timeoutMs = (long)_closeTimeout.TotalMilliseconds;
+        ShutdownLog.Closing(logger, _engine.ClientId, timeoutMs);
         try
         {
             await _engine.FlushAsync(CancellationToken.None).WaitAsync(_closeTimeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
+            ShutdownLog.CloseFlushTimedOut(logger, _engine.ClientId, timeoutMs, _engine.CountUnreported());
         }
 
         await _engine.DisposeAsync().ConfigureAwait(false);
+        ShutdownLog.Closed(logger, _engine.ClientId);
     }
 
     public void OnGranted(PendingRecord record)
@@ -314,6 +348,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         record.ReturnBytes();
         if (record.Promise is { } promise)
         {
+            Acknowledge(record.Topic.Name, record.Partition, new Timestamp(record.TimestampMs, TimestampType.CreateTime), error);
             promise.Fail(error);
         }
         else
@@ -530,6 +565,12 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
                 // and so never pooled again; the collector takes it with this wait.
                 waitingForMemory.EndWait();
                 waitingForMemory.ReturnBytes();
+                if (_interceptors is not null)
+                {
+                    var topic = waitingForMemory.Topic.Name;
+                    Acknowledge(topic, waitingForMemory.Partition, new Timestamp(waitingForMemory.TimestampMs, TimestampType.CreateTime), new KafkaException(
+                        $"The caller cancelled ProduceAsync while the record for topic '{topic}' waited for buffer memory; it was not sent.") { Topic = topic, Partition = waitingForMemory.Partition });
+                }
             }
             else
             {
@@ -590,9 +631,16 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     private void ReportFailure(string topic, int? partition, Timestamp timestamp, Action<DeliveryReport>? deliveryHandler, KafkaException error)
     {
+        Acknowledge(topic, partition, timestamp, error);
+        if (deliveryHandler is null)
+        {
+            _engine.OnUnhandledRecordFailed(error, topic, partition ?? -1);
+            return;
+        }
+
         try
         {
-            deliveryHandler?.Invoke(new DeliveryReport(new DeliveryResult(topic, partition ?? -1, -1, timestamp), error));
+            deliveryHandler(new DeliveryReport(new DeliveryResult(topic, partition ?? -1, -1, timestamp), error));
         }
         catch (Exception e)
         {
@@ -601,6 +649,10 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             _engine.OnHandlerFailed(e, topic, partition ?? -1);
         }
     }
+
+    // A record that failed before it reached a batch: the interceptors hear of it here, before its caller or handler.
+    private void Acknowledge(string topic, int? partition, Timestamp timestamp, KafkaException error) =>
+        _interceptors?.OnAcknowledgement(new DeliveryReport(new DeliveryResult(topic, partition ?? -1, -1, timestamp), error));
 
     /// <summary>Partitions and appends serialized bytes whose buffer memory is reserved; returns the error if the record cannot go to a partition.</summary>
     private InvalidRecordException? Append(TopicState topic, int? explicitPartition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size)

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Samsa.Cluster;
+using Samsa.Diagnostics;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
@@ -22,7 +24,7 @@ internal readonly record struct ProducerIdAndEpoch(long ProducerId, short Epoch)
 /// transactional id, at InitTransactions, and the epochs the coordinator gives later): senders wait until it is set, and
 /// a bump is the coordinator's to give, so it is only reported (<see cref="BumpRequested"/>).
 /// </summary>
-internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryBackoff, bool transactional = false)
+internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryBackoff, ILogger logger, bool transactional = false)
 {
     private readonly object _lock = new();
     private readonly TaskCompletionSource<ProducerIdAndEpoch>? _transactionalIdentity =
@@ -91,9 +93,16 @@ internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryB
         {
             if (_current is { IsCompletedSuccessfully: true } done && done.Result == failed)
             {
-                _current = failed.Epoch < short.MaxValue
-                    ? Task.FromResult(failed with { Epoch = (short)(failed.Epoch + 1) })
-                    : InitAsync();
+                if (failed.Epoch < short.MaxValue)
+                {
+                    _current = Task.FromResult(failed with { Epoch = (short)(failed.Epoch + 1) });
+                    IdempotenceLog.EpochBumped(logger, failed.ProducerId, failed.Epoch, (short)(failed.Epoch + 1));
+                }
+                else
+                {
+                    // The last epoch: a new producer id (logged when it arrives).
+                    _current = InitAsync();
+                }
             }
         }
     }
@@ -123,6 +132,8 @@ internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryB
         var error = (ErrorCode)response.ErrorCode;
         if (error != ErrorCode.None)
         {
+            IdempotenceLog.ProducerIdRequestFailed(logger, connection.Address, error, ErrorCodes.IsRetriable(error) ? "asked again after retry.backoff.ms" : "not retriable");
+
             // Retriable errors (e.g. COORDINATOR_LOAD_IN_PROGRESS) wait a backoff before the next ask.
             if (ErrorCodes.IsRetriable(error))
             {
@@ -132,6 +143,7 @@ internal sealed class ProducerIdentity(MetadataManager metadata, TimeSpan retryB
             throw new KafkaException($"InitProducerId failed with {ErrorCodes.Name(error)}; the idempotent producer cannot send until it succeeds.", error, ErrorCodes.IsRetriable(error));
         }
 
+        IdempotenceLog.ProducerIdObtained(logger, response.ProducerId, response.ProducerEpoch, connection.Address);
         return new ProducerIdAndEpoch(response.ProducerId, response.ProducerEpoch);
     }
 }

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Logging;
+using Samsa.Diagnostics;
 using Samsa.Network;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -308,7 +308,7 @@ internal sealed partial class TransactionManager
                 // A lost connection or a timeout: the coordinator may have moved; whether the request took effect is
                 // unknown, and every coordinator request may be sent again safely.
                 ForgetCoordinator(keyType, key);
-                LogCoordinatorRetry(what, attempts, e.Message);
+                TransactionLog.CoordinatorRetry(_logger, what, attempts, e.Message);
                 await Task.Delay(Backoff(attempts), token).ConfigureAwait(false);
                 continue;
             }
@@ -326,7 +326,7 @@ internal sealed partial class TransactionManager
             if (error is ErrorCode.NotCoordinator or ErrorCode.CoordinatorNotAvailable or ErrorCode.CoordinatorLoadInProgress
                 or ErrorCode.ConcurrentTransactions or ErrorCode.UnknownTopicOrPartition or ErrorCode.RequestTimedOut)
             {
-                LogCoordinatorRetry(what, attempts, error);
+                TransactionLog.CoordinatorRetry(_logger, what, attempts, error);
                 var backoff = error == ErrorCode.ConcurrentTransactions && concurrentTransactionsBackoff is { } shorter ? shorter : Backoff(attempts);
                 await Task.Delay(backoff, token).ConfigureAwait(false);
                 continue;
@@ -425,10 +425,4 @@ internal sealed partial class TransactionManager
             _ => new TransactionAbortableException($"{subject} answered {name}. The transaction must abort.", error),
         };
     }
-
-    [LoggerMessage(EventId = 1406, Level = LogLevel.Debug, Message = "{Request} to the coordinator is retried (attempt {Attempts}): {Reason}")]
-    private partial void LogCoordinatorRetry(string request, int attempts, string reason);
-
-    [LoggerMessage(EventId = 1407, Level = LogLevel.Debug, Message = "{Request} to the coordinator is retried (attempt {Attempts}): the coordinator answered {Error}")]
-    private partial void LogCoordinatorRetry(string request, int attempts, ErrorCode error);
 }

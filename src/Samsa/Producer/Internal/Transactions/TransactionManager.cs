@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Samsa.Diagnostics;
 
 namespace Samsa.Producer.Internal;
 
@@ -298,7 +299,7 @@ internal sealed partial class TransactionManager : IDisposable
             return;
         }
 
-        LogAbortOnClose(TransactionalId);
+        TransactionLog.AbortOnClose(_logger, TransactionalId);
         try
         {
             await AbortAsync().WaitAsync(timeout).ConfigureAwait(false);
@@ -328,7 +329,7 @@ internal sealed partial class TransactionManager : IDisposable
             _state = (int)TransactionState.Ready;
         }
 
-        LogInitialized(TransactionalId, identity.ProducerId, identity.Epoch, UsesVersion2 ? 2 : 1);
+        TransactionLog.Initialized(_logger, TransactionalId, identity.ProducerId, identity.Epoch, UsesVersion2 ? 2 : 1);
     }
 
     private async Task CommitCoreAsync()
@@ -401,7 +402,7 @@ internal sealed partial class TransactionManager : IDisposable
             var current = _identity.Current;
             var next = await InitProducerIdAsync(current).ConfigureAwait(false);
             _identity.Set(next);
-            LogEpochBumped(TransactionalId, next.ProducerId, next.Epoch);
+            TransactionLog.EpochBumped(_logger, TransactionalId, next.ProducerId, next.Epoch);
             lock (_lock)
             {
                 _epochBumpRequired = false;
@@ -421,7 +422,7 @@ internal sealed partial class TransactionManager : IDisposable
             _offsetCalls.Clear();
         }
 
-        LogTransactionEnded(TransactionalId, outcome);
+        TransactionLog.Ended(_logger, TransactionalId, outcome);
     }
 
     // Runs an init, commit or abort: a failure leaves the state the rules say (fatal stays fatal).
@@ -479,7 +480,7 @@ internal sealed partial class TransactionManager : IDisposable
             _unregistered.Clear();
         }
 
-        LogAbortable(TransactionalId, error.Message);
+        TransactionLog.Abortable(_logger, TransactionalId, error.Message);
 
         // Nothing more of this transaction can commit: what is not sent yet fails now rather than go out for nothing.
         // On the pool: the failure may be noticed under a sender's or a partition's lock, and failing takes every partition's.
@@ -602,19 +603,4 @@ internal sealed partial class TransactionManager : IDisposable
         TransactionState.AbortableError => "in a transaction that must be aborted",
         _ => "failed for good",
     };
-
-    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Transactional producer '{TransactionalId}' initialized: producer id {ProducerId}, epoch {Epoch}, transactions version {Version}")]
-    private partial void LogInitialized(string transactionalId, long producerId, short epoch, int version);
-
-    [LoggerMessage(EventId = 1402, Level = LogLevel.Debug, Message = "Transaction of '{TransactionalId}' {Outcome}")]
-    private partial void LogTransactionEnded(string transactionalId, string outcome);
-
-    [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "The transaction of '{TransactionalId}' must abort: {Reason}")]
-    private partial void LogAbortable(string transactionalId, string reason);
-
-    [LoggerMessage(EventId = 1404, Level = LogLevel.Information, Message = "Transactional producer '{TransactionalId}' moved to producer id {ProducerId}, epoch {Epoch}")]
-    private partial void LogEpochBumped(string transactionalId, long producerId, short epoch);
-
-    [LoggerMessage(EventId = 1405, Level = LogLevel.Warning, Message = "Transactional producer '{TransactionalId}' was disposed with a transaction open: aborting it")]
-    private partial void LogAbortOnClose(string transactionalId);
 }
