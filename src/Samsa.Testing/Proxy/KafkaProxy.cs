@@ -70,6 +70,10 @@ public sealed class KafkaProxy : IAsyncDisposable
     /// <summary>The judge of every Produce batch that went through the proxy.</summary>
     public IdempotenceOracle Oracle { get; } = new();
 
+    /// <summary>The transaction front making the mock answer as a Kafka broker does for transactions; null until
+    /// <see cref="EnableTransactionFront"/>.</summary>
+    public TransactionFront? TransactionFront { get; private set; }
+
     /// <summary>Client connections accepted so far.</summary>
     public int Connections => Volatile.Read(ref _connectionCount);
 
@@ -231,6 +235,20 @@ public sealed class KafkaProxy : IAsyncDisposable
         foreach (var b in Select(brokerId))
         {
             b.StalledUntil = until;
+        }
+    }
+
+    /// <summary>
+    /// Turns on the <see cref="Proxy.TransactionFront"/> (once; later calls return the same one): read_committed Fetch and
+    /// ListOffsets answers, fencing, transactional offsets and marker CRCs as a Kafka broker has them. Call it before any
+    /// client connects: it also caps the Fetch versions advertised in ApiVersions answers at
+    /// <see cref="TransactionFront.MaxFetchVersion"/>.
+    /// </summary>
+    public TransactionFront EnableTransactionFront()
+    {
+        lock (_faultGate)
+        {
+            return TransactionFront ??= new TransactionFront();
         }
     }
 
