@@ -49,7 +49,7 @@ internal static class PerfCommand
 
     public static Command Create(CliContext context)
     {
-        var settings = new ProducerSettings(withBatchingOptions: true);
+        var settings = new ProducerSettings(withBatchingOptions: true, withProducerProps: true);
         var topic = new Option<string>("--topic", "-t") { Description = "The topic to produce to.", Required = true };
         var numRecords = new Option<long>("--num-records", "-n") { Description = "How many records to produce.", Required = true, HelpName = "N" };
         numRecords.Validators.Add(r =>
@@ -59,7 +59,7 @@ internal static class PerfCommand
                 r.AddError("--num-records must be positive.");
             }
         });
-        var recordSize = new Option<int>("--record-size", "-s") { Description = "Value size in bytes (random bytes, the same for every record).", Required = true, HelpName = "S" };
+        var recordSize = new Option<int>("--record-size", "-s") { Description = "Value size in bytes (random bytes, the same for every record). Give this or --payload-file.", HelpName = "S" };
         recordSize.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() < 0)
@@ -115,6 +115,24 @@ internal static class PerfCommand
                 r.AddError("--warmup must not be negative.");
             }
         });
+        var payloadFile = new Option<FileInfo>("--payload-file")
+        {
+            Description = "Take values from this UTF-8 file instead of random bytes: it is split at --payload-delimiter, empty " +
+                "payloads are dropped, and each record takes one at random (kafka-producer-perf-test's option). Give this or --record-size.",
+            HelpName = "FILE",
+        };
+        payloadFile.AcceptExistingOnly();
+        var payloadDelimiter = new Option<string>("--payload-delimiter")
+        {
+            Description = "What separates the payloads of --payload-file (default: a line break).",
+            DefaultValueFactory = _ => "\n",
+            HelpName = "DELIMITER",
+        };
+        var printMetrics = new Option<bool>("--print-metrics")
+        {
+            Description = "At the end, print the producer's final counters and state as kafka-producer-perf-test prints its metrics " +
+                "(name : value lines; with --json, a \"metrics\" object).",
+        };
         var json = new Option<bool>("--json")
         {
             Description = "Print one JSON object instead of the human output on stdout: records, errors, seconds, " +
@@ -133,22 +151,72 @@ internal static class PerfCommand
         command.Options.Add(mode);
         command.Options.Add(warmup);
         command.Options.Add(json);
+        command.Options.Add(payloadFile);
+        command.Options.Add(payloadDelimiter);
+        command.Options.Add(printMetrics);
         settings.AddTo(command);
+        command.Validators.Add(r =>
+        {
+            var sized = r.GetResult(recordSize) is not null;
+            var payloads = r.GetResult(payloadFile) is not null;
+            if (sized == payloads)
+            {
+                r.AddError(sized
+                    ? "give --record-size or --payload-file, not both."
+                    : "give --record-size S (random values of S bytes) or --payload-file FILE (values taken from the file).");
+            }
+        });
 
         command.SetAction((parseResult, ct) => RunAsync(context, new Args(
             parseResult.GetValue(topic)!,
             parseResult.GetValue(numRecords),
-            parseResult.GetValue(recordSize),
+            Values(parseResult.GetValue(recordSize), parseResult.GetValue(payloadFile), parseResult.GetValue(payloadDelimiter)!),
             parseResult.GetValue(throughput),
             parseResult.GetValue(keys),
             parseResult.GetValue(mode) == "await" ? PerfMode.Await : PerfMode.Callback,
             TimeSpan.FromSeconds(parseResult.GetValue(warmup)),
             parseResult.GetValue(json),
+            parseResult.GetValue(printMetrics),
             settings.Resolve(parseResult, "samsa-perf"))));
         return command;
     }
 
-    private sealed record Args(string Topic, long NumRecords, int RecordSize, double Throughput, int Keys, PerfMode Mode, TimeSpan Warmup, bool Json, ResolvedSettings Settings);
+    private sealed record Args(string Topic, long NumRecords, byte[][] Values, double Throughput, int Keys, PerfMode Mode, TimeSpan Warmup, bool Json, bool PrintMetrics, ResolvedSettings Settings)
+    {
+        /// <summary>The mean value size, for MB/s.</summary>
+        public int RecordSize { get; } = Values.Length == 0 ? 0 : (int)Math.Round(Values.Average(v => (double)v.Length));
+    }
+
+    /// <summary>The values records take: one random array of <paramref name="size"/> bytes, or the payloads of <paramref name="file"/>.</summary>
+    private static byte[][] Values(int size, FileInfo? file, string delimiter)
+    {
+        if (file is null)
+        {
+            var value = new byte[size];
+            new Random(42).NextBytes(value);
+            return [value];
+        }
+
+        // As Kafka's tool, "\n" on the command line means a line break.
+        delimiter = delimiter.Replace("\\n", "\n", StringComparison.Ordinal).Replace("\\t", "\t", StringComparison.Ordinal);
+        string text;
+        try
+        {
+            text = File.ReadAllText(file.FullName, Encoding.UTF8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"cannot read --payload-file '{file.FullName}': {e.Message}");
+        }
+
+        if (delimiter == "\n")
+        {
+            text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
+        }
+
+        var payloads = text.Split(delimiter).Where(p => p.Length > 0).Select(Encoding.UTF8.GetBytes).ToArray();
+        return payloads.Length > 0 ? payloads : throw new UsageException($"--payload-file '{file.FullName}' holds no payload (split at '{delimiter.Replace("\n", "\\n", StringComparison.Ordinal)}').");
+    }
 
     private static async Task<int> RunAsync(CliContext context, Args args)
     {
@@ -162,8 +230,7 @@ internal static class PerfCommand
             keys[k] = string.Create(CultureInfo.InvariantCulture, $"key-{k}");
         }
 
-        var value = new byte[args.RecordSize];
-        new Random(42).NextBytes(value);
+        var value = args.Values;
 
         var ct = context.Cancellation;
         var run = new PerfRun(args.Mode == PerfMode.Callback ? (int)Math.Min(args.NumRecords, MaxProbes) : 0);
@@ -172,7 +239,7 @@ internal static class PerfCommand
         var producer = new ProducerBuilder<string, byte[]>(options).SetCloseTimeout(TimeSpan.FromSeconds(5)).Build();
         await using (producer.ConfigureAwait(false))
         {
-            await producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[0], value), ct).ConfigureAwait(false);
+            await producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[0], value[0]), ct).ConfigureAwait(false);
             var warmedUp = await WarmUpAsync(context, producer, args, keys, value, ct).ConfigureAwait(false);
 
             if (!args.Json)
@@ -210,13 +277,15 @@ internal static class PerfCommand
 
             var result = new PerfResult(sent, run.Acknowledged, run.Failed, elapsed.TotalSeconds, args.RecordSize, run.Histogram, cpu.TotalSeconds, allocated,
                 residentBeforeProducer, process.PeakWorkingSet64, options.BufferMemory);
+            var metrics = args.PrintMetrics ? new MetricsReport(options.ClientId ?? "samsa-perf").AddRun(result).AddHealth(producer.GetHealth()) : null;
             if (args.Json)
             {
-                context.Out(result.ToJson());
+                context.Out(result.ToJson(metrics));
             }
             else
             {
                 result.WriteHuman(context);
+                metrics?.Write(context);
             }
 
             if (run.FirstError is { } error)
@@ -234,7 +303,7 @@ internal static class PerfCommand
     }
 
     /// <summary>Sends for <see cref="Args.Warmup"/>, flushes, and returns how many records were sent.</summary>
-    private static async Task<long> WarmUpAsync(CliContext context, IProducer<string, byte[]> producer, Args args, string?[] keys, byte[] value, CancellationToken ct)
+    private static async Task<long> WarmUpAsync(CliContext context, IProducer<string, byte[]> producer, Args args, string?[] keys, byte[][] value, CancellationToken ct)
     {
         if (args.Warmup <= TimeSpan.Zero)
         {
@@ -261,8 +330,10 @@ internal static class PerfCommand
     }
 
     /// <summary>Sends <paramref name="count"/> records the way <paramref name="args"/> says, counting into <paramref name="run"/>; returns how many were sent (fewer when cancelled).</summary>
-    private static async Task<long> SendAsync(IProducer<string, byte[]> producer, Args args, string?[] keys, byte[] value, PerfRun run, long count, long start, CancellationToken ct)
+    private static async Task<long> SendAsync(IProducer<string, byte[]> producer, Args args, string?[] keys, byte[][] values, PerfRun run, long count, long start, CancellationToken ct)
     {
+        // One value, or one of the payloads at random (seeded, so that runs send the same sequence).
+        var pick = values.Length > 1 ? new Random(7) : null;
         long sent = 0;
         var pacer = new Pacer(args.Throughput, start);
         try
@@ -271,7 +342,7 @@ internal static class PerfCommand
             {
                 for (; sent < count && !ct.IsCancellationRequested; sent++)
                 {
-                    var record = new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], value);
+                    var record = new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], pick is null ? values[0] : values[pick.Next(values.Length)]);
                     var probe = run.Rent();
                     if (probe is null)
                     {
@@ -305,7 +376,7 @@ internal static class PerfCommand
                     starts[slot] = Stopwatch.GetTimestamp();
                     // Each ValueTask in the window is awaited exactly once, in order.
 #pragma warning disable CA2012
-                    window[slot] = producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], value), CancellationToken.None);
+                    window[slot] = producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[sent % keys.Length], pick is null ? values[0] : values[pick.Next(values.Length)]), CancellationToken.None);
 #pragma warning restore CA2012
                     if (pacer.Enabled)
                     {
@@ -522,7 +593,7 @@ internal sealed record PerfResult(long Records, long Acknowledged, long Errors, 
 
     public double MegabytesPerSecond => RecordsPerSecond * RecordSize / 1e6;
 
-    public string ToJson()
+    public string ToJson(MetricsReport? metrics = null)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
         using (var w = new Utf8JsonWriter(buffer))
@@ -546,6 +617,17 @@ internal sealed record PerfResult(long Records, long Acknowledged, long Errors, 
             w.WriteNumber("resident_before_producer_bytes", ResidentBeforeProducerBytes);
             w.WriteNumber("peak_resident_bytes", PeakResidentBytes);
             w.WriteNumber("buffer_memory", BufferMemory);
+            if (metrics is not null)
+            {
+                w.WriteStartObject("metrics");
+                foreach (var (name, value) in metrics.Metrics)
+                {
+                    w.WriteNumber(name, value);
+                }
+
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         }
 

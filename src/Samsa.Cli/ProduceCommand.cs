@@ -54,6 +54,24 @@ internal static class ProduceCommand
         {
             Description = "Wait for each record to be acknowledged before sending the next (slow; strict order of errors).",
         };
+        var property = new Option<string[]>("--property")
+        {
+            Description = "kafka-console-producer's line reader settings, K=V (repeatable): parse.key=true with key.separator (default tab), " +
+                "parse.headers=true with headers.delimiter (default tab), headers.separator (default ,) and headers.key.separator (default :), " +
+                "null.marker (a part equal to it is null), ignore.error=true (a line missing a separator goes as it is). " +
+                "A line is HEADERS<headers.delimiter>KEY<key.separator>VALUE.",
+            HelpName = "K=V",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        property.Validators.Add(r => ProducerSettings.RequireKeyValue(r, "--property"));
+        var format = new Option<string>("--format")
+        {
+            Description = "line: each line is a record's value (see --key-separator, --property). json: each line is one object " +
+                "{\"key\": string|null, \"value\": string|null, \"headers\": {\"name\": string|null}, \"partition\": N, \"timestamp\": ms}, " +
+                "every field optional; a line that is not such an object fails alone.",
+            DefaultValueFactory = _ => "line",
+        };
+        format.AcceptOnlyFromAmong("line", "json");
         var transactionalId = new Option<string?>("--transactional-id")
         {
             Description = "Produce in transactions with this transactional.id: every --transaction-size lines are one transaction, " +
@@ -91,6 +109,8 @@ internal static class ProduceCommand
         command.Options.Add(header);
         command.Options.Add(partition);
         command.Options.Add(sync);
+        command.Options.Add(property);
+        command.Options.Add(format);
         command.Options.Add(transactionalId);
         command.Options.Add(transactionSize);
         command.Validators.Add(r =>
@@ -105,7 +125,7 @@ internal static class ProduceCommand
         command.SetAction((parseResult, ct) => RunAsync(context, new Args(
             parseResult.GetValue(topic)!,
             parseResult.GetValue(file),
-            parseResult.GetValue(keySeparator),
+            CreateFormat(parseResult.GetValue(format)!, parseResult.GetValue(keySeparator), parseResult.GetValue(property) ?? []),
             parseResult.GetValue(header) ?? [],
             parseResult.GetValue(partition),
             parseResult.GetValue(sync),
@@ -117,11 +137,83 @@ internal static class ProduceCommand
     /// <summary>Lines per transaction unless --transaction-size says otherwise.</summary>
     public const int DefaultTransactionSize = 1000;
 
-    private sealed record Args(string Topic, FileInfo? File, string? KeySeparator, string[] Headers, int? Partition, bool Sync, ResolvedSettings Settings, int TransactionSize);
+    private sealed record Args(string Topic, FileInfo? File, LineFormat Format, string[] Headers, int? Partition, bool Sync, ResolvedSettings Settings, int TransactionSize);
 
     /// <summary>--transactional-id wins over a transactional.id given with -X or --producer.config.</summary>
     private static ResolvedSettings Transactional(ResolvedSettings settings, string? transactionalId) =>
         transactionalId is null ? settings : settings with { Options = settings.Options with { TransactionalId = transactionalId } };
+
+    /// <summary>The line format from --format, --key-separator and the console producer's --property settings.</summary>
+    private static LineFormat CreateFormat(string format, string? keySeparator, string[] properties)
+    {
+        var settings = new Dictionary<string, string>(TextLineFormat.Defaults, StringComparer.Ordinal);
+        foreach (var kv in properties)
+        {
+            var eq = kv.IndexOf('=', StringComparison.Ordinal);
+            var name = kv[..eq].Trim();
+            if (!settings.ContainsKey(name))
+            {
+                throw new UsageException($"--property {name} is not a line reader setting; known: {string.Join(", ", TextLineFormat.Defaults.Keys)}.");
+            }
+
+            settings[name] = kv[(eq + 1)..];
+        }
+
+        bool Flag(string name) => settings[name].Trim().ToLowerInvariant() switch
+        {
+            "true" => true,
+            "false" => false,
+            var other => throw new UsageException($"--property {name} must be true or false, got '{other}'."),
+        };
+
+        var parseKey = Flag("parse.key");
+        var parseHeaders = Flag("parse.headers");
+        var ignoreError = Flag("ignore.error");
+        foreach (var name in new[] { "key.separator", "headers.delimiter", "headers.separator", "headers.key.separator" })
+        {
+            if (settings[name].Length == 0)
+            {
+                throw new UsageException($"--property {name} must not be empty.");
+            }
+        }
+
+        if (format == "json")
+        {
+            if (keySeparator is not null || properties.Length > 0)
+            {
+                throw new UsageException("--format json reads key, value and headers from each JSON line: --key-separator and --property do not apply.");
+            }
+
+            return new JsonLineFormat();
+        }
+
+        // --key-separator SEP is the short form of --property parse.key=true --property key.separator=SEP.
+        var separator = keySeparator ?? (parseKey ? settings["key.separator"] : null);
+        var nullMarker = settings["null.marker"].Length == 0 ? null : settings["null.marker"];
+        return new TextLineFormat(separator, parseHeaders, settings["headers.delimiter"], settings["headers.separator"], settings["headers.key.separator"], nullMarker, ignoreError);
+    }
+
+    // The record's own headers (from its line), then the --header ones; the shared instance when the line has none.
+    private static Headers? WithHeaders(Headers? fixedHeaders, List<(string Key, string? Value)>? own)
+    {
+        if (own is null || own.Count == 0)
+        {
+            return fixedHeaders;
+        }
+
+        var headers = new Headers();
+        foreach (var (key, value) in own)
+        {
+            headers.Add(key, value);
+        }
+
+        foreach (var h in fixedHeaders ?? [])
+        {
+            headers.Add(h.Key, h.Value);
+        }
+
+        return headers;
+    }
 
     private static async Task<int> RunAsync(CliContext context, Args args)
     {
@@ -188,27 +280,19 @@ internal static class ProduceCommand
                 }
 
                 var lineNumber = ++lines;
-                string? key = null;
-                var value = line;
-                if (args.KeySeparator is { } sep)
+                if (!args.Format.TryParse(line, out var parsed, out var parseError))
                 {
-                    var at = line.IndexOf(sep, StringComparison.Ordinal);
-                    if (at < 0)
-                    {
-                        failed++;
-                        context.Error($"samsa: line {lineNumber}: no key separator '{sep}' found; line not sent.");
-                        continue;
-                    }
-
-                    key = line[..at];
-                    value = line[(at + sep.Length)..];
+                    failed++;
+                    context.Error($"samsa: line {lineNumber}: {parseError}.");
+                    continue;
                 }
 
-                var record = new ProducerRecord<string, string>(args.Topic, key, value) { Headers = headers };
-                if (args.Partition is { } p)
+                var record = new ProducerRecord<string, string>(args.Topic, parsed.Key, parsed.Value)
                 {
-                    record = record with { Partition = p };
-                }
+                    Headers = WithHeaders(headers, parsed.Headers),
+                    Partition = parsed.Partition ?? args.Partition,
+                    Timestamp = parsed.TimestampMs is { } ms ? new Timestamp(ms, TimestampType.CreateTime) : default,
+                };
 
                 produced++;
                 if (args.Sync)
@@ -417,31 +501,22 @@ internal static class ProduceCommand
             : ExitCodes.Failed;
     }
 
-    /// <summary>The record for one input line; false (and the reason on stderr) when the line has no key separator.</summary>
+    /// <summary>The record for one input line; false (and the reason on stderr) when the line does not parse.</summary>
     private static bool TryMakeRecord(CliContext context, Args args, string line, long lineNumber, Headers? headers, out ProducerRecord<string, string> record)
     {
-        string? key = null;
-        var value = line;
-        if (args.KeySeparator is { } sep)
+        if (!args.Format.TryParse(line, out var parsed, out var parseError))
         {
-            var at = line.IndexOf(sep, StringComparison.Ordinal);
-            if (at < 0)
-            {
-                context.Error($"samsa: line {lineNumber}: no key separator '{sep}' found; line not sent.");
-                record = default;
-                return false;
-            }
-
-            key = line[..at];
-            value = line[(at + sep.Length)..];
+            context.Error($"samsa: line {lineNumber}: {parseError}.");
+            record = default;
+            return false;
         }
 
-        record = new ProducerRecord<string, string>(args.Topic, key, value) { Headers = headers };
-        if (args.Partition is { } p)
+        record = new ProducerRecord<string, string>(args.Topic, parsed.Key, parsed.Value)
         {
-            record = record with { Partition = p };
-        }
-
+            Headers = WithHeaders(headers, parsed.Headers),
+            Partition = parsed.Partition ?? args.Partition,
+            Timestamp = parsed.TimestampMs is { } ms ? new Timestamp(ms, TimestampType.CreateTime) : default,
+        };
         return true;
     }
 }

@@ -17,7 +17,7 @@ internal sealed class ProducerSettings
     /// <summary>Brokers of the embedded cluster.</summary>
     public const int EmbeddedBrokers = 3;
 
-    public Option<string?> BootstrapServer { get; } = new("--bootstrap-server", "-b")
+    public Option<string?> BootstrapServer { get; } = new("--bootstrap-server", "-b", "--broker-list")
     {
         Description = "Kafka brokers, HOST:PORT[,HOST:PORT...]. Without it (and without bootstrap.servers in -X or " +
             $"--producer.config), an embedded {EmbeddedBrokers}-broker mock cluster is started and the topic is created with {EmbeddedPartitions} partitions.",
@@ -38,14 +38,31 @@ internal sealed class ProducerSettings
         HelpName = "FILE",
     };
 
-    public Option<string?> Acks { get; } = new("--acks")
+    public Option<string?> Acks { get; } = new("--acks", "--request-required-acks")
     {
-        Description = "Acknowledgements the leader waits for: 0, 1 or all (producer default: all).",
+        Description = "Acknowledgements the leader waits for: 0, 1 or all (producer default: all). --request-required-acks is kafka-console-producer's name.",
     };
 
     public Option<string?> Compression { get; } = new("--compression")
     {
         Description = "Compression codec: none, gzip, snappy, lz4 or zstd (producer default: none).",
+    };
+
+    /// <summary>kafka-console-producer's <c>--compression-codec</c>: as <see cref="Compression"/>, and gzip when given without a value.</summary>
+    public Option<string?> CompressionCodec { get; } = new("--compression-codec")
+    {
+        Description = "kafka-console-producer's name for --compression: none, gzip, snappy, lz4 or zstd; gzip when given without a value.",
+        Arity = ArgumentArity.ZeroOrOne,
+        HelpName = "CODEC",
+    };
+
+    /// <summary>kafka-producer-perf-test's <c>--producer-props k=v [k=v ...]</c> (perf only: it takes every following key=value).</summary>
+    public Option<string[]> ProducerProps { get; } = new("--producer-props")
+    {
+        Description = "kafka-producer-perf-test's form of -X: one or more key=value producer settings after one flag.",
+        HelpName = "key=value",
+        AllowMultipleArgumentsPerToken = true,
+        Arity = ArgumentArity.OneOrMore,
     };
 
     public Option<int?> LingerMs { get; } = new("--linger-ms")
@@ -60,12 +77,15 @@ internal sealed class ProducerSettings
         HelpName = "N",
     };
 
-    public ProducerSettings(bool withBatchingOptions)
+    public ProducerSettings(bool withBatchingOptions, bool withProducerProps = false)
     {
         WithBatchingOptions = withBatchingOptions;
+        WithProducerProps = withProducerProps;
         Acks.AcceptOnlyFromAmong("0", "1", "all", "-1");
         Compression.AcceptOnlyFromAmong("none", "gzip", "snappy", "lz4", "zstd");
+        CompressionCodec.AcceptOnlyFromAmong("none", "gzip", "snappy", "lz4", "zstd");
         ProducerProperty.Validators.Add(result => RequireKeyValue(result, "-X/--producer-property"));
+        ProducerProps.Validators.Add(result => RequireKeyValue(result, "--producer-props"));
         LingerMs.Validators.Add(result => NotNegative(result, LingerMs));
         BatchSize.Validators.Add(result => NotNegative(result, BatchSize));
         ProducerConfig.AcceptExistingOnly();
@@ -73,11 +93,14 @@ internal sealed class ProducerSettings
 
     private bool WithBatchingOptions { get; }
 
+    private bool WithProducerProps { get; }
+
     public void AddTo(Command command)
     {
         command.Options.Add(BootstrapServer);
         command.Options.Add(Acks);
         command.Options.Add(Compression);
+        command.Options.Add(CompressionCodec);
         if (WithBatchingOptions)
         {
             command.Options.Add(LingerMs);
@@ -85,6 +108,11 @@ internal sealed class ProducerSettings
         }
 
         command.Options.Add(ProducerProperty);
+        if (WithProducerProps)
+        {
+            command.Options.Add(ProducerProps);
+        }
+
         command.Options.Add(ProducerConfig);
     }
 
@@ -130,7 +158,13 @@ internal sealed class ProducerSettings
             }
         }
 
-        foreach (var kv in parseResult.GetValue(ProducerProperty) ?? [])
+        var settings = parseResult.GetValue(ProducerProperty) ?? [];
+        if (WithProducerProps)
+        {
+            settings = [.. settings, .. parseResult.GetValue(ProducerProps) ?? []];
+        }
+
+        foreach (var kv in settings)
         {
             var eq = kv.IndexOf('=', StringComparison.Ordinal);
             properties.Add(new(kv[..eq].Trim(), kv[(eq + 1)..].Trim()));
@@ -146,6 +180,11 @@ internal sealed class ProducerSettings
 
         Explicit("bootstrap.servers", parseResult.GetValue(BootstrapServer));
         Explicit("acks", parseResult.GetValue(Acks));
+        if (parseResult.GetResult(CompressionCodec) is { } codec)
+        {
+            Explicit("compression.type", codec.Tokens.Count == 0 ? "gzip" : codec.Tokens[0].Value);
+        }
+
         Explicit("compression.type", parseResult.GetValue(Compression));
         if (WithBatchingOptions)
         {

@@ -1,8 +1,9 @@
 namespace Samsa.Extensions.Hosting;
 
 /// <summary>
-/// Creates each registered producer once, on first use, and disposes them with the container
-/// (disposing flushes, up to <see cref="SamsaProducerOptions.CloseTimeout"/>).
+/// Creates each registered producer once, on first use, and disposes them with the container, all at once
+/// (disposing flushes, up to <see cref="SamsaProducerOptions.CloseTimeout"/>; the wait for each is bounded, see
+/// <see cref="CreatedProducer.DisposeBoundedAsync"/>).
 /// </summary>
 internal sealed class ProducerFactory : IProducerFactory, IAsyncDisposable, IDisposable
 {
@@ -58,10 +59,7 @@ internal sealed class ProducerFactory : IProducerFactory, IAsyncDisposable, IDis
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var (_, producer) in Created().ToList())
-        {
-            await producer.DisposeAsync().ConfigureAwait(false);
-        }
+        await Task.WhenAll(Created().Select(p => p.Producer.DisposeBoundedAsync())).ConfigureAwait(false);
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -51,7 +51,7 @@ internal sealed class ProducerRegistration<TKey, TValue>(string name) : Producer
         }
 
         var producer = builder.Build();
-        return new CreatedProducer(producer, producer.GetHealth, producer.FlushAsync, producer.DisposeAsync);
+        return new CreatedProducer(producer, producer.GetHealth, producer.FlushAsync, producer.DisposeAsync, settings.CloseTimeout);
     }
 }
 
@@ -60,4 +60,33 @@ internal sealed record CreatedProducer(
     object Producer,
     Func<ProducerHealth> GetHealth,
     Func<CancellationToken, Task> FlushAsync,
-    Func<ValueTask> DisposeAsync);
+    Func<ValueTask> DisposeAsync,
+    TimeSpan CloseTimeout)
+{
+    /// <summary>
+    /// What disposing may take beyond <see cref="CloseTimeout"/>: closing the connections and reporting the records
+    /// failed at the close, which runs their delivery handlers.
+    /// </summary>
+    public static readonly TimeSpan DisposeGrace = TimeSpan.FromSeconds(5);
+
+    private readonly Lazy<Task> _dispose = new(() => DisposeAsync().AsTask());
+
+    /// <summary>
+    /// Disposes the producer (once, however often called), waiting at most <see cref="CloseTimeout"/> plus
+    /// <see cref="DisposeGrace"/>: the producer fails what it could not send within its close timeout, but a delivery
+    /// handler that blocks could hold its dispose forever, and a host must stop. False when the wait ran out; the
+    /// dispose then goes on in the background.
+    /// </summary>
+    public async Task<bool> DisposeBoundedAsync()
+    {
+        try
+        {
+            await _dispose.Value.WaitAsync(CloseTimeout + DisposeGrace).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+}

@@ -8,7 +8,11 @@ namespace Samsa.Extensions.Hosting;
 /// configuration or a missing serializer fails the start, with <c>Build()</c>'s message), and
 /// flushes them once every other hosted service has stopped (<see cref="IHostedLifecycleService.StoppedAsync"/>,
 /// so records that a worker produced while stopping are included), bounded by the token the host
-/// gives, which ends at <c>HostOptions.ShutdownTimeout</c>. The container then disposes them.
+/// gives, which ends at <c>HostOptions.ShutdownTimeout</c>. The container then disposes them. A producer
+/// whose flush did not finish in time is disposed right away instead: its records still unsent get
+/// <see cref="SamsaProducerOptions.CloseTimeout"/> more, then fail, and the wait for that dispose is bounded
+/// too (<see cref="CreatedProducer.DisposeBoundedAsync"/>), so the host stops within ShutdownTimeout plus
+/// CloseTimeout and a few seconds, whatever the producer's delivery handlers do.
 /// </summary>
 internal sealed partial class SamsaProducerLifetime(ProducerFactory factory, ILogger<SamsaProducerLifetime> logger) : IHostedLifecycleService
 {
@@ -40,10 +44,19 @@ internal sealed partial class SamsaProducerLifetime(ProducerFactory factory, ILo
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The host's shutdown timeout passed: disposing gives the rest CloseTimeout more, then fails it.
+            // The host's shutdown timeout passed: disposing gives the rest CloseTimeout more, then fails it. It
+            // starts now rather than whenever the container is disposed, and is waited for only so long.
             LogFlushTimedOut(ProducerFactory.Show(name));
+            if (!await producer.DisposeBoundedAsync().ConfigureAwait(false))
+            {
+                LogDisposeTimedOut(ProducerFactory.Show(name), (producer.CloseTimeout + CreatedProducer.DisposeGrace).TotalSeconds);
+            }
         }
     }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error,
+        Message = "The Samsa producer {Name} was not disposed within {Seconds} s (its CloseTimeout and a grace period), probably held by a delivery handler that blocks; the host stops without waiting for it")]
+    private partial void LogDisposeTimedOut(string name, double seconds);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning,
         Message = "The Samsa producer {Name} was not flushed within the host's shutdown timeout; records still unsent get SamsaProducerOptions.CloseTimeout more while it is disposed, then fail")]

@@ -15,6 +15,11 @@ namespace Samsa.Testing;
 /// throws <see cref="InvalidOperationException"/> naming the call and the code.</para>
 /// <para>The mock runs on librdkafka's own threads; its functions may be called from any thread,
 /// but not concurrently with <see cref="Dispose"/>.</para>
+/// <para><b>Timestamps in Produce answers are fixed.</b> For every batch it stores, the mock answers with a
+/// log-append time of 1234 ms after the epoch (a real broker answers -1 unless the topic uses
+/// <c>message.timestamp.type=LogAppendTime</c>). So a producer's delivery result reports the timestamp
+/// 1234 ms of type log-append time, not the record's create time. The stored records keep the create time
+/// they were sent with: read them back with a consumer to check timestamps.</para>
 /// </remarks>
 public sealed class MockCluster : IDisposable
 {

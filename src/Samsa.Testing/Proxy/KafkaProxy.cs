@@ -75,6 +75,10 @@ public sealed class KafkaProxy : IAsyncDisposable
     /// offsets a real group coordinator would hold (the mock stores none for TxnOffsetCommit).</summary>
     public TransactionOracle Transactions { get; } = new();
 
+    /// <summary>The transaction front making the mock answer as a Kafka broker does for transactions; null until
+    /// <see cref="EnableTransactionFront"/>.</summary>
+    public TransactionFront? TransactionFront { get; private set; }
+
     /// <summary>Client connections accepted so far.</summary>
     public int Connections => Volatile.Read(ref _connectionCount);
 
@@ -298,6 +302,20 @@ public sealed class KafkaProxy : IAsyncDisposable
         }
 
         throw new InvalidOperationException($"No broker named a transaction coordinator for '{transactionalId}'.");
+    }
+
+    /// <summary>
+    /// Turns on the <see cref="Proxy.TransactionFront"/> (once; later calls return the same one): read_committed Fetch and
+    /// ListOffsets answers, fencing, transactional offsets and marker CRCs as a Kafka broker has them. Call it before any
+    /// client connects: it also caps the Fetch versions advertised in ApiVersions answers at
+    /// <see cref="TransactionFront.MaxFetchVersion"/>.
+    /// </summary>
+    public TransactionFront EnableTransactionFront()
+    {
+        lock (_faultGate)
+        {
+            return TransactionFront ??= new TransactionFront();
+        }
     }
 
     /// <summary>Stops listening, closes every connection and restores the ports the brokers advertise.</summary>

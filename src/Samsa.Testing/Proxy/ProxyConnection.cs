@@ -171,10 +171,21 @@ internal sealed class ProxyConnection : IDisposable
             }
 
             _proxy.Transactions.OnRequest(_id, body);
+            var txnVerdict = _proxy.TransactionFront?.OnRequest(_broker, apiKey, version, correlationId, body) ?? default;
+            if (txnVerdict.Answer is not null || txnVerdict.AnswerLater is not null)
+            {
+                var answer = txnVerdict.Answer ?? await txnVerdict.AnswerLater!(ct).ConfigureAwait(false);
+                _proxy.Transactions.OnResponse(_id, answer.AsSpan(4)); // the front answered as the broker: the oracle sees it too
+                await AnswerHereAsync(answer, ct).ConfigureAwait(false);
+                continue;
+            }
+
+            frame = txnVerdict.Forward ?? frame;
+
             var (drop, close) = _proxy.TakeFaults(apiKey);
             var batches = apiKey == ProduceKey && version >= ProduceCodec.FirstBatchVersion ? ProduceCodec.ReadRequest(body, version) : [];
             // Registered before forwarding: the answer may come back before this loop runs again.
-            _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close, addSaslApis);
+            _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close, addSaslApis) { TxnState = txnVerdict.State };
             Interlocked.Increment(ref _answersOwed);
             Outstanding(batches, +1);
 
@@ -188,6 +199,12 @@ internal sealed class ProxyConnection : IDisposable
         while (true)
         {
             var frame = await ReadFrameAsync(_upstream, ct).ConfigureAwait(false);
+            if (_proxy.TransactionFront is { } front && frame.Length >= 8
+                && _pending.TryGetValue(BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(4)), out var seen) && seen.TxnState is { } txnState)
+            {
+                frame = await front.OnResponseAsync(_broker, seen.ApiKey, seen.Version, txnState, frame, ct).ConfigureAwait(false);
+            }
+
             var arrived = Stopwatch.GetTimestamp();
             var body = frame.AsSpan(4);
             if (body.Length < 4)
@@ -239,6 +256,17 @@ internal sealed class ProxyConnection : IDisposable
                 return; // every answer the gone client was owed is in
             }
         }
+    }
+
+    /// <summary>Sends an answer the proxy gives itself, after every answer owed before it, as a broker answers in order.</summary>
+    private async Task AnswerHereAsync(byte[] frame, CancellationToken ct)
+    {
+        while (Volatile.Read(ref _answersOwed) > 0)
+        {
+            await Task.Delay(1, ct).ConfigureAwait(false);
+        }
+
+        await SendToClientAsync(frame, ct).ConfigureAwait(false);
     }
 
     private async Task SendToClientAsync(byte[] frame, CancellationToken ct)
@@ -328,5 +356,9 @@ internal sealed class ProxyConnection : IDisposable
         }
     }
 
-    private sealed record PendingRequest(short ApiKey, short Version, List<ProducedBatch> Batches, bool DropResponse, bool CloseOnResponse, bool AddSaslApis = false);
+    private sealed record PendingRequest(short ApiKey, short Version, List<ProducedBatch> Batches, bool DropResponse, bool CloseOnResponse, bool AddSaslApis = false)
+    {
+        /// <summary>What the <see cref="TransactionFront"/> kept of the request, handed back with its answer.</summary>
+        public object? TxnState { get; init; }
+    }
 }

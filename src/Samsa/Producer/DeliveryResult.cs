@@ -5,7 +5,15 @@ namespace Samsa;
 /// <param name="Partition">The partition it went to.</param>
 /// <param name="Offset">Its offset in the partition; -1 with <c>acks=0</c>, where the broker does not answer.</param>
 /// <param name="Timestamp">The record's timestamp: the create time sent, or the broker's log-append time.</param>
-public readonly record struct DeliveryResult(string Topic, int Partition, long Offset, Timestamp Timestamp);
+public readonly record struct DeliveryResult(string Topic, int Partition, long Offset, Timestamp Timestamp)
+{
+    /// <summary>
+    /// Whether the record is in the log: <see cref="PersistenceStatus.Persisted"/> once acknowledged
+    /// (<see cref="PersistenceStatus.PossiblyPersisted"/> with <c>acks=0</c>, where no answer comes); for a
+    /// failed record, whether it may have been written all the same.
+    /// </summary>
+    public PersistenceStatus Status { get; init; }
+}
 
 /// <summary>The outcome of one record, as passed to a delivery handler.</summary>
 public readonly struct DeliveryReport
@@ -21,6 +29,13 @@ public readonly struct DeliveryReport
 
     /// <summary>Why the record failed; null when it was acknowledged.</summary>
     public KafkaException? Error { get; }
+
+    /// <summary>
+    /// Whether the record is in the log (<see cref="DeliveryResult.Status"/>). For a failure, this is the
+    /// record's own status: <see cref="PersistenceStatus.PossiblyPersisted"/> means producing it again may
+    /// duplicate it.
+    /// </summary>
+    public PersistenceStatus Status => Result.Status;
 
     /// <summary>True when the record was acknowledged (<see cref="Error"/> is null).</summary>
     public bool IsSuccess => Error is null;

@@ -45,6 +45,7 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// once with a <see cref="BufferFullException"/>. Use <see cref="TryProduce"/> to never block, or
     /// <see cref="ProduceAsync(ProducerRecord{TKey, TValue}, CancellationToken)"/> to wait asynchronously.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The producer has an <see cref="Serialization.IAsyncSerializer{T}"/>, which only ProduceAsync awaits.</exception>
     void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null);
 
     /// <summary>
@@ -52,6 +53,7 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// blocks: returns false, reporting nothing, when <c>buffer.memory</c> is full at this moment.
     /// Every other outcome, success or error, goes to the handler.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The producer has an <see cref="Serialization.IAsyncSerializer{T}"/>, which only ProduceAsync awaits.</exception>
     bool TryProduce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null);
 
     /// <summary>The Confluent.Kafka shape of <see cref="Produce(ProducerRecord{TKey, TValue}, Action{DeliveryReport})"/>.</summary>

@@ -16,6 +16,8 @@ public sealed class ProducerBuilder<TKey, TValue>
     private readonly IReadOnlyList<KeyValuePair<string, string>>? _properties;
     private ISerializer<TKey>? _keySerializer;
     private ISerializer<TValue>? _valueSerializer;
+    private IAsyncSerializer<TKey>? _asyncKeySerializer;
+    private IAsyncSerializer<TValue>? _asyncValueSerializer;
     private IPartitioner? _partitioner;
     private SamsaLoggers _loggers = SamsaLoggers.Null;
     private readonly List<IProducerInterceptor<TKey, TValue>> _interceptors = [];
@@ -44,6 +46,19 @@ public sealed class ProducerBuilder<TKey, TValue>
     public ProducerBuilder<TKey, TValue> SetKeySerializer(ISerializer<TKey> serializer)
     {
         _keySerializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _asyncKeySerializer = null;
+        return this;
+    }
+
+    /// <summary>
+    /// Serializes keys asynchronously (e.g. with a schema registry), replacing any synchronous key serializer.
+    /// Only <c>ProduceAsync</c> can await it: <c>Produce</c> and <c>TryProduce</c> then throw
+    /// <see cref="InvalidOperationException"/> (see <see cref="IAsyncSerializer{T}"/>).
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> SetKeySerializer(IAsyncSerializer<TKey> serializer)
+    {
+        _asyncKeySerializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _keySerializer = null;
         return this;
     }
 
@@ -51,6 +66,19 @@ public sealed class ProducerBuilder<TKey, TValue>
     public ProducerBuilder<TKey, TValue> SetValueSerializer(ISerializer<TValue> serializer)
     {
         _valueSerializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _asyncValueSerializer = null;
+        return this;
+    }
+
+    /// <summary>
+    /// Serializes values asynchronously (e.g. with a schema registry), replacing any synchronous value serializer.
+    /// Only <c>ProduceAsync</c> can await it: <c>Produce</c> and <c>TryProduce</c> then throw
+    /// <see cref="InvalidOperationException"/> (see <see cref="IAsyncSerializer{T}"/>).
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> SetValueSerializer(IAsyncSerializer<TValue> serializer)
+    {
+        _asyncValueSerializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _valueSerializer = null;
         return this;
     }
 
@@ -149,11 +177,11 @@ public sealed class ProducerBuilder<TKey, TValue>
         }
 
         var options = given.Validate();
-        var keySerializer = SerializerResolver.Resolve(_keySerializer, options.KeySerializer, "key.serializer");
-        var valueSerializer = SerializerResolver.Resolve(_valueSerializer, options.ValueSerializer, "value.serializer");
+        var keySerializer = _asyncKeySerializer is null ? SerializerResolver.Resolve(_keySerializer, options.KeySerializer, "key.serializer") : AsyncOnlySerializer<TKey>.Instance;
+        var valueSerializer = _asyncValueSerializer is null ? SerializerResolver.Resolve(_valueSerializer, options.ValueSerializer, "value.serializer") : AsyncOnlySerializer<TValue>.Instance;
         var partitioner = _partitioner ?? (options.Partitioner == PartitionerKind.RoundRobin ? new RoundRobinPartitioner() : null);
         var interceptors = _interceptors.Count == 0 ? null : new InterceptorChain<TKey, TValue>([.. _interceptors], _loggers.Producer);
         var engine = new ProducerEngine(options, _loggers, interceptors);
-        return new KafkaProducer<TKey, TValue>(engine, keySerializer, valueSerializer, partitioner, _closeTimeout, interceptors);
+        return new KafkaProducer<TKey, TValue>(engine, keySerializer, valueSerializer, partitioner, _closeTimeout, interceptors, _asyncKeySerializer, _asyncValueSerializer);
     }
 }

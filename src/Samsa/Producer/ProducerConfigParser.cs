@@ -37,6 +37,9 @@ internal static class ProducerConfigKeys
     public const string ReceiveBufferBytes = "receive.buffer.bytes";
     public const string ClientDnsLookup = "client.dns.lookup";
     public const string PartitionerClass = "partitioner.class";
+
+    /// <summary>librdkafka's name for the partitioner choice; takes the same values as <see cref="PartitionerClass"/>.</summary>
+    public const string Partitioner = "partitioner";
     public const string PartitionerIgnoreKeys = "partitioner.ignore.keys";
     public const string PartitionerAdaptivePartitioningEnable = "partitioner.adaptive.partitioning.enable";
     public const string PartitionerAvailabilityTimeoutMs = "partitioner.availability.timeout.ms";
@@ -55,7 +58,7 @@ internal static class ProducerConfigKeys
         MaxInFlightRequestsPerConnection, MetadataMaxAgeMs, MetadataMaxIdleMs, ReconnectBackoffMs,
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
-        PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
+        Partitioner, PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
         KeySerializer, ValueSerializer, TransactionalId, TransactionTimeoutMs, SecurityProtocol, .. SaslConfigKeys.All,
     ];
 }
@@ -69,7 +72,7 @@ internal static class ProducerConfigParser
 {
     internal const string CompressionTypes = "one of none, gzip, snappy, lz4, zstd";
     internal const string DnsLookups = "one of use_all_dns_ips, resolve_canonical_bootstrap_servers_only";
-    internal const string Partitioners = "org.apache.kafka.clients.producer.RoundRobinPartitioner, round_robin, default, or empty for the built-in partitioner";
+    internal const string Partitioners = "org.apache.kafka.clients.producer.RoundRobinPartitioner, round_robin, default, or empty for the built-in partitioner; or librdkafka's consistent_random, consistent, murmur2_random, murmur2, fnv1a_random, fnv1a, random";
     internal const string RoundRobinClass = "org.apache.kafka.clients.producer.RoundRobinPartitioner";
     internal const string SecurityProtocols = "one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL";
 
@@ -99,22 +102,44 @@ internal static class ProducerConfigParser
     {
         ArgumentNullException.ThrowIfNull(properties);
 
-        // Last duplicate wins, as with java.util.Properties.
+        // Last duplicate wins, as with java.util.Properties. A librdkafka name is taken as the Java key it
+        // stands for; given beside that Java key with another value, it is a conflict, not a silent choice.
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         var order = new List<string>();
-        foreach (var (key, value) in properties)
+        var aliasedFrom = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (given, givenValue) in properties)
         {
-            if (key is null)
+            if (given is null)
             {
                 throw new ArgumentException("A config key is null.", nameof(properties));
             }
 
-            if (!map.ContainsKey(key))
+            var value = givenValue ?? throw new ConfigException(given, $"The value of '{given}' is null; give a value or leave the key out.");
+            var key = given;
+            if (LibrdkafkaConfigKeys.Translate(given, value) is { } java)
+            {
+                (key, value) = java;
+            }
+
+            if (map.TryGetValue(key, out var earlier))
+            {
+                var earlierName = aliasedFrom.GetValueOrDefault(key, key);
+                if (earlierName != given && earlier.Trim() != value.Trim())
+                {
+                    var shown = LooksSecret(key) ? "[hidden]" : value;
+                    throw new ConfigException(
+                        given,
+                        $"'{given}' and '{earlierName}' both set '{key}' ({(given == key || earlierName == key ? "one is librdkafka's name for the other" : "both are librdkafka names for it")}), to different values. Set only '{key}'.",
+                        shown);
+                }
+            }
+            else
             {
                 order.Add(key);
             }
 
-            map[key] = value ?? throw new ConfigException(key, $"The value of '{key}' is null; give a value or leave the key out.");
+            map[key] = value;
+            aliasedFrom[key] = given;
         }
 
         var o = new ProducerOptions();
@@ -157,7 +182,7 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.SendBufferBytes: o = o with { SendBufferBytes = ParseInt(key, v) }; break;
                 case ProducerConfigKeys.ReceiveBufferBytes: o = o with { ReceiveBufferBytes = ParseInt(key, v) }; break;
                 case ProducerConfigKeys.ClientDnsLookup: o = o with { ClientDnsLookup = ParseDnsLookup(key, v) }; break;
-                case ProducerConfigKeys.PartitionerClass: o = o with { Partitioner = ParsePartitioner(key, v) }; break;
+                case ProducerConfigKeys.PartitionerClass or ProducerConfigKeys.Partitioner: o = o with { Partitioner = ParsePartitioner(key, v) }; break;
                 case ProducerConfigKeys.PartitionerIgnoreKeys: o = o with { PartitionerIgnoreKeys = ParseBool(key, v) }; break;
                 case ProducerConfigKeys.PartitionerAdaptivePartitioningEnable: o = o with { PartitionerAdaptivePartitioningEnable = ParseBool(key, v) }; break;
                 case ProducerConfigKeys.PartitionerAvailabilityTimeoutMs: o = o with { PartitionerAvailabilityTimeout = ParseMs(key, v) }; break;
@@ -381,6 +406,15 @@ internal static class ProducerConfigParser
         {
             "default" => PartitionerKind.Default,
             "round_robin" or "roundrobin" => PartitionerKind.RoundRobin,
+
+            // librdkafka's (the partitioner key of Confluent.Kafka). murmur2 is Java's placement; the non-random
+            // variants differ from the random ones only for null keys, which librdkafka too sends to its sticky
+            // partition, and (consistent) for empty keys.
+            "consistent_random" => PartitionerKind.ConsistentRandom,
+            "consistent" => PartitionerKind.Consistent,
+            "murmur2_random" or "murmur2" => PartitionerKind.Default,
+            "fnv1a_random" or "fnv1a" => PartitionerKind.Fnv1a,
+            "random" => PartitionerKind.Random,
             _ => throw new ConfigException(
                 key,
                 $"Invalid value '{v}' for '{key}': expected {Partitioners}. Custom partitioner classes cannot be loaded; pass an IPartitioner to the builder instead.",

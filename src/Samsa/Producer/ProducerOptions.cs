@@ -132,7 +132,10 @@ public sealed record ProducerOptions
     /// <summary><c>client.dns.lookup</c> (default use_all_dns_ips).</summary>
     public ClientDnsLookup ClientDnsLookup { get; init; } = ClientDnsLookup.UseAllDnsIps;
 
-    /// <summary><c>partitioner.class</c>: the built-in partitioner of KIP-794 (default) or round robin.</summary>
+    /// <summary>
+    /// <c>partitioner.class</c> (or librdkafka's <c>partitioner</c>): the built-in partitioner of KIP-794 (default),
+    /// round robin, or one of librdkafka's, to keep Confluent.Kafka's placement of keys.
+    /// </summary>
     public PartitionerKind Partitioner { get; init; } = PartitionerKind.Default;
 
     /// <summary><c>partitioner.ignore.keys</c> (default false): when true, keyed records are spread like keyless ones.</summary>

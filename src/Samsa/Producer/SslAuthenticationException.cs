@@ -7,4 +7,4 @@ namespace Samsa;
 /// <c>SslAuthenticationException</c>, it is a <see cref="KafkaAuthenticationException"/>: fatal for the producer.
 /// </summary>
 public sealed class SslAuthenticationException(string message, Exception? innerException = null)
-    : KafkaAuthenticationException(message, ErrorCode.UnknownServerError, innerException);
+    : KafkaAuthenticationException(message, ErrorCode.LocalSsl, innerException);

@@ -30,16 +30,18 @@ public static class RecordReader
     /// partition, then offset. Records beyond the expected count that arrive in the same poll are kept.
     /// <paramref name="security"/>: librdkafka settings added to the consumer's (e.g. <c>security.protocol=SSL</c>
     /// and <c>ssl.ca.location</c>, to read through a <see cref="Samsa.Testing.Tls.TlsFront"/>, or SASL settings, to read
-    /// through a <see cref="Samsa.Testing.Security.SaslFront"/>).
+    /// through a <see cref="Samsa.Testing.Security.SaslFront"/>). <paramref name="isolation"/>: the consumer's
+    /// <c>isolation.level</c> (null: librdkafka's default, read_committed), for transactional topics.
     /// </summary>
     public static IReadOnlyList<ConsumedRecord> ReadAll(
-        string bootstrapServers, string topic, int expectedCount, TimeSpan? timeout = null, IEnumerable<KeyValuePair<string, string>>? security = null)
+        string bootstrapServers, string topic, int expectedCount, TimeSpan? timeout = null, IEnumerable<KeyValuePair<string, string>>? security = null,
+        IsolationLevel? isolation = null)
     {
         ConfluentLoader.EnsureLoaded();
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         var partitions = GetPartitions(bootstrapServers, topic, timeout ?? DefaultTimeout, security);
 
-        using var consumer = CreateConsumer(bootstrapServers, partitionEof: false, security);
+        using var consumer = CreateConsumer(bootstrapServers, partitionEof: false, security, isolation);
         consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
 
         var records = new List<ConsumedRecord>();
@@ -65,16 +67,17 @@ public static class RecordReader
     /// <summary>
     /// Reads exactly what is in one partition: queries its watermarks, then reads from the low
     /// watermark up to (not including) the high watermark. Throws <see cref="TimeoutException"/> if that
-    /// is not reached within <paramref name="timeout"/>.
+    /// is not reached within <paramref name="timeout"/>. <paramref name="isolation"/>: as for <see cref="ReadAll"/>; at
+    /// read_committed the watermark is the last stable offset, and the read ends at the partition's end as the consumer sees it.
     /// </summary>
-    public static IReadOnlyList<ConsumedRecord> ReadPartition(string bootstrapServers, string topic, int partition, TimeSpan? timeout = null)
+    public static IReadOnlyList<ConsumedRecord> ReadPartition(string bootstrapServers, string topic, int partition, TimeSpan? timeout = null, IsolationLevel? isolation = null)
     {
         ConfluentLoader.EnsureLoaded();
         var bound = timeout ?? DefaultTimeout;
         var deadline = DateTime.UtcNow + bound;
         var tp = new TopicPartition(topic, partition);
 
-        using var consumer = CreateConsumer(bootstrapServers, partitionEof: true);
+        using var consumer = CreateConsumer(bootstrapServers, partitionEof: true, isolation: isolation);
         var watermarks = consumer.QueryWatermarkOffsets(tp, bound);
         var records = new List<ConsumedRecord>();
         if (watermarks.High.Value <= watermarks.Low.Value)
@@ -134,7 +137,8 @@ public static class RecordReader
         return [.. topicMetadata.Partitions.Select(p => p.PartitionId).Order()];
     }
 
-    private static IConsumer<byte[]?, byte[]?> CreateConsumer(string bootstrapServers, bool partitionEof, IEnumerable<KeyValuePair<string, string>>? security = null)
+    private static IConsumer<byte[]?, byte[]?> CreateConsumer(
+        string bootstrapServers, bool partitionEof, IEnumerable<KeyValuePair<string, string>>? security = null, IsolationLevel? isolation = null)
     {
         var config = new ConsumerConfig
         {
@@ -145,6 +149,7 @@ public static class RecordReader
             AutoOffsetReset = AutoOffsetReset.Earliest,
             CheckCrcs = true,
             EnablePartitionEof = partitionEof,
+            IsolationLevel = isolation,
         };
         foreach (var (key, value) in security ?? [])
         {

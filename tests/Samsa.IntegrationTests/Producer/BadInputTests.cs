@@ -36,7 +36,7 @@ public sealed class BadInputTests(MockClusterFixture fixture)
         var task = producer.ProduceAsync(new ProducerRecord<string, string>(badTopic!, 0, "k", "bad")).AsTask();
         var error = await Assert.ThrowsAsync<InvalidRecordException>(() => task.WaitAsync(Bound));
         Assert.Contains("no topic", error.Message);
-        Assert.Equal(ErrorCode.InvalidRecord, error.ErrorCode);
+        Assert.Equal(ErrorCode.LocalInvalidRecord, error.ErrorCode);
         Assert.False(error.IsRetriable);
 
         await Good(producer, topic, "after");
@@ -123,6 +123,9 @@ public sealed class BadInputTests(MockClusterFixture fixture)
         Assert.Same(serializer.LastThrown, error.InnerException);
         Assert.Contains("value serializer", error.Message);
         Assert.Contains("poison value refused", error.Message);
+        Assert.Equal(ErrorCode.LocalValueSerialization, error.ErrorCode);
+        Assert.Equal(MessageComponentType.Value, error.Component);
+        Assert.Equal(PersistenceStatus.NotPersisted, error.PersistenceStatus);
         Assert.Equal(topic, error.Topic);
         Assert.Equal(1, error.Partition);
 
@@ -147,13 +150,14 @@ public sealed class BadInputTests(MockClusterFixture fixture)
         var error = await Assert.ThrowsAsync<RecordTooLargeException>(() => task.WaitAsync(Bound));
         Assert.Contains("max.request.size", error.Message);
         Assert.Contains("10000", error.Message);
-        Assert.Equal(ErrorCode.MessageTooLarge, error.ErrorCode);
+        Assert.Equal(ErrorCode.LocalRecordTooLarge, error.ErrorCode);
         Assert.Equal(topic, error.Topic);
         Assert.Equal(1, error.Partition);
 
         var report = await ProduceWithHandler(producer, new ProducerRecord<string, string>(topic, 0, "k", big));
         var handlerError = Assert.IsType<RecordTooLargeException>(report.Error);
         Assert.Equal(0, handlerError.Partition);
+        Assert.Equal(PersistenceStatus.NotPersisted, report.Status);
 
         await Good(producer, topic, "after");
         AssertLogHolds(topic, "before", "after");
@@ -170,6 +174,7 @@ public sealed class BadInputTests(MockClusterFixture fixture)
         var task = producer.ProduceAsync(new ProducerRecord<string, string>(topic, 0, "k", "late")).AsTask();
         var error = await Assert.ThrowsAsync<ProducerClosedException>(() => task.WaitAsync(Bound));
         Assert.Contains("disposed", error.Message);
+        Assert.Equal(ErrorCode.LocalProducerClosed, error.ErrorCode);
         Assert.False(error.IsRetriable);
 
         var report = await ProduceWithHandler(producer, new ProducerRecord<string, string>(topic, 0, "k", "late"));

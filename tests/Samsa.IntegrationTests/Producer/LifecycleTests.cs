@@ -20,7 +20,8 @@ public sealed class LifecycleTests
 
         var first = await Assert.ThrowsAsync<ProducerFatalException>(() => producer.ProduceAsync(new ProducerRecord<Null, string>("fatal", "a")).AsTask().WaitAsync(Bound));
         Assert.True(first.IsFatal);
-        Assert.Equal(ErrorCode.ClusterAuthorizationFailed, first.ErrorCode);
+        Assert.Equal(ErrorCode.LocalFatal, first.ErrorCode);
+        Assert.Equal(ErrorCode.ClusterAuthorizationFailed, first.Cause.ErrorCode);
         Assert.Contains("CLUSTER_AUTHORIZATION_FAILED", first.Message, StringComparison.Ordinal);
 
         // The failed state is permanent and reported at once, on both paths.

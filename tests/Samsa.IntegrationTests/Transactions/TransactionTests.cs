@@ -376,6 +376,40 @@ public sealed class TransactionTests
     }
 
     [Fact]
+    public async Task RecordsWhoseAsyncSerializerIsStillRunningAtCommitAreCommittedWithTheTransaction()
+    {
+        using var cluster = StartCluster("async-serializer", 2);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new ProducerOptions { BootstrapServers = cluster.BootstrapServers.Split(','), TransactionalId = "async-serializer-1" };
+        await using var producer = new ProducerBuilder<string, string>(options).SetValueSerializer(new GatedSerializer(gate.Task)).Build();
+        await Assert.ThrowsAsync<TransactionStateException>(() => producer.ProduceAsync(new("async-serializer", "k", "outside")).AsTask());
+
+        await producer.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        producer.BeginTransaction();
+        var sends = Enumerable.Range(0, 10).Select(i => producer.ProduceAsync(new("async-serializer", $"k{i}", $"v{i}")).AsTask()).ToList();
+        var commit = producer.CommitTransactionAsync().AsTask();
+
+        // The commit waits for the records still being serialized, and takes them in.
+        await Task.Delay(200);
+        Assert.False(commit.IsCompleted);
+        gate.SetResult();
+        await commit.WaitAsync(Bound);
+        foreach (var send in sends)
+        {
+            Assert.True((await send).Offset >= 0);
+        }
+    }
+
+    private sealed class GatedSerializer(Task gate) : Samsa.Serialization.IAsyncSerializer<string>
+    {
+        public async ValueTask SerializeAsync(string value, System.Buffers.IBufferWriter<byte> output, Samsa.Serialization.SerializationContext context, CancellationToken cancellationToken)
+        {
+            await gate.WaitAsync(cancellationToken);
+            System.Buffers.BuffersExtensions.Write(output, System.Text.Encoding.UTF8.GetBytes(value).AsSpan());
+        }
+    }
+
+    [Fact]
     public async Task ANonTransactionalProducerRefusesTransactionCalls()
     {
         using var cluster = StartCluster("plain", 1);

@@ -123,6 +123,7 @@ public sealed class ProducerOptionsTests
         ["send.buffer.bytes"] = "-1",
         ["receive.buffer.bytes"] = "29",
         ["client.dns.lookup"] = "resolve_canonical_bootstrap_servers_only",
+        ["partitioner"] = "consistent_random", // librdkafka's key; partitioner.class, set after it, wins
         ["partitioner.class"] = "org.apache.kafka.clients.producer.RoundRobinPartitioner",
         ["partitioner.ignore.keys"] = "TRUE",
         ["partitioner.adaptive.partitioning.enable"] = "False",

@@ -140,27 +140,27 @@ public sealed class PartitionerTests
     public void DefaultExplicitPartitionWins()
     {
         var sticky = new StickyPartitioner(16384, new Random(1));
-        Assert.Equal(2, DefaultPartitioner.Partition("t", 2, "foobar"u8, false, 3, false, sticky, [], Uniform));
+        Assert.Equal(2, DefaultPartitioner.Partition("t", 2, "foobar"u8, false, 3, PartitionerKind.Default, false, sticky, [], Uniform));
     }
 
     [Fact]
     public void DefaultKeyedRecordsHashKeylessRecordsStick()
     {
         var sticky = new StickyPartitioner(16384, new Random(1));
-        Assert.Equal(6, DefaultPartitioner.Partition("t", null, "foobar"u8, false, 10, false, sticky, [], Uniform));
+        Assert.Equal(6, DefaultPartitioner.Partition("t", null, "foobar"u8, false, 10, PartitionerKind.Default, false, sticky, [], Uniform));
 
         // An empty key is a key: it hashes rather than sticking.
-        Assert.Equal(Murmur2.Partition([], 10), DefaultPartitioner.Partition("t", null, [], false, 10, false, sticky, [], Uniform));
+        Assert.Equal(Murmur2.Partition([], 10), DefaultPartitioner.Partition("t", null, [], false, 10, PartitionerKind.Default, false, sticky, [], Uniform));
 
         var s = sticky.CurrentPartition("t", 10, [], Uniform);
-        Assert.Equal(s, DefaultPartitioner.Partition("t", null, [], true, 10, false, sticky, [], Uniform));
-        Assert.Equal(s, DefaultPartitioner.Partition("t", null, "foobar"u8, false, 10, ignoreKeys: true, sticky, [], Uniform));
+        Assert.Equal(s, DefaultPartitioner.Partition("t", null, [], true, 10, PartitionerKind.Default, false, sticky, [], Uniform));
+        Assert.Equal(s, DefaultPartitioner.Partition("t", null, "foobar"u8, false, 10, PartitionerKind.Default, ignoreKeys: true, sticky, [], Uniform));
     }
 
     [Fact]
     public void DefaultKeyedRecordsIgnoreAvailability()
     {
         var sticky = new StickyPartitioner(16384, new Random(1));
-        Assert.Equal(6, DefaultPartitioner.Partition("t", null, "foobar"u8, false, 10, false, sticky, [1, 2], Uniform));
+        Assert.Equal(6, DefaultPartitioner.Partition("t", null, "foobar"u8, false, 10, PartitionerKind.Default, false, sticky, [1, 2], Uniform));
     }
 }

@@ -11,7 +11,7 @@ namespace Samsa.Producer.Internal;
 /// (its topic's metadata is unknown, or buffer.memory is full) becomes a <see cref="PendingRecord"/>
 /// and is appended, in call order, when it can be. Everything after the append is the engine's.
 /// </summary>
-internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPendingRecordWriter
+internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPendingRecordWriter
 {
     // Serialization goes into per-thread scratch buffers that are copied into the batch, so a record
     // appended at once allocates no byte[] of its own (the copy is cheaper than the allocation and
@@ -48,9 +48,20 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     // One close, however many callers dispose: each of them returns only once it is over.
     private readonly Lazy<Task> _close;
 
-    public KafkaProducer(ProducerEngine engine, ISerializer<TKey> keySerializer, ISerializer<TValue> valueSerializer, IPartitioner? partitioner, TimeSpan closeTimeout, InterceptorChain<TKey, TValue>? interceptors = null)
+    public KafkaProducer(
+        ProducerEngine engine,
+        ISerializer<TKey> keySerializer,
+        ISerializer<TValue> valueSerializer,
+        IPartitioner? partitioner,
+        TimeSpan closeTimeout,
+        InterceptorChain<TKey, TValue>? interceptors = null,
+        IAsyncSerializer<TKey>? asyncKeySerializer = null,
+        IAsyncSerializer<TValue>? asyncValueSerializer = null)
     {
         _engine = engine;
+        _asyncKeySerializer = asyncKeySerializer;
+        _asyncValueSerializer = asyncValueSerializer;
+        _hasAsyncSerializer = asyncKeySerializer is not null || asyncValueSerializer is not null;
         _keySerializer = keySerializer;
         _valueSerializer = valueSerializer;
         _partitioner = partitioner;
@@ -86,6 +97,11 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             return ValueTask.FromException<DeliveryResult>(invalid);
         }
 
+        if (_hasAsyncSerializer)
+        {
+            return ProduceWithAsyncSerializers(record, cancellationToken);
+        }
+
         var promise = DeliveryPromise.Rent();
         if (SerializeAndAppend(record, promise, null, MemoryWait.Async, out var waitingForMemory, out _) is { } error)
         {
@@ -106,6 +122,8 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
     {
+        ThrowIfAsyncSerializer();
+
         if (_interceptors is { } interceptors)
         {
             record = interceptors.OnSend(record);
@@ -138,6 +156,8 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public bool TryProduce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
     {
+        ThrowIfAsyncSerializer();
+
         if (_interceptors is { } interceptors)
         {
             record = interceptors.OnSend(record);
@@ -455,8 +475,17 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             return valueError;
         }
 
-        var key = keyBuffer.WrittenSpan;
-        var value = valueBuffer.WrittenSpan;
+        return AppendSerialized(record, keyBuffer.WrittenSpan, keyIsNull, valueBuffer.WrittenSpan, valueIsNull, promise, handler, wait, out waitingForMemory, out refused);
+    }
+
+    /// <summary>
+    /// The part of <see cref="SerializeAndAppend"/> after serialization: the size check, then the append
+    /// or the wait for memory or metadata. The bytes are copied before this returns, if they must wait.
+    /// </summary>
+    private KafkaException? AppendSerialized(in ProducerRecord<TKey, TValue> record, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
+    {
+        waitingForMemory = null;
+        refused = false;
         var size = RecordBatchBuilder.EstimateRecordSize(key, keyIsNull, value, valueIsNull, record.Headers);
         if (CheckSize(record, size) is { } tooLarge)
         {
@@ -685,7 +714,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
         else
         {
-            partition = DefaultPartitioner.Partition(topic.Name, explicitPartition, key, keyIsNull, partitionCount, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions, new AccumulatorLoad(topic.Partitions, _engine.Options));
+            partition = DefaultPartitioner.Partition(topic.Name, explicitPartition, key, keyIsNull, partitionCount, _engine.Options.Partitioner, _engine.Options.PartitionerIgnoreKeys, _sticky, info.AvailablePartitions, new AccumulatorLoad(topic.Partitions, _engine.Options));
         }
 
         var accumulator = topic.Partitions[partition];
@@ -695,7 +724,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             accumulator.Sender?.Activate(accumulator, readyAtMs);
         }
 
-        if (explicitPartition is null && _partitioner is null && (keyIsNull || _engine.Options.PartitionerIgnoreKeys))
+        if (explicitPartition is null && _partitioner is null && DefaultPartitioner.IsSticky(_engine.Options.Partitioner, keyIsNull, key.Length, _engine.Options.PartitionerIgnoreKeys))
         {
             // KIP-794 counts the bytes the record adds to its batch, not a lone batch's header.
             _sticky.OnAppended(topic.Name, partition, size - RecordBatchBuilder.HeaderSize);
@@ -713,13 +742,18 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            var which = component == MessageComponentType.Key ? "key" : "value";
-            return new SerializationException(
-                $"The {which} serializer ({serializer.GetType().Name}) threw for a record of topic '{record.Topic}': {e.Message}", e)
-            {
-                Topic = record.Topic,
-                Partition = record.Partition,
-            };
+            return SerializationFailure(serializer, e, component, record);
         }
+    }
+
+    private static SerializationException SerializationFailure(object serializer, Exception e, MessageComponentType component, in ProducerRecord<TKey, TValue> record)
+    {
+        var which = component == MessageComponentType.Key ? "key" : "value";
+        return new SerializationException(
+            $"The {which} serializer ({serializer.GetType().Name}) threw for a record of topic '{record.Topic}': {e.Message}", component, e)
+        {
+            Topic = record.Topic,
+            Partition = record.Partition,
+        };
     }
 }

@@ -72,7 +72,7 @@ internal sealed partial class ProducerEngine
         {
             var retriable = error.IsRetriable || PartitionAccumulator.IsSequenceError(error);
             KafkaException final = FatalError ?? (expired && retriable
-                ? new KafkaTimeoutException($"{partition}: delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms) passed after {batch.Attempts} attempt(s); last error: {error.Message}", error) { Topic = partition.Topic, Partition = partition.Partition }
+                ? KafkaTimeoutException.DeliveryTimeout($"{partition}: delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms) passed after {batch.Attempts} attempt(s); last error: {error.Message}", partition.Topic, partition.Partition, error)
                 : error);
             Report(new Completion(batch, final, -1, -1));
         }

@@ -23,13 +23,11 @@ internal sealed partial class ProducerEngine
             {
                 foreach (var batch in partition.TakeExpired(expiredBefore) ?? [])
                 {
-                    Report(new Completion(batch, new KafkaTimeoutException(
+                    Report(new Completion(batch, KafkaTimeoutException.DeliveryTimeout(
                         $"{partition}: the record was not sent within delivery.timeout.ms ({Options.DeliveryTimeout.TotalMilliseconds:0} ms)"
-                        + (partition.Sender is null ? "; the partition has no leader the producer can reach." : "; its leader did not take it in time."))
-                    {
-                        Topic = partition.Topic,
-                        Partition = partition.Partition,
-                    }, -1, -1));
+                        + (partition.Sender is null ? "; the partition has no leader the producer can reach." : "; its leader did not take it in time."),
+                        partition.Topic,
+                        partition.Partition), -1, -1));
                 }
 
                 if (partition.HasIncomplete)

@@ -55,6 +55,13 @@ internal sealed partial class ProducerEngine
         var partition = batch.Partition;
         var logAppendTime = completion.LogAppendTimeMs >= 0;
         var deliveries = batch.Deliveries;
+
+        // What the producer knows about whether these records are in the log. An acks=0 batch is
+        // reported once written to the socket: nothing says the broker took it.
+        var status = completion.Error is null
+            ? Options.Acks == Acks.None ? PersistenceStatus.PossiblyPersisted : PersistenceStatus.Persisted
+            : batch.MaybeWritten ? PersistenceStatus.PossiblyPersisted : PersistenceStatus.NotPersisted;
+        completion.Error?.MarkFor(status);
         for (var i = 0; i < deliveries.Count; i++)
         {
             var delivery = deliveries[i];
@@ -62,7 +69,7 @@ internal sealed partial class ProducerEngine
                 ? new Timestamp(completion.LogAppendTimeMs, TimestampType.LogAppendTime)
                 : new Timestamp(delivery.TimestampMs, TimestampType.CreateTime);
             var offset = completion.Error is null && completion.BaseOffset >= 0 ? completion.BaseOffset + i : -1;
-            var result = new DeliveryResult(partition.Topic, partition.Partition, offset, timestamp);
+            var result = new DeliveryResult(partition.Topic, partition.Partition, offset, timestamp) { Status = status };
             _acknowledgements?.OnAcknowledgement(new DeliveryReport(result, completion.Error));
             if (completion.Error is null)
             {

@@ -3,9 +3,36 @@
 #nullable enable
 namespace Samsa;
 
-/// <summary>Kafka protocol error codes.</summary>
+/// <summary>
+/// Kafka protocol error codes, and below -1 the client-side codes of failures the producer detects
+/// itself (<c>Local*</c>; see <see cref="ErrorCodes.IsLocal"/>).
+/// </summary>
 public enum ErrorCode : short
 {
+    /// <summary><c>LOCAL_RECORD_TOO_LARGE</c> (-201): Client-side: the serialized record is larger than max.request.size or buffer.memory, so it was never sent (Samsa's own code).</summary>
+    LocalRecordTooLarge = -201,
+    /// <summary><c>LOCAL_PRODUCER_CLOSED</c> (-197): Client-side: the producer was disposed before the record was delivered, or was called after (librdkafka: _DESTROY).</summary>
+    LocalProducerClosed = -197,
+    /// <summary><c>LOCAL_TRANSPORT</c> (-195, retriable): Client-side: the connection to a broker failed or closed before the answer came (librdkafka: _TRANSPORT).</summary>
+    LocalTransport = -195,
+    /// <summary><c>LOCAL_MESSAGE_TIMED_OUT</c> (-192, retriable): Client-side: the record was not delivered within delivery.timeout.ms (librdkafka: _MSG_TIMED_OUT).</summary>
+    LocalMessageTimedOut = -192,
+    /// <summary><c>LOCAL_INVALID_RECORD</c> (-186): Client-side: the record itself is wrong (no topic, a partition that does not exist) (librdkafka: _INVALID_ARG).</summary>
+    LocalInvalidRecord = -186,
+    /// <summary><c>LOCAL_TIMED_OUT</c> (-185, retriable): Client-side: a request was not answered within request.timeout.ms, or a topic's metadata did not arrive within max.block.ms (librdkafka: _TIMED_OUT).</summary>
+    LocalTimedOut = -185,
+    /// <summary><c>LOCAL_BUFFER_FULL</c> (-184, retriable): Client-side: buffer.memory stayed full for max.block.ms, or was full when TryProduce was called (librdkafka: _QUEUE_FULL).</summary>
+    LocalBufferFull = -184,
+    /// <summary><c>LOCAL_SSL</c> (-181): Client-side: the TLS handshake with a broker failed (librdkafka: _SSL).</summary>
+    LocalSsl = -181,
+    /// <summary><c>LOCAL_AUTHENTICATION</c> (-169, retriable): Client-side: the producer could not get or present its credentials (a token provider or token endpoint failed) (librdkafka: _AUTHENTICATION).</summary>
+    LocalAuthentication = -169,
+    /// <summary><c>LOCAL_KEY_SERIALIZATION</c> (-162): Client-side: the key serializer threw (librdkafka: _KEY_SERIALIZATION).</summary>
+    LocalKeySerialization = -162,
+    /// <summary><c>LOCAL_VALUE_SERIALIZATION</c> (-161): Client-side: the value serializer threw (librdkafka: _VALUE_SERIALIZATION).</summary>
+    LocalValueSerialization = -161,
+    /// <summary><c>LOCAL_FATAL</c> (-150): Client-side: the producer hit an error it cannot recover from and must be disposed; the inner exception is the cause (librdkafka: _FATAL).</summary>
+    LocalFatal = -150,
     /// <summary><c>UNKNOWN_SERVER_ERROR</c> (-1): The server experienced an unexpected error when processing the request.</summary>
     UnknownServerError = -1,
     /// <summary><c>NONE</c> (0): No error.</summary>
@@ -269,9 +296,14 @@ public enum ErrorCode : short
 /// <summary>Facts about <see cref="ErrorCode"/> values.</summary>
 public static class ErrorCodes
 {
-    /// <summary>True when the Java client treats the error as retriable.</summary>
+    /// <summary>True when the Java client treats the error as retriable (for a client-side code: when trying again later may succeed).</summary>
     public static bool IsRetriable(ErrorCode code) => code switch
     {
+        ErrorCode.LocalTransport => true,
+        ErrorCode.LocalMessageTimedOut => true,
+        ErrorCode.LocalTimedOut => true,
+        ErrorCode.LocalBufferFull => true,
+        ErrorCode.LocalAuthentication => true,
         ErrorCode.CorruptMessage => true,
         ErrorCode.UnknownTopicOrPartition => true,
         ErrorCode.LeaderNotAvailable => true,
@@ -306,9 +338,24 @@ public static class ErrorCodes
         _ => false,
     };
 
-    /// <summary>The protocol's name for the code, e.g. NOT_LEADER_OR_FOLLOWER.</summary>
+    /// <summary>True for a client-side code (<c>Local*</c>, below -1): the producer detected the failure itself; no broker sends it.</summary>
+    public static bool IsLocal(ErrorCode code) => (short)code < -1;
+
+    /// <summary>The protocol's name for the code, e.g. NOT_LEADER_OR_FOLLOWER; LOCAL_BUFFER_FULL and the like for a client-side code.</summary>
     public static string Name(ErrorCode code) => code switch
     {
+        ErrorCode.LocalRecordTooLarge => "LOCAL_RECORD_TOO_LARGE",
+        ErrorCode.LocalProducerClosed => "LOCAL_PRODUCER_CLOSED",
+        ErrorCode.LocalTransport => "LOCAL_TRANSPORT",
+        ErrorCode.LocalMessageTimedOut => "LOCAL_MESSAGE_TIMED_OUT",
+        ErrorCode.LocalInvalidRecord => "LOCAL_INVALID_RECORD",
+        ErrorCode.LocalTimedOut => "LOCAL_TIMED_OUT",
+        ErrorCode.LocalBufferFull => "LOCAL_BUFFER_FULL",
+        ErrorCode.LocalSsl => "LOCAL_SSL",
+        ErrorCode.LocalAuthentication => "LOCAL_AUTHENTICATION",
+        ErrorCode.LocalKeySerialization => "LOCAL_KEY_SERIALIZATION",
+        ErrorCode.LocalValueSerialization => "LOCAL_VALUE_SERIALIZATION",
+        ErrorCode.LocalFatal => "LOCAL_FATAL",
         ErrorCode.UnknownServerError => "UNKNOWN_SERVER_ERROR",
         ErrorCode.None => "NONE",
         ErrorCode.OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",

@@ -106,7 +106,7 @@ internal sealed partial class OAuthBearerTokenCache
         {
             // The provider's own failure may pass (an identity provider that is down): retriable, so the
             // connection is tried again after the reconnect backoff, within delivery.timeout.ms.
-            throw new KafkaException($"The OAUTHBEARER token provider failed: {e.Message}", ErrorCode.SaslAuthenticationFailed, isRetriable: true, e);
+            throw new KafkaException($"The OAUTHBEARER token provider failed: {e.Message}", ErrorCode.LocalAuthentication, isRetriable: true, e);
         }
 
         var now = _now();

@@ -57,7 +57,7 @@ internal sealed partial class OidcTokenSource : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new KafkaException($"Could not read the OAUTHBEARER token file {Endpoint.LocalPath}: {e.Message}", ErrorCode.SaslAuthenticationFailed, isRetriable: true, e);
+                throw new KafkaException($"Could not read the OAUTHBEARER token file {Endpoint.LocalPath}: {e.Message}", ErrorCode.LocalAuthentication, isRetriable: true, e);
             }
 
             return FromJwt(jwt, expiresInSeconds: null);
@@ -83,7 +83,7 @@ internal sealed partial class OidcTokenSource : IDisposable
             {
                 throw new KafkaException(
                     $"Could not get an OAUTHBEARER token from {EndpointText} ({attempt} attempt(s) within sasl.login.retry.backoff.max.ms): {why}",
-                    ErrorCode.SaslAuthenticationFailed,
+                    ErrorCode.LocalAuthentication,
                     isRetriable: true);
             }
 

@@ -1,0 +1,636 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Samsa.Testing.Proxy;
+
+/// <summary>A transactional (or idempotent) batch of a Produce request, as the transaction front needs it.</summary>
+internal readonly record struct TxnBatch(string Topic, int Partition, short Attributes, long ProducerId, short Epoch, int LastOffsetDelta)
+{
+    public bool IsTransactional => (Attributes & TxnWire.TransactionalBit) != 0;
+}
+
+/// <summary>One partition's offset in a TxnOffsetCommit request.</summary>
+internal readonly record struct TxnOffset(string Topic, int Partition, long Offset, string? Metadata);
+
+/// <summary>The fields of the coordinator requests (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
+/// TxnOffsetCommit) the front needs; <see cref="Partitions"/> and <see cref="Offsets"/> only where the request has them.</summary>
+internal sealed record TxnRequest(short ApiKey, short Version, string? TransactionalId, long ProducerId, short Epoch)
+{
+    public int TimeoutMs { get; init; }
+
+    public bool Commit { get; init; }
+
+    public string? GroupId { get; init; }
+
+    public int GenerationId { get; init; } = -1;
+
+    public string MemberId { get; init; } = "";
+
+    public List<(string Topic, int Partition)> Partitions { get; init; } = [];
+
+    public List<TxnOffset> Offsets { get; init; } = [];
+}
+
+/// <summary>
+/// The wire forms the transaction front reads and writes, by hand from Apache Kafka's JSON message definitions
+/// (InitProducerId, AddPartitionsToTxn v0-3, AddOffsetsToTxn, EndTxn, TxnOffsetCommit, Produce, OffsetCommit v2):
+/// just the fields it needs, independent of Samsa's generated code.
+/// </summary>
+internal static class TxnWire
+{
+    public const short Produce = 0;
+    public const short Fetch = 1;
+    public const short ListOffsets = 2;
+    public const short OffsetCommit = 8;
+    public const short OffsetFetch = 9;
+    public const short ApiVersions = 18;
+    public const short InitProducerId = 22;
+    public const short AddPartitionsToTxn = 24;
+    public const short AddOffsetsToTxn = 25;
+    public const short EndTxn = 26;
+    public const short TxnOffsetCommit = 28;
+
+    public const short TransactionalBit = 0x10;
+    public const short ControlBit = 0x20;
+
+    /// <summary>The version from which each coordinator API is flexible (compact strings, tagged fields).</summary>
+    public static bool IsFlexible(short apiKey, short version) => apiKey switch
+    {
+        Produce => version >= 9,
+        Fetch => version >= 12,
+        ListOffsets => version >= 6,
+        OffsetCommit => version >= 8,
+        OffsetFetch => version >= 6,
+        InitProducerId => version >= 2,
+        AddPartitionsToTxn or AddOffsetsToTxn or EndTxn or TxnOffsetCommit => version >= 3,
+        _ => false,
+    };
+
+    /// <summary>A reader positioned at the request body of <paramref name="frame"/> (without its size prefix).</summary>
+    public static WireReader BodyReader(ReadOnlySpan<byte> frame, bool flexible)
+    {
+        var r = new WireReader(frame);
+        r.Skip(8); // api key, version, correlation id
+        _ = r.ReadString(compact: false); // client id: a classic string in every header version
+        if (flexible)
+        {
+            r.SkipTaggedFields();
+        }
+
+        return r;
+    }
+
+    /// <summary>The batches of a Produce request (v3+) with their attributes; null when the request carries none.</summary>
+    public static List<TxnBatch> ReadProduce(ReadOnlySpan<byte> frame, short version, out string? transactionalId)
+    {
+        var flexible = IsFlexible(Produce, version);
+        var r = BodyReader(frame, flexible);
+        transactionalId = r.ReadString(flexible);
+        r.Skip(6); // acks, timeout
+        var batches = new List<TxnBatch>();
+        var topics = r.ReadArrayLength(flexible);
+        for (var t = 0; t < topics; t++)
+        {
+            var topic = r.ReadString(flexible) ?? "";
+            var partitions = r.ReadArrayLength(flexible);
+            for (var p = 0; p < partitions; p++)
+            {
+                var partition = r.ReadInt32();
+                var records = r.ReadBytes(flexible, out var isNull);
+                while (!isNull && records.Length >= RecordBatch.HeaderSize)
+                {
+                    var size = RecordBatch.Size(records);
+                    if (size < RecordBatch.HeaderSize || size > records.Length)
+                    {
+                        break;
+                    }
+
+                    batches.Add(new TxnBatch(topic, partition, RecordBatch.Attributes(records), RecordBatch.ProducerId(records),
+                        RecordBatch.Epoch(records), BinaryPrimitives.ReadInt32BigEndian(records[23..])));
+                    records = records[size..];
+                }
+
+                if (flexible)
+                {
+                    r.SkipTaggedFields();
+                }
+            }
+
+            if (flexible)
+            {
+                r.SkipTaggedFields();
+            }
+        }
+
+        return batches;
+    }
+
+    /// <summary>Reads one of the coordinator requests; null for an API or version the front does not read.</summary>
+    public static TxnRequest? ReadCoordinatorRequest(ReadOnlySpan<byte> frame, short apiKey, short version)
+    {
+        var flexible = IsFlexible(apiKey, version);
+        var r = BodyReader(frame, flexible);
+        switch (apiKey)
+        {
+            case InitProducerId:
+            {
+                var id = r.ReadString(flexible);
+                var timeout = r.ReadInt32();
+                var pid = version >= 3 ? r.ReadInt64() : -1;
+                var epoch = version >= 3 ? r.ReadInt16() : (short)-1;
+                return new TxnRequest(apiKey, version, id, pid, epoch) { TimeoutMs = timeout };
+            }
+
+            case AddPartitionsToTxn when version <= 3:
+            {
+                var request = new TxnRequest(apiKey, version, r.ReadString(flexible), r.ReadInt64(), r.ReadInt16());
+                var topics = r.ReadArrayLength(flexible);
+                for (var t = 0; t < topics; t++)
+                {
+                    var topic = r.ReadString(flexible) ?? "";
+                    var partitions = r.ReadArrayLength(flexible);
+                    for (var p = 0; p < partitions; p++)
+                    {
+                        request.Partitions.Add((topic, r.ReadInt32()));
+                    }
+
+                    if (flexible)
+                    {
+                        r.SkipTaggedFields();
+                    }
+                }
+
+                return request;
+            }
+
+            case AddOffsetsToTxn:
+                return new TxnRequest(apiKey, version, r.ReadString(flexible), r.ReadInt64(), r.ReadInt16()) { GroupId = r.ReadString(flexible) };
+
+            case EndTxn:
+                return new TxnRequest(apiKey, version, r.ReadString(flexible), r.ReadInt64(), r.ReadInt16()) { Commit = r.ReadInt8() != 0 };
+
+            case TxnOffsetCommit:
+            {
+                var id = r.ReadString(flexible);
+                var group = r.ReadString(flexible);
+                var request = new TxnRequest(apiKey, version, id, r.ReadInt64(), r.ReadInt16()) { GroupId = group };
+                if (version >= 3)
+                {
+                    request = request with { GenerationId = r.ReadInt32(), MemberId = r.ReadString(flexible) ?? "" };
+                    _ = r.ReadString(flexible); // group instance id
+                }
+
+                var topics = r.ReadArrayLength(flexible);
+                for (var t = 0; t < topics; t++)
+                {
+                    var topic = r.ReadString(flexible) ?? "";
+                    var partitions = r.ReadArrayLength(flexible);
+                    for (var p = 0; p < partitions; p++)
+                    {
+                        var partition = r.ReadInt32();
+                        var offset = r.ReadInt64();
+                        if (version >= 2)
+                        {
+                            _ = r.ReadInt32(); // committed leader epoch
+                        }
+
+                        request.Offsets.Add(new TxnOffset(topic, partition, offset, r.ReadString(flexible)));
+                        if (flexible)
+                        {
+                            r.SkipTaggedFields();
+                        }
+                    }
+
+                    if (flexible)
+                    {
+                        r.SkipTaggedFields();
+                    }
+                }
+
+                return request;
+            }
+
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A reader positioned after the response header of <paramref name="frame"/> (with its size prefix).</summary>
+    public static WireReader ResponseReader(ReadOnlySpan<byte> frame, bool flexible)
+    {
+        var r = new WireReader(frame[4..]);
+        _ = r.ReadInt32(); // correlation id
+        if (flexible)
+        {
+            r.SkipTaggedFields();
+        }
+
+        return r;
+    }
+
+    /// <summary>Error code, producer id and epoch of an InitProducerId answer.</summary>
+    public static (short Error, long ProducerId, short Epoch) ReadInitProducerIdResponse(ReadOnlySpan<byte> frame, short version)
+    {
+        var r = ResponseReader(frame, IsFlexible(InitProducerId, version));
+        _ = r.ReadInt32(); // throttle
+        return (r.ReadInt16(), r.ReadInt64(), r.ReadInt16());
+    }
+
+    /// <summary>The error code of an answer whose body is throttle_time_ms then error_code (EndTxn, AddOffsetsToTxn).</summary>
+    public static short ReadThrottleThenError(ReadOnlySpan<byte> frame, short apiKey, short version)
+    {
+        var r = ResponseReader(frame, IsFlexible(apiKey, version));
+        _ = r.ReadInt32();
+        return r.ReadInt16();
+    }
+
+    /// <summary>The per-partition errors of an answer shaped throttle, [name, [partition, error]] (AddPartitionsToTxn v0-3,
+    /// TxnOffsetCommit; OffsetCommit v2 without the throttle).</summary>
+    public static List<(string Topic, int Partition, short Error)> ReadPartitionErrors(ReadOnlySpan<byte> frame, short apiKey, short version, bool hasThrottle = true)
+    {
+        var flexible = IsFlexible(apiKey, version);
+        var r = ResponseReader(frame, flexible);
+        if (hasThrottle)
+        {
+            _ = r.ReadInt32();
+        }
+
+        var result = new List<(string, int, short)>();
+        var topics = r.ReadArrayLength(flexible);
+        for (var t = 0; t < topics; t++)
+        {
+            var topic = r.ReadString(flexible) ?? "";
+            var partitions = r.ReadArrayLength(flexible);
+            for (var p = 0; p < partitions; p++)
+            {
+                result.Add((topic, r.ReadInt32(), r.ReadInt16()));
+                if (flexible)
+                {
+                    r.SkipTaggedFields();
+                }
+            }
+
+            if (flexible)
+            {
+                r.SkipTaggedFields();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>An InitProducerId answer in <paramref name="version"/>, with its size prefix.</summary>
+    public static byte[] InitProducerIdResponse(int correlationId, short version, short error, long producerId, short epoch)
+    {
+        var flexible = IsFlexible(InitProducerId, version);
+        var w = ResponseStart(correlationId, flexible);
+        w.Int32(0);
+        w.Int16(error);
+        w.Int64(producerId);
+        w.Int16(epoch);
+        w.TagsIf(flexible);
+        return w.End();
+    }
+
+    /// <summary>An answer of throttle then error (EndTxn, AddOffsetsToTxn v0-4), with its size prefix.</summary>
+    public static byte[] ThrottleThenErrorResponse(int correlationId, short apiKey, short version, short error)
+    {
+        var flexible = IsFlexible(apiKey, version);
+        var w = ResponseStart(correlationId, flexible);
+        w.Int32(0);
+        w.Int16(error);
+        if (apiKey == EndTxn && version >= 5)
+        {
+            w.Int64(-1);
+            w.Int16(-1);
+        }
+
+        w.TagsIf(flexible);
+        return w.End();
+    }
+
+    /// <summary>An answer shaped throttle, [name, [partition, error]] with one error for every partition (AddPartitionsToTxn
+    /// v0-3, TxnOffsetCommit), with its size prefix.</summary>
+    public static byte[] PartitionErrorsResponse(int correlationId, short apiKey, short version, IEnumerable<(string Topic, int Partition)> partitions, short error)
+    {
+        var flexible = IsFlexible(apiKey, version);
+        var w = ResponseStart(correlationId, flexible);
+        w.Int32(0);
+        var byTopic = partitions.GroupBy(p => p.Topic).ToList();
+        w.ArrayLength(byTopic.Count, flexible);
+        foreach (var topic in byTopic)
+        {
+            w.String(topic.Key, flexible);
+            var list = topic.Select(p => p.Partition).Distinct().ToList();
+            w.ArrayLength(list.Count, flexible);
+            foreach (var p in list)
+            {
+                w.Int32(p);
+                w.Int16(error);
+                w.TagsIf(flexible);
+            }
+
+            w.TagsIf(flexible);
+        }
+
+        w.TagsIf(flexible);
+        return w.End();
+    }
+
+    /// <summary>A Produce answer (v3-v11) with <paramref name="error"/> for every partition of the request, with its size prefix.</summary>
+    public static byte[] ProduceErrorResponse(int correlationId, short version, IEnumerable<(string Topic, int Partition)> partitions, short error, string message)
+    {
+        var flexible = IsFlexible(Produce, version);
+        var w = ResponseStart(correlationId, flexible);
+        var byTopic = partitions.GroupBy(p => p.Topic).ToList();
+        w.ArrayLength(byTopic.Count, flexible);
+        foreach (var topic in byTopic)
+        {
+            w.String(topic.Key, flexible);
+            var list = topic.Select(p => p.Partition).Distinct().ToList();
+            w.ArrayLength(list.Count, flexible);
+            foreach (var p in list)
+            {
+                w.Int32(p);
+                w.Int16(error);
+                w.Int64(-1); // base offset
+                if (version >= 2)
+                {
+                    w.Int64(-1); // log append time
+                }
+
+                if (version >= 5)
+                {
+                    w.Int64(-1); // log start offset
+                }
+
+                if (version >= 8)
+                {
+                    w.ArrayLength(0, flexible); // record errors
+                    w.String(message, flexible);
+                }
+
+                w.TagsIf(flexible);
+            }
+
+            w.TagsIf(flexible);
+        }
+
+        w.Int32(0); // throttle time (v1+)
+        w.TagsIf(flexible);
+        return w.End();
+    }
+
+    /// <summary>An InitProducerId v3 request (flexible: header v2) that bumps <paramref name="producerId"/>'s epoch (KIP-360).</summary>
+    public static byte[] InitProducerIdRequest(int correlationId, string transactionalId, int timeoutMs, long producerId, short epoch)
+    {
+        var w = RequestStart(InitProducerId, 3, correlationId, flexible: true);
+        w.String(transactionalId, compact: true);
+        w.Int32(timeoutMs);
+        w.Int64(producerId);
+        w.Int16(epoch);
+        w.Tags();
+        return w.End();
+    }
+
+    /// <summary>An EndTxn v1 request.</summary>
+    public static byte[] EndTxnRequest(int correlationId, string transactionalId, long producerId, short epoch, bool commit)
+    {
+        var w = RequestStart(EndTxn, 1, correlationId, flexible: false);
+        w.String(transactionalId, compact: false);
+        w.Int64(producerId);
+        w.Int16(epoch);
+        w.Bytes([commit ? (byte)1 : (byte)0]);
+        return w.End();
+    }
+
+    /// <summary>An OffsetCommit v2 request (generation, member id, retention -1).</summary>
+    public static byte[] OffsetCommitRequest(int correlationId, string groupId, int generationId, string memberId, IReadOnlyCollection<TxnOffset> offsets)
+    {
+        var w = RequestStart(OffsetCommit, 2, correlationId, flexible: false);
+        w.String(groupId, compact: false);
+        w.Int32(generationId);
+        w.String(memberId, compact: false);
+        w.Int64(-1); // retention: the broker's default
+        var byTopic = offsets.GroupBy(o => o.Topic).ToList();
+        w.Int32(byTopic.Count);
+        foreach (var topic in byTopic)
+        {
+            w.String(topic.Key, compact: false);
+            w.Int32(topic.Count());
+            foreach (var o in topic)
+            {
+                w.Int32(o.Partition);
+                w.Int64(o.Offset);
+                w.NullableString(o.Metadata);
+            }
+        }
+
+        return w.End();
+    }
+
+    private static Writer RequestStart(short apiKey, short version, int correlationId, bool flexible)
+    {
+        var w = new Writer();
+        w.Int16(apiKey);
+        w.Int16(version);
+        w.Int32(correlationId);
+        w.String("samsa-txn-front", compact: false);
+        w.TagsIf(flexible);
+        return w;
+    }
+
+    private static Writer ResponseStart(int correlationId, bool flexible)
+    {
+        var w = new Writer();
+        w.Int32(correlationId);
+        w.TagsIf(flexible);
+        return w;
+    }
+
+    /// <summary>A growing big-endian buffer; <see cref="End"/> prefixes it with its size.</summary>
+    internal sealed class Writer
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new();
+
+        public void Int16(short v) => Int16Raw(v);
+
+        public void Int32(int v)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(_buffer.GetSpan(4), v);
+            _buffer.Advance(4);
+        }
+
+        public void Int64(long v)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(_buffer.GetSpan(8), v);
+            _buffer.Advance(8);
+        }
+
+        public void UVarInt(uint v)
+        {
+            while (v >= 0x80)
+            {
+                _buffer.Write([(byte)(v | 0x80)]);
+                v >>= 7;
+            }
+
+            _buffer.Write([(byte)v]);
+        }
+
+        public void Bytes(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
+
+        public void ArrayLength(int count, bool compact)
+        {
+            if (compact)
+            {
+                UVarInt((uint)(count + 1));
+            }
+            else
+            {
+                Int32(count);
+            }
+        }
+
+        public void String(string s, bool compact)
+        {
+            var bytes = Encoding.UTF8.GetBytes(s);
+            if (compact)
+            {
+                UVarInt((uint)bytes.Length + 1);
+            }
+            else
+            {
+                Int16Raw((short)bytes.Length);
+            }
+
+            Bytes(bytes);
+        }
+
+        public void NullableString(string? s)
+        {
+            if (s is null)
+            {
+                Int16Raw(-1);
+            }
+            else
+            {
+                String(s, compact: false);
+            }
+        }
+
+        public void Tags() => UVarInt(0);
+
+        public void TagsIf(bool flexible)
+        {
+            if (flexible)
+            {
+                Tags();
+            }
+        }
+
+        public byte[] End()
+        {
+            var body = _buffer.WrittenSpan;
+            var frame = new byte[4 + body.Length];
+            BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
+            body.CopyTo(frame.AsSpan(4));
+            return frame;
+        }
+
+        private void Int16Raw(short v)
+        {
+            BinaryPrimitives.WriteInt16BigEndian(_buffer.GetSpan(2), v);
+            _buffer.Advance(2);
+        }
+    }
+}
+
+/// <summary>The fixed header of a v2 record batch (KIP-98), read in place.</summary>
+internal static class RecordBatch
+{
+    public const int HeaderSize = 61;
+    public const int CrcOffset = 17;
+    public const int AttributesOffset = 21;
+
+    /// <summary>The whole batch's size: the base offset and length fields plus what the length counts.</summary>
+    public static int Size(ReadOnlySpan<byte> batch) => 12 + BinaryPrimitives.ReadInt32BigEndian(batch[8..]);
+
+    public static long BaseOffset(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt64BigEndian(batch);
+
+    public static byte Magic(ReadOnlySpan<byte> batch) => batch[16];
+
+    public static short Attributes(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt16BigEndian(batch[AttributesOffset..]);
+
+    public static long LastOffset(ReadOnlySpan<byte> batch) => BaseOffset(batch) + BinaryPrimitives.ReadInt32BigEndian(batch[23..]);
+
+    public static long ProducerId(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt64BigEndian(batch[43..]);
+
+    public static short Epoch(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt16BigEndian(batch[51..]);
+
+    public static uint Crc(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadUInt32BigEndian(batch[CrcOffset..]);
+
+    /// <summary>Whether a control batch's only record is a COMMIT marker (control type 1; ABORT is 0).</summary>
+    public static bool IsCommitMarker(ReadOnlySpan<byte> batch)
+    {
+        try
+        {
+            var r = new WireReader(batch[HeaderSize..]);
+            _ = r.ReadVarInt(); // record length
+            _ = r.ReadInt8(); // attributes
+            _ = r.ReadVarLong(); // timestamp delta
+            _ = r.ReadVarInt(); // offset delta
+            var keyLength = r.ReadVarInt();
+            if (keyLength < 4)
+            {
+                return false;
+            }
+
+            _ = r.ReadInt16(); // control record version
+            return r.ReadInt16() == 1;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Writes the CRC-32C of the batch (attributes to the end) into its CRC field.</summary>
+    public static void WriteCrc(Span<byte> batch) =>
+        BinaryPrimitives.WriteUInt32BigEndian(batch[CrcOffset..], Crc32C.Compute(batch[AttributesOffset..]));
+}
+
+/// <summary>CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the record batch checksum; table-driven, one byte at a time.</summary>
+internal static class Crc32C
+{
+    private static readonly uint[] Table = BuildTable();
+
+    public static uint Compute(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        }
+
+        return ~crc;
+    }
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[256];
+        for (uint i = 0; i < 256; i++)
+        {
+            var c = i;
+            for (var k = 0; k < 8; k++)
+            {
+                c = (c & 1) != 0 ? 0x82F63B78u ^ (c >> 1) : c >> 1;
+            }
+
+            table[i] = c;
+        }
+
+        return table;
+    }
+}
