@@ -45,6 +45,9 @@ internal static class ProducerConfigKeys
     public const string TransactionalId = "transactional.id";
     public const string SecurityProtocol = "security.protocol";
 
+    /// <summary>Samsa's own key (no Java equivalent): trace context into record headers.</summary>
+    public const string TracingInjectHeaders = "samsa.tracing.inject.headers";
+
     /// <summary>Every key <see cref="ProducerConfigParser"/> understands, besides the TLS keys (<see cref="Security.TlsConfigKeys"/>).</summary>
     public static readonly string[] All =
     [
@@ -55,7 +58,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, .. SaslConfigKeys.All,
+        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, TracingInjectHeaders, .. SaslConfigKeys.All,
     ];
 }
 
@@ -165,6 +168,7 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.ValueSerializer: o = o with { ValueSerializer = v.Length == 0 ? null : v }; break;
                 case ProducerConfigKeys.TransactionalId: o = o with { TransactionalId = raw.Length == 0 ? null : raw }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
+                case ProducerConfigKeys.TracingInjectHeaders: o = o with { InjectTraceHeaders = ParseBool(key, v) }; break;
                 case var _ when Security.TlsConfigParser.Handles(key): o = o with { Tls = Security.TlsConfigParser.Parse(o.Tls, key, raw) }; break;
                 default:
                     if (!SaslConfigParser.TryApply(key, raw, ref sasl))

@@ -1,3 +1,4 @@
+using Samsa.Diagnostics;
 using Samsa.Protocol;
 using Samsa.Records;
 using Samsa.Serialization;
@@ -76,8 +77,10 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
 
         var promise = DeliveryPromise.Rent();
-        if (SerializeAndAppend(record, promise, null, MemoryWait.Async, out var waitingForMemory, out _) is { } error)
+        var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
+        if (SerializeAndAppend(record, promise, null, MemoryWait.Async, telemetry, out var waitingForMemory, out _) is { } error)
         {
+            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
             promise.Fail(error);
             return promise.Task;
         }
@@ -102,7 +105,8 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
         // On the reporting loop, waiting for buffer space would wait for this very loop to free it.
         var reentrant = ReportingThread.IsCurrent;
-        var error = SerializeAndAppend(record, null, deliveryHandler, reentrant ? MemoryWait.Never : MemoryWait.Blocking, out var waitingForMemory, out var refused);
+        var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
+        var error = SerializeAndAppend(record, null, deliveryHandler, reentrant ? MemoryWait.Never : MemoryWait.Blocking, telemetry, out var waitingForMemory, out var refused);
         if (refused)
         {
             error = BufferFullOnReportingLoop(record);
@@ -115,6 +119,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
         if (error is not null)
         {
+            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
             ReportFailure(record, deliveryHandler, error);
         }
     }
@@ -127,9 +132,17 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             return true;
         }
 
-        if (SerializeAndAppend(record, null, deliveryHandler, MemoryWait.Never, out _, out var refused) is { } error)
+        var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
+        if (SerializeAndAppend(record, null, deliveryHandler, MemoryWait.Never, telemetry, out _, out var refused) is { } error)
         {
+            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
             ReportFailure(record, deliveryHandler, error);
+        }
+
+        if (refused && telemetry.Trace is { } trace)
+        {
+            // Not taken: the caller decides what to do; only the span says why it ended.
+            trace.Fail(BufferFull(record.Topic, record.Partition), partitionId: null);
         }
 
         return !refused;
@@ -202,7 +215,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             error = new ProducerClosedException($"The producer was disposed before the record for topic '{record.Topic.Name}' was appended; it was not sent.") { Topic = record.Topic.Name };
         }
 
-        error ??= Append(record.Topic, record.Partition, record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, record.Headers, record.TimestampMs, record.Promise, record.Handler, record.Bytes);
+        error ??= Append(record.Topic, record.Partition, record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, record.Headers, record.TimestampMs, record.Promise, record.Handler, record.Bytes, record.Telemetry);
         if (error is null)
         {
             record.ReturnBytes();
@@ -223,6 +236,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public void Fail(PendingRecord record, KafkaException error)
     {
+        _engine.Telemetry.OnRejected(record.Topic.Name, error, record.Telemetry);
         record.EndWait();
         record.ReturnBytes();
         if (record.Promise is { } promise)
@@ -286,7 +300,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     /// cannot be produced; <paramref name="refused"/> is true when it was not taken because the
     /// buffer is full and <paramref name="wait"/> is <see cref="MemoryWait.Never"/>.
     /// </summary>
-    private KafkaException? SerializeAndAppend(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
+    private KafkaException? SerializeAndAppend(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, in RecordTelemetry telemetry, out PendingRecord? waitingForMemory, out bool refused)
     {
         waitingForMemory = null;
         refused = false;
@@ -309,7 +323,8 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
         var key = keyBuffer.WrittenSpan;
         var value = valueBuffer.WrittenSpan;
-        var size = RecordBatchBuilder.EstimateRecordSize(key, keyIsNull, value, valueIsNull, record.Headers);
+        telemetry.Trace?.SetBodySize(valueIsNull ? -1 : value.Length);
+        var size = RecordBatchBuilder.EstimateRecordSize(key, keyIsNull, value, valueIsNull, record.Headers, telemetry.ExtraHeaders);
         if (CheckSize(record, size) is { } tooLarge)
         {
             return tooLarge;
@@ -319,7 +334,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         var topic = _engine.GetTopic(record.Topic);
         if (topic.IsReady && _engine.Memory.TryReserve(size))
         {
-            var error = Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size);
+            var error = Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, telemetry);
             if (error is not null)
             {
                 _engine.Memory.Release(size);
@@ -336,13 +351,13 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
         if (wait == MemoryWait.Blocking && topic.IsReady)
         {
-            return WaitThenAppend(topic, record, key, keyIsNull, value, valueIsNull, timestampMs, handler, size);
+            return WaitThenAppend(topic, record, key, keyIsNull, value, valueIsNull, timestampMs, handler, size, telemetry);
         }
 
         // A ProduceAsync gives up after max.block.ms through BufferMemory's one expiry timer; a blocked
         // Produce times its own wait.
         var expiresAtMs = wait == MemoryWait.Async ? MonotonicClock.NowMs + (long)_engine.Options.MaxBlock.TotalMilliseconds : long.MaxValue;
-        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs);
+        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs, telemetry);
         if (wait == MemoryWait.Never)
         {
             OnGranted(pending);
@@ -366,7 +381,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     // A Produce call whose topic is known and whose memory is not free: blocks this thread until the memory is
     // granted (in arrival order) or max.block.ms passes, then appends from the scratch buffers (see BlockedProduce).
-    private KafkaException? WaitThenAppend(TopicState topic, in ProducerRecord<TKey, TValue> record, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, long timestampMs, Action<DeliveryReport>? handler, int size)
+    private KafkaException? WaitThenAppend(TopicState topic, in ProducerRecord<TKey, TValue> record, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, long timestampMs, Action<DeliveryReport>? handler, int size, in RecordTelemetry telemetry)
     {
         var blocked = BlockedProduce.ForThisThread(size);
         if (!_engine.Memory.ReserveOrEnqueue(blocked))
@@ -391,7 +406,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
         KafkaException? error = _engine.IsClosed
             ? new ProducerClosedException($"The producer was disposed while the record for topic '{record.Topic}' waited for buffer memory; it was not sent.") { Topic = record.Topic, Partition = record.Partition }
-            : Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, null, handler, size);
+            : Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, null, handler, size, telemetry);
         if (error is not null)
         {
             _engine.Memory.Release(size);
@@ -417,6 +432,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
                 // and so never pooled again; the collector takes it with this wait.
                 waitingForMemory.EndWait();
                 waitingForMemory.ReturnBytes();
+                waitingForMemory.Telemetry.Trace?.Cancel();
             }
             else
             {
@@ -490,7 +506,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     }
 
     /// <summary>Partitions and appends serialized bytes whose buffer memory is reserved; returns the error if the record cannot go to a partition.</summary>
-    private InvalidRecordException? Append(TopicState topic, int? explicitPartition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size)
+    private InvalidRecordException? Append(TopicState topic, int? explicitPartition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, in RecordTelemetry telemetry)
     {
         var info = topic.Info;
         var partitionCount = info.Partitions.Length;
@@ -524,7 +540,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
 
         var accumulator = topic.Partitions[partition];
-        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs), size, out var readyAtMs))
+        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs, telemetry), size, out var readyAtMs))
         {
             accumulator.Sender?.Activate(accumulator, readyAtMs);
         }

@@ -15,7 +15,7 @@ internal sealed class PendingRecord : MemoryWaiter
 
     // expiresAtMs: when BufferMemory gives up on it if it still waits for memory; long.MaxValue: never
     // (or its caller times itself out).
-    public PendingRecord(IPendingRecordWriter writer, PendingBytesArena arena, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue)
+    public PendingRecord(IPendingRecordWriter writer, PendingBytesArena arena, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue, Diagnostics.RecordTelemetry telemetry = default)
         : base(size)
     {
         ExpiresAtMs = expiresAtMs;
@@ -32,6 +32,7 @@ internal sealed class PendingRecord : MemoryWaiter
         TimestampMs = timestampMs;
         Promise = promise;
         Handler = handler;
+        Telemetry = telemetry;
     }
 
     public IPendingRecordWriter Writer { get; }
@@ -60,6 +61,9 @@ internal sealed class PendingRecord : MemoryWaiter
     public DeliveryPromise? Promise { get; }
 
     public Action<DeliveryReport>? Handler { get; }
+
+    /// <summary>When the call accepted the record and its "send" span, carried to its batch.</summary>
+    public Diagnostics.RecordTelemetry Telemetry { get; }
 
     /// <summary>
     /// Makes the record wakeable by <see cref="WaitForMemory"/>; call before it is queued for

@@ -74,6 +74,7 @@ internal sealed partial class ProducerEngine
                 Metadata.RequestRefresh();
             }
 
+            Telemetry.OnRetry(batch, error);
             if (verdict == RetryVerdict.RetryAfterEpochBump)
             {
                 LogEpochBump(partition.Topic, partition.Partition, batch.Identity.ProducerId, batch.Identity.Epoch, error.Message);

@@ -73,6 +73,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
+        Telemetry = new Diagnostics.ProducerTelemetry(this, ClientId, options.InjectTraceHeaders);
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
 
@@ -98,6 +99,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public BufferMemory Memory { get; }
 
+    /// <summary>This producer's metrics and spans (the <c>Samsa</c> meter and activity source).</summary>
+    public Diagnostics.ProducerTelemetry Telemetry { get; }
+
     /// <summary>Null unless <c>enable.idempotence</c> is in effect.</summary>
     public ProducerIdentity? Identity { get; }
 
@@ -115,6 +119,22 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         var connections = Connections.GetHealth();
         return new ProducerHealth(
             FatalError, Memory.Used, Memory.Limit, connections.Connected, connections.Unreachable, connections.LastError);
+    }
+
+    /// <summary>Records accepted and not yet reported, for the <c>samsa.producer.records.queued</c> gauge (off the produce path).</summary>
+    public long CountQueuedRecords()
+    {
+        long count = 0;
+        foreach (var topic in _topics.Values)
+        {
+            count += topic.WaitingCount;
+            foreach (var partition in topic.Partitions)
+            {
+                count += partition.QueuedRecords;
+            }
+        }
+
+        return count;
     }
 
     /// <summary>Puts the producer in its failed state and fails every record not yet delivered.</summary>
@@ -235,6 +255,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _completions.Writer.TryComplete();
         await _completionLoop.ConfigureAwait(false);
         await _expiryTimer.DisposeAsync().ConfigureAwait(false);
+        Telemetry.Dispose();
     }
 
     private void FailUnsent(Func<PartitionAccumulator, KafkaException> error)

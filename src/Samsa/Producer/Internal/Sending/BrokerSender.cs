@@ -1,3 +1,4 @@
+using Samsa.Diagnostics;
 using Samsa.Network;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -27,6 +28,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private int _drainStart;
     private long _throttledUntilMs;
+    private BrokerTags? _tags;
 
     // When (MonotonicClock ms) the sleeping loop will look again by itself; long.MaxValue while it is
     // awake or sleeps without a deadline. A batch that cannot be ready before then needs no wake-up:
@@ -47,6 +49,22 @@ internal sealed class BrokerSender : IAsyncDisposable
 
     /// <summary>Where the broker is; metadata may move it, keeping the node id.</summary>
     public BrokerAddress Address { get; set; }
+
+    // The broker's metric attributes, made again only when metadata moves it.
+    private BrokerTags Tags
+    {
+        get
+        {
+            var tags = Volatile.Read(ref _tags);
+            if (tags is null || tags.Address != Address)
+            {
+                tags = new BrokerTags(Address);
+                Volatile.Write(ref _tags, tags);
+            }
+
+            return tags;
+        }
+    }
 
     public void Wake() => _wake.Set();
 
@@ -304,15 +322,22 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         foreach (var batch in batches)
         {
-            batch.Seal(options.CompressionType, _engine.CompressionLevel);
+            if (batch.Seal(options.CompressionType, _engine.CompressionLevel))
+            {
+                _engine.Telemetry.OnBatchSealed(batch, options.CompressionType);
+            }
+
             batch.Attempts++;
         }
 
         frame.Reset();
         ProduceRequestEncoder.Write(frame, version, _engine.ClientId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+        var tags = Tags;
+        var sentAt = _engine.Telemetry.OnRequestSent(tags, batches, out var inFlightCounted);
         if (options.Acks == Acks.None)
         {
             await connection.SendFrameAsync(frame, handler: null, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+            _engine.Telemetry.OnRequestCompleted(tags, sentAt, inFlightCounted, error: null);
             _inFlight.Release();
             foreach (var batch in batches)
             {
@@ -329,7 +354,7 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
-        var request = new InFlightProduce(this, [.. batches]);
+        var request = new InFlightProduce(this, [.. batches], tags, sentAt, inFlightCounted);
         await connection.SendFrameAsync(frame, request, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
     }
 
@@ -346,6 +371,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     // KIP-219: the broker answers at once and expects the client to hold back for the throttle time.
     private void OnThrottled(int throttleTimeMs)
     {
+        _engine.Telemetry.OnThrottle(Tags, throttleTimeMs);
         if (throttleTimeMs > 0)
         {
             Volatile.Write(ref _throttledUntilMs, MonotonicClock.NowMs + throttleTimeMs);
@@ -358,7 +384,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     /// connection promises one call, answer or failure; the guard makes a second one a no-op anyway,
     /// since completing a batch twice would report its records twice.
     /// </summary>
-    private sealed class InFlightProduce(BrokerSender sender, ProducerBatch[] batches) : IResponseHandler
+    private sealed class InFlightProduce(BrokerSender sender, ProducerBatch[] batches, BrokerTags tags, long sentAt, bool inFlightCounted) : IResponseHandler
     {
         private int _completed;
 
@@ -369,6 +395,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                 return;
             }
 
+            sender._engine.Telemetry.OnRequestCompleted(tags, sentAt, inFlightCounted, error: null);
             if (!TryCompleteAllSucceeded(body, apiVersion))
             {
                 CompleteFromDecodedResponse(body, apiVersion);
@@ -384,6 +411,8 @@ internal sealed class BrokerSender : IAsyncDisposable
             {
                 return;
             }
+
+            sender._engine.Telemetry.OnRequestCompleted(tags, sentAt, inFlightCounted, error);
 
             // The request may have reached the broker before the connection failed.
             foreach (var batch in batches)

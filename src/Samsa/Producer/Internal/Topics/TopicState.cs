@@ -30,6 +30,18 @@ internal sealed class TopicState(string name)
     /// <summary>Why the topic could not be resolved; null while waiting or once resolved.</summary>
     public KafkaException? Failure { get; private set; }
 
+    /// <summary>Records waiting for the topic's metadata (for the records-queued gauge).</summary>
+    public int WaitingCount
+    {
+        get
+        {
+            lock (this)
+            {
+                return _waiting?.Count ?? 0;
+            }
+        }
+    }
+
     /// <summary>Queues the record until the topic resolves; false if it has already (append or fail it now, see <see cref="Failure"/>).</summary>
     public bool TryEnqueue(PendingRecord record)
     {
