@@ -69,6 +69,16 @@ internal sealed class SendTrace
         }
 
         Activity.Current = previous;
+        if (!activity.Recorded)
+        {
+            // Not sampled: the OpenTelemetry SDK still makes an activity for propagation (PropagationData). Samsa
+            // keeps no span and writes no headers for such a record, so that an unsampled record costs no more
+            // than that; a consumer starts its own trace for it.
+            activity.Stop();
+            Activity.Current = previous;
+            return null;
+        }
+
         activity.DisplayName = topic + " send";
         if (activity.IsAllDataRequested)
         {
