@@ -67,6 +67,9 @@ internal static class ProducerMetrics
     public static readonly ObservableGauge<double> MetadataAge = Meter.CreateObservableGauge(
         TelemetryNames.MetadataAge, () => Observe(static p => p.MetadataAgeSeconds), "s", "Time since the producer last received cluster metadata.");
 
+    public static readonly ObservableCounter<long> ConnectionsCreated = Meter.CreateObservableCounter(
+        TelemetryNames.ConnectionsCreated, () => Observe(static p => p.ConnectionsCreated), "{connection}", "Broker connections established since the producer started.");
+
     public static readonly ObservableGauge<long> Connections = Meter.CreateObservableGauge(
         TelemetryNames.Connections, () => Observe(static p => p.ConnectionCount), "{connection}", "Broker connections open.");
 

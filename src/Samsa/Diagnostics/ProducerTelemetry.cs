@@ -15,6 +15,7 @@ internal sealed class ProducerTelemetry : IDisposable
 {
     private readonly ProducerEngine _engine;
     private readonly long _startedAtMs = Environment.TickCount64;
+    private PushMetrics? _push;
 
     public ProducerTelemetry(ProducerEngine engine, string clientId, bool injectTraceHeaders)
     {
@@ -25,6 +26,13 @@ internal sealed class ProducerTelemetry : IDisposable
     }
 
     public string ClientId { get; }
+
+    /// <summary>What a KIP-714 push reads; set while a broker subscribes to some metric, else null (nothing gathered).</summary>
+    public PushMetrics? Push
+    {
+        get => Volatile.Read(ref _push);
+        set => Volatile.Write(ref _push, value);
+    }
 
     public bool InjectTraceHeaders { get; }
 
@@ -46,6 +54,8 @@ internal sealed class ProducerTelemetry : IDisposable
 
     public long ConnectionCount => _engine.Connections.GetHealth().Connected;
 
+    public long ConnectionsCreated => _engine.Connections.ConnectionsCreated;
+
     /// <summary>What a record carries from its call: the time, if the duration is measured, and its span, if sampled.</summary>
     public RecordTelemetry Begin<TKey>(string topic, TKey? key, bool valueIsNull, Headers? headers)
     {
@@ -58,6 +68,7 @@ internal sealed class ProducerTelemetry : IDisposable
     public void OnRejected(string topic, KafkaException error, in RecordTelemetry record)
     {
         record.Trace?.Fail(error, partitionId: null);
+        Push?.RecordsFailed(1);
         if (ProducerMetrics.SentMessages.Enabled || ProducerMetrics.RecordErrors.Enabled || (record.AcceptedTimestamp != 0 && ProducerMetrics.OperationDuration.Enabled))
         {
             var tags = new TagList
@@ -85,6 +96,18 @@ internal sealed class ProducerTelemetry : IDisposable
     {
         var partition = batch.Partition;
         var deliveries = batch.Deliveries;
+        if (Push is { } push)
+        {
+            if (error is null)
+            {
+                push.RecordsSent(deliveries.Count);
+            }
+            else
+            {
+                push.RecordsFailed(deliveries.Count);
+            }
+        }
+
         var durations = ProducerMetrics.OperationDuration.Enabled;
         var counted = ProducerMetrics.SentMessages.Enabled || (error is not null && ProducerMetrics.RecordErrors.Enabled);
         if (!durations && !counted && !batch.Traced)
@@ -137,6 +160,7 @@ internal sealed class ProducerTelemetry : IDisposable
     /// <summary>A batch goes again after a failed attempt: its records count as retried.</summary>
     public void OnRetry(ProducerBatch batch, KafkaException error)
     {
+        Push?.RecordsRetried(batch.Builder.RecordCount);
         if (ProducerMetrics.RecordRetries.Enabled)
         {
             var tags = new TagList
@@ -153,6 +177,8 @@ internal sealed class ProducerTelemetry : IDisposable
     /// <summary>A batch was sealed for its first send: its size and compression ratio.</summary>
     public void OnBatchSealed(ProducerBatch batch, CompressionType compression)
     {
+        // KIP-714's record.queue.time: from the batch's first record to its first send.
+        Push?.QueueTime(MonotonicClock.NowMs - batch.CreatedTicks);
         if (!ProducerMetrics.BatchSize.Enabled && !ProducerMetrics.CompressionRatio.Enabled)
         {
             return;
@@ -198,7 +224,7 @@ internal sealed class ProducerTelemetry : IDisposable
             ProducerMetrics.RequestsInFlight.Add(1, broker.Tags(ClientId));
         }
 
-        return ProducerMetrics.RequestDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+        return ProducerMetrics.RequestDuration.Enabled || Push is not null ? Stopwatch.GetTimestamp() : 0;
     }
 
     /// <summary>The request sent at <paramref name="sentTimestamp"/> was answered, or failed (<paramref name="error"/>).</summary>
@@ -208,6 +234,11 @@ internal sealed class ProducerTelemetry : IDisposable
         {
             // Paired with the Add in OnRequestSent, whatever listeners came or went since.
             ProducerMetrics.RequestsInFlight.Add(-1, broker.Tags(ClientId));
+        }
+
+        if (sentTimestamp != 0 && Push is { } push)
+        {
+            push.NodeLatency(broker.Address.NodeId, Stopwatch.GetElapsedTime(sentTimestamp).TotalMilliseconds);
         }
 
         if (sentTimestamp != 0 && ProducerMetrics.RequestDuration.Enabled)
@@ -225,6 +256,7 @@ internal sealed class ProducerTelemetry : IDisposable
     /// <summary>A Produce answer's throttle time (KIP-219), zero included.</summary>
     public void OnThrottle(BrokerTags broker, int throttleTimeMs)
     {
+        Push?.Throttle(throttleTimeMs);
         if (ProducerMetrics.ThrottleDuration.Enabled)
         {
             ProducerMetrics.ThrottleDuration.Record(throttleTimeMs / 1000.0, broker.Tags(ClientId));

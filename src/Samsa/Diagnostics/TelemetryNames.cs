@@ -39,6 +39,7 @@ internal static class TelemetryNames
     public const string RecordsQueued = "samsa.producer.records.queued";
     public const string MetadataAge = "samsa.producer.metadata.age";
     public const string Connections = "samsa.producer.connections";
+    public const string ConnectionsCreated = "samsa.producer.connections.created";
     public const string BatchSize = "samsa.producer.batch.size";
     public const string CompressionRatio = "samsa.producer.compression.ratio";
     public const string RequestRecords = "samsa.producer.request.records";

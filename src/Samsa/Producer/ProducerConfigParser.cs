@@ -47,6 +47,7 @@ internal static class ProducerConfigKeys
 
     /// <summary>Samsa's own key (no Java equivalent): trace context into record headers.</summary>
     public const string TracingInjectHeaders = "samsa.tracing.inject.headers";
+    public const string EnableMetricsPush = "enable.metrics.push";
 
     /// <summary>Every key <see cref="ProducerConfigParser"/> understands, besides the TLS keys (<see cref="Security.TlsConfigKeys"/>).</summary>
     public static readonly string[] All =
@@ -58,7 +59,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, TracingInjectHeaders, .. SaslConfigKeys.All,
+        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, TracingInjectHeaders, EnableMetricsPush, .. SaslConfigKeys.All,
     ];
 }
 
@@ -85,7 +86,6 @@ internal static class ProducerConfigParser
         ["metrics.sample.window.ms"] = "Samsa reports metrics through System.Diagnostics.Metrics, which has its own aggregation",
         ["metrics.recording.level"] = "Samsa reports metrics through System.Diagnostics.Metrics; enable or filter instruments there",
         ["auto.include.jmx.reporter"] = "there is no JMX in .NET",
-        ["enable.metrics.push"] = "client metrics push (KIP-714) is not supported",
         ["transaction.timeout.ms"] = "transactions are not supported yet",
     };
 
@@ -169,6 +169,7 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.TransactionalId: o = o with { TransactionalId = raw.Length == 0 ? null : raw }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
                 case ProducerConfigKeys.TracingInjectHeaders: o = o with { InjectTraceHeaders = ParseBool(key, v) }; break;
+                case ProducerConfigKeys.EnableMetricsPush: o = o with { EnableMetricsPush = ParseBool(key, v) }; break;
                 case var _ when Security.TlsConfigParser.Handles(key): o = o with { Tls = Security.TlsConfigParser.Parse(o.Tls, key, raw) }; break;
                 default:
                     if (!SaslConfigParser.TryApply(key, raw, ref sasl))

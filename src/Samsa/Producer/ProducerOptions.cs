@@ -144,6 +144,12 @@ public sealed record ProducerOptions
     /// </summary>
     public bool InjectTraceHeaders { get; init; } = true;
 
+    /// <summary>
+    /// <c>enable.metrics.push</c> (default true, as Java): when a broker subscribes to client metrics (KIP-714), the
+    /// requested ones are pushed to it at the interval it asks for. Nothing is gathered or sent while no broker asks.
+    /// </summary>
+    public bool EnableMetricsPush { get; init; } = true;
+
     /// <summary><c>partitioner.ignore.keys</c> (default false): when true, keyed records are spread like keyless ones.</summary>
     public bool PartitionerIgnoreKeys { get; init; }
 

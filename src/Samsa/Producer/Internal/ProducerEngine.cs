@@ -74,6 +74,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
         Telemetry = new Diagnostics.ProducerTelemetry(this, ClientId, options.InjectTraceHeaders);
+        ClientTelemetry = options.EnableMetricsPush ? new Diagnostics.ClientTelemetry(this) : null;
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
 
@@ -101,6 +102,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     /// <summary>This producer's metrics and spans (the <c>Samsa</c> meter and activity source).</summary>
     public Diagnostics.ProducerTelemetry Telemetry { get; }
+
+    /// <summary>KIP-714 metrics push; null with <c>enable.metrics.push=false</c>.</summary>
+    public Diagnostics.ClientTelemetry? ClientTelemetry { get; }
 
     /// <summary>Null unless <c>enable.idempotence</c> is in effect.</summary>
     public ProducerIdentity? Identity { get; }
@@ -232,6 +236,13 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
             return;
+        }
+
+        if (ClientTelemetry is { } clientTelemetry)
+        {
+            // KIP-714: the last push says the client is terminating; while the connections still stand.
+            await clientTelemetry.TerminateAsync(TimeSpan.FromMilliseconds(Math.Min(2000, Options.RequestTimeout.TotalMilliseconds))).ConfigureAwait(false);
+            await clientTelemetry.DisposeAsync().ConfigureAwait(false);
         }
 
         FailWaitingRecords();
