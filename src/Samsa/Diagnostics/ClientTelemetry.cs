@@ -70,9 +70,14 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
         {
             await RunAsync(token).ConfigureAwait(false);
         }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // Closing: TerminateAsync makes the last push with what was gathered.
+        }
         catch (Exception)
         {
             engine.Telemetry.Push = null;
+            Volatile.Write(ref _subscription, null);
         }
     }
 
