@@ -25,6 +25,37 @@ public sealed class TelemetryUnitTests
     }
 
     [Fact]
+    public void MetricsPushIsOnByDefaultAsInJava()
+    {
+        Assert.True(ProducerOptions.Default.EnableMetricsPush);
+        Assert.False(Parse(("enable.metrics.push", "false")).EnableMetricsPush);
+        Assert.Throws<ConfigException>(() => Parse(("enable.metrics.push", "sometimes")));
+    }
+
+    [Fact]
+    public void PushedMetricsAreOnlyTheRequestedOnesAndDeltaSumsCountFromTheLastPush()
+    {
+        var push = new PushMetrics(() => 3, () => (100, 1000));
+        push.RecordsSent(5);
+        push.NodeLatency(2, 10);
+        push.NodeLatency(2, 30);
+
+        var first = push.Collect(["org.apache.kafka.producer.record.send", "org.apache.kafka.producer.node."], delta: true);
+        Assert.Equal(["org.apache.kafka.producer.node.request.latency.avg", "org.apache.kafka.producer.node.request.latency.max", "org.apache.kafka.producer.record.send.total"], first.Select(m => m.Name));
+        Assert.Equal(20, first[0].Points.Single().Value);
+        Assert.Equal("2", first[0].Points.Single().Attributes.Single(a => a.Key == "node_id").Value);
+        Assert.Equal(30, first[1].Points.Single().Value);
+        Assert.Equal(5, first[2].Points.Single().Value);
+
+        push.RecordsSent(2);
+        var second = push.Collect([""], delta: true);
+        Assert.Equal(2, second.Single(m => m.Name.EndsWith("record.send.total", StringComparison.Ordinal)).Points.Single().Value);
+        Assert.DoesNotContain(second, m => m.Name.Contains("latency", StringComparison.Ordinal)); // nothing new in the window
+        Assert.Equal(900, second.Single(m => m.Name.EndsWith("buffer.available.bytes", StringComparison.Ordinal)).Points.Single().Value);
+        Assert.Empty(push.Collect([], delta: false));
+    }
+
+    [Fact]
     public void ErrorTypeIsTheBrokerCodeNameOrTheExceptionType()
     {
         Assert.Equal("NOT_LEADER_OR_FOLLOWER", ErrorTypes.Of(new KafkaBrokerException(ErrorCode.NotLeaderOrFollower, null, "t", 0)));
