@@ -131,6 +131,8 @@ public sealed class ProducerOptionsTests
         ["value.serializer"] = "bytes",
         ["transactional.id"] = "tx-1",
         ["security.protocol"] = "plaintext",
+        ["enable.metrics.push"] = "false",
+        ["samsa.tracing.inject.headers"] = "false",
     };
 
     [Fact]
@@ -175,6 +177,8 @@ public sealed class ProducerOptionsTests
         Assert.Equal("bytes", o.ValueSerializer);
         Assert.Equal("tx-1", o.TransactionalId);
         Assert.Equal(SecurityProtocol.Plaintext, o.SecurityProtocol);
+        Assert.False(o.EnableMetricsPush);
+        Assert.False(o.InjectTraceHeaders);
 
         // Everything but the transactional id also validates.
         var valid = (o with { TransactionalId = null }).Validate();
