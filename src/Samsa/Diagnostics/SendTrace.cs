@@ -53,7 +53,8 @@ internal sealed class SendTrace
     /// <param name="clientId">The producer's client id.</param>
     /// <param name="userHeaders">The caller's headers: a trace-context field they hold already is not added again.</param>
     /// <param name="injectHeaders">Whether to write the trace context into the record's headers.</param>
-    public static SendTrace? Start(string topic, object? key, bool valueIsNull, string clientId, Headers? userHeaders, bool injectHeaders)
+    /// <typeparam name="TKey">The key's type: generic, so that a value-type key is never boxed on the way to the check.</typeparam>
+    public static SendTrace? Start<TKey>(string topic, TKey? key, bool valueIsNull, string clientId, Headers? userHeaders, bool injectHeaders)
     {
         if (!Source.HasListeners())
         {
