@@ -62,7 +62,7 @@ internal static class ProducerMetrics
         TelemetryNames.BufferAvailable, () => Observe(static p => p.BufferAvailable), "By", "Bytes of buffer.memory free for new records.");
 
     public static readonly ObservableGauge<long> RecordsQueued = Meter.CreateObservableGauge(
-        TelemetryNames.RecordsQueued, () => Observe(static p => p.RecordsQueued), "{record}", "Records accepted and not yet reported: in batches, or waiting for memory or metadata.");
+        TelemetryNames.RecordsQueued, () => Observe(static p => p.RecordsQueued), "{record}", "Records accepted and not yet reported: in batches, or waiting for their topic's metadata.");
 
     public static readonly ObservableGauge<double> MetadataAge = Meter.CreateObservableGauge(
         TelemetryNames.MetadataAge, () => Observe(static p => p.MetadataAgeSeconds), "s", "Time since the producer last received cluster metadata.");
