@@ -160,6 +160,28 @@ public sealed class TracingTests(MockClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ARecordTheBrokerRefusesEndsItsSpanWithTheErrorCodeAndItsPartition()
+    {
+        const short MessageTooLarge = 10;
+        using var bed = new TelemetryBed(metrics: false);
+        var clientId = $"refused-span-{Guid.NewGuid():N}";
+        using var cluster = Samsa.Testing.MockCluster.Start(1);
+        cluster.CreateTopic("refused", 1);
+        cluster.PushRequestErrors(Samsa.Testing.KafkaApiKey.Produce, MessageTooLarge);
+        await using (var producer = new ProducerBuilder<string, string>(new ProducerOptions { BootstrapServers = cluster.BootstrapServers.Split(','), ClientId = clientId, EnableIdempotence = false }).Build())
+        {
+            using var parent = TelemetryBed.TestSource.StartActivity("parent");
+            await Assert.ThrowsAsync<KafkaBrokerException>(async () => await producer.ProduceAsync(new ProducerRecord<string, string>("refused", "k", "v")));
+        }
+
+        var span = Assert.Single(bed.SendSpans(clientId));
+        Assert.Equal(ActivityStatusCode.Error, span.Status);
+        Assert.Equal("MESSAGE_TOO_LARGE", span.GetTagItem("error.type"));
+        Assert.Equal("0", span.GetTagItem("messaging.destination.partition.id"));
+        Assert.Null(span.GetTagItem("messaging.kafka.offset"));
+    }
+
+    [Fact]
     public async Task ARecordThatFailsEndsItsSpanWithAnErrorStatus()
     {
         using var bed = new TelemetryBed(metrics: false);
