@@ -43,7 +43,7 @@ internal sealed class ProducerRegistration<TKey, TValue>(string name) : Producer
 
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         var builder = new ProducerBuilder<TKey, TValue>(options)
-            .SetLogger(loggers.CreateLogger(Name.Length == 0 ? "Samsa.Producer" : $"Samsa.Producer.{Name}"))
+            .SetLoggerFactory(Name.Length == 0 ? loggers : new NamedLoggerFactory(loggers, Name))
             .SetCloseTimeout(settings.CloseTimeout);
         foreach (var action in BuilderActions)
         {

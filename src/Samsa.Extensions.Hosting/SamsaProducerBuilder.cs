@@ -34,8 +34,9 @@ public sealed class SamsaProducerBuilder<TKey, TValue>
 
     /// <summary>
     /// Configures the <see cref="ProducerBuilder{TKey, TValue}"/> before <c>Build()</c>, e.g. to set a
-    /// serializer or partitioner. The logger is already set from <c>ILoggerFactory</c> (category
-    /// <c>Samsa.Producer</c>, or <c>Samsa.Producer.NAME</c> for a named producer).
+    /// serializer or partitioner. The loggers are already set from <c>ILoggerFactory</c> (categories
+    /// <c>Samsa.Producer</c>, <c>Samsa.Network</c>, <c>Samsa.Metadata</c>, <c>Samsa.Security</c>; for a named producer
+    /// each ends with <c>.NAME</c>, e.g. <c>Samsa.Network.NAME</c>).
     /// </summary>
     /// <returns>This builder, for chaining.</returns>
     public SamsaProducerBuilder<TKey, TValue> ConfigureBuilder(Action<ProducerBuilder<TKey, TValue>> configure)

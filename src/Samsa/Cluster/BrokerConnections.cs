@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Samsa.Diagnostics;
 using Samsa.Network;
 
 namespace Samsa.Cluster;
@@ -22,7 +25,15 @@ internal sealed class BrokerConnections : IAsyncDisposable
     private readonly HostResolver _resolver;
     private readonly long _maxIdleMs;
     private readonly Timer? _idleTimer;
+    private readonly ILogger _logger;
+    private readonly ILogger _securityLogger;
     private bool _disposed;
+
+    /// <summary>
+    /// How often a broker that stays unreachable is logged again (event 1302). The first failed attempt is logged at
+    /// once, and again at once after the broker was reached in between; meanwhile the reconnect backoff keeps trying.
+    /// </summary>
+    internal static readonly TimeSpan UnreachableLogInterval = TimeSpan.FromSeconds(30);
 
     // Set once a broker refused to authenticate the producer: from then on no connection is attempted, so nothing
     // keeps knocking with refused credentials (a refused login per retry), and every caller gets that refusal.
@@ -35,6 +46,8 @@ internal sealed class BrokerConnections : IAsyncDisposable
     /// <param name="maxIdle"><c>connections.max.idle.ms</c>; negative: never close idle connections.</param>
     /// <param name="resolver">Name lookups; <see cref="HostResolver.System"/> outside tests.</param>
     /// <param name="random">Jitter source, for deterministic tests.</param>
+    /// <param name="logger">Connection events (category <c>Samsa.Network</c>).</param>
+    /// <param name="securityLogger">Authentication refusals (category <c>Samsa.Security</c>).</param>
     public BrokerConnections(
         ConnectionSettings settings,
         TimeSpan reconnectBackoff,
@@ -42,9 +55,13 @@ internal sealed class BrokerConnections : IAsyncDisposable
         TimeSpan connectTimeoutMax,
         TimeSpan maxIdle,
         HostResolver resolver,
-        Random? random = null)
+        Random? random = null,
+        ILogger? logger = null,
+        ILogger? securityLogger = null)
     {
         _settings = settings;
+        _logger = logger ?? NullLogger.Instance;
+        _securityLogger = securityLogger ?? _logger;
         _reconnectBackoff = new ExponentialBackoff(reconnectBackoff, reconnectBackoffMax, random);
         _connectTimeout = new ExponentialBackoff(settings.ConnectTimeout, connectTimeoutMax, random);
         _resolver = resolver;
@@ -230,6 +247,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
                     // taking this closing one.
                     slot.Connecting = null;
                     (idle ??= []).Add(connection);
+                    ConnectionLog.IdleConnectionClosed(_logger, connection.Address, _maxIdleMs);
                 }
             }
         }
@@ -264,23 +282,41 @@ internal sealed class BrokerConnections : IAsyncDisposable
         {
             var connection = await ConnectAnyAddressAsync(slot, address).ConfigureAwait(false);
             Interlocked.Increment(ref _connectionsCreated);
+            int failedBefore;
             lock (_slots)
             {
+                failedBefore = slot.FailedAttempts;
                 slot.FailedAttempts = 0;
                 slot.FailedConnectAttempts = 0;
                 slot.LastError = null;
+            }
+
+            if (failedBefore > 0)
+            {
+                // A state change: the next failure is news again, whenever it comes.
+                slot.UnreachableLog.Reset();
+                ConnectionLog.BrokerReachable(_logger, address, failedBefore);
             }
 
             return connection;
         }
         catch (Exception e)
         {
+            int failed;
+            long retryInMs;
             lock (_slots)
             {
+                retryInMs = (long)_reconnectBackoff.After(slot.FailedAttempts).TotalMilliseconds;
                 slot.LastError = e;
                 slot.LastErrorTicks = Environment.TickCount64;
-                slot.NextAttemptTicks = Environment.TickCount64 + (long)_reconnectBackoff.After(slot.FailedAttempts).TotalMilliseconds;
-                slot.FailedAttempts++;
+                slot.NextAttemptTicks = Environment.TickCount64 + retryInMs;
+                failed = ++slot.FailedAttempts;
+            }
+
+            // A refusal is logged as such (1207) and ends the producer; a producer closing is no broker's fault.
+            if (e is not KafkaAuthenticationException && !Volatile.Read(ref _disposed) && slot.UnreachableLog.TryEnter(out _))
+            {
+                ConnectionLog.BrokerUnreachable(_logger, address, failed, retryInMs, e.Message);
             }
 
             throw;
@@ -328,6 +364,9 @@ internal sealed class BrokerConnections : IAsyncDisposable
                     connection.AuthenticationRefused += (_, refused) => OnRefused(refused);
                 }
 
+                connection.Failed += OnConnectionFailed;
+
+                ConnectionLog.Connected(_logger, address, resolved);
                 return connection;
             }
             catch (KafkaAuthenticationException e)
@@ -349,11 +388,26 @@ internal sealed class BrokerConnections : IAsyncDisposable
         throw lastError!;
     }
 
+    private void OnConnectionFailed(BrokerConnection connection, KafkaException error)
+    {
+        if (!connection.IsClosing && !Volatile.Read(ref _disposed))
+        {
+            ConnectionLog.ConnectionLost(_logger, connection.Address, error.Message);
+        }
+    }
+
     private void OnRefused(KafkaAuthenticationException refused)
     {
+        bool first;
         lock (_slots)
         {
+            first = _refused is null;
             _refused ??= refused;
+        }
+
+        if (first)
+        {
+            SecurityLog.AuthenticationFailed(_securityLogger, refused, refused.Message);
         }
 
         _settings.Sasl?.Refuse(refused);
@@ -370,5 +424,8 @@ internal sealed class BrokerConnections : IAsyncDisposable
         // The latest failed attempt since the last connect, for GetHealth.
         public Exception? LastError;
         public long LastErrorTicks;
+
+        // Event 1302: the first failure at once, then once per UnreachableLogInterval while it lasts.
+        public readonly LogLimiter UnreachableLog = new(UnreachableLogInterval);
     }
 }

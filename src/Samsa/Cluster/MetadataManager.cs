@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Samsa.Diagnostics;
 using Samsa.Network;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -25,6 +28,11 @@ internal sealed class MetadataManager : IDisposable
     private readonly HostResolver _resolver;
     private readonly Func<long> _nowMs;
     private readonly object _lock = new();
+    private readonly ILogger _logger;
+
+    // Event 1401: the first failure of a run at once, then once per 30 s while refreshes keep failing.
+    private readonly LogLimiter _failureLog = new(TimeSpan.FromSeconds(30));
+    private int _failuresInARow;
 
     // Topic -> when it was last used (see Touch). Read on the produce path without the lock.
     private readonly ConcurrentDictionary<string, StrongBox<long>> _topics = new(StringComparer.Ordinal);
@@ -49,6 +57,7 @@ internal sealed class MetadataManager : IDisposable
     /// <param name="dnsLookup"><c>client.dns.lookup</c>.</param>
     /// <param name="resolver">Name lookups; <see cref="HostResolver.System"/> outside tests.</param>
     /// <param name="nowMs">A monotonic clock in ms, for tests; <see cref="Environment.TickCount64"/> by default.</param>
+    /// <param name="logger">Refresh failures and recoveries (category <c>Samsa.Metadata</c>).</param>
     public MetadataManager(
         IReadOnlyList<BrokerAddress> bootstrapServers,
         BrokerConnections connections,
@@ -56,8 +65,10 @@ internal sealed class MetadataManager : IDisposable
         TimeSpan maxIdle,
         ClientDnsLookup dnsLookup,
         HostResolver resolver,
-        Func<long>? nowMs = null)
+        Func<long>? nowMs = null,
+        ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _bootstrapServers = bootstrapServers;
         _connections = connections;
         _maxAge = maxAge;
@@ -386,6 +397,13 @@ internal sealed class MetadataManager : IDisposable
                 else
                 {
                     Volatile.Write(ref _lastRefreshFailure, null);
+                    if (_failuresInARow > 0)
+                    {
+                        MetadataLog.Recovered(_logger, _failuresInARow);
+                        _failuresInARow = 0;
+                        _failureLog.Reset();
+                    }
+
                     Updated?.Invoke(snapshot);
                     signal.TrySetResult();
                 }
@@ -394,6 +412,14 @@ internal sealed class MetadataManager : IDisposable
             {
                 var failure = e as KafkaException ?? new KafkaNetworkException($"Metadata refresh failed: {e.Message}", e);
                 Volatile.Write(ref _lastRefreshFailure, failure);
+
+                // Only one refresh loop runs at a time, so the count needs no lock.
+                _failuresInARow++;
+                if (!failure.IsFatal && !Volatile.Read(ref _disposed) && _failureLog.TryEnter(out _))
+                {
+                    MetadataLog.RefreshFailed(_logger, _failuresInARow, failure.Message);
+                }
+
                 signal.TrySetException(failure);
             }
 

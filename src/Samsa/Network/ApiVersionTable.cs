@@ -14,7 +14,22 @@ internal sealed class ApiVersionTable
         {
             _ranges[key.ApiKey] = (key.MinVersion, key.MaxVersion);
         }
+
+        // Finalized features (ApiVersions v3+) are valid only with a non-negative epoch.
+        if (response.FinalizedFeaturesEpoch >= 0)
+        {
+            foreach (var feature in response.FinalizedFeatures)
+            {
+                FinalizedFeatures[feature.Name] = feature.MaxVersionLevel;
+            }
+        }
     }
+
+    /// <summary>The cluster-wide finalized feature levels the broker reported (for example <c>transaction.version</c>); empty before ApiVersions v3.</summary>
+    public Dictionary<string, short> FinalizedFeatures { get; } = [];
+
+    /// <summary>The finalized level of a feature, 0 when the broker did not report it.</summary>
+    public short FeatureLevel(string feature) => FinalizedFeatures.TryGetValue(feature, out var level) ? level : (short)0;
 
     /// <summary>
     /// The highest version both sides support, or -1 if the ranges do not meet. Picking the

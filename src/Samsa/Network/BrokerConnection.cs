@@ -42,6 +42,8 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     // Set once the first exchange (ApiVersions) is done; until then a failure may be a TLS refusal in disguise.
     private volatile bool _established;
 
+    private bool _closingByProducer;
+
     private BrokerConnection(ConnectionTransport transport, BrokerAddress address, ConnectionSettings settings)
     {
         _transport = transport;
@@ -56,6 +58,9 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     public ApiVersionTable Versions { get; private set; } = null!;
 
     public bool IsFailed => Volatile.Read(ref _failure) is not null;
+
+    /// <summary>True once the producer started closing this connection: its end is then no loss worth logging.</summary>
+    public bool IsClosing => Volatile.Read(ref _closingByProducer);
 
     /// <summary>When (<see cref="Environment.TickCount64"/>) a request was last written, an answer read, or the connection handed out: <c>connections.max.idle.ms</c> counts from it.</summary>
     public long LastUsedMs => Volatile.Read(ref _lastUsedMs);
@@ -153,14 +158,23 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         where TResponse : IKafkaResponse<TResponse> =>
         SendAsync(request, apiVersion, writeLockHeld: false, cancellationToken);
 
+    /// <summary>
+    /// Sends a request at <paramref name="apiVersion"/> whose request and response have the layout of the older
+    /// <paramref name="layoutVersion"/> (a version that only changed the broker's behaviour, newer than our definitions).
+    /// </summary>
+    public Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, short layoutVersion, CancellationToken cancellationToken = default)
+        where TResponse : IKafkaResponse<TResponse> =>
+        SendAsync(request, apiVersion, writeLockHeld: false, cancellationToken, layoutVersion);
+
     /// <summary>As above; <paramref name="writeLockHeld"/>: the caller holds the write lock (re-authentication).</summary>
-    internal async Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, bool writeLockHeld, CancellationToken cancellationToken)
+    internal async Task<TResponse> SendAsync<TResponse>(IKafkaRequest<TResponse> request, short apiVersion, bool writeLockHeld, CancellationToken cancellationToken, short layoutVersion = -1)
         where TResponse : IKafkaResponse<TResponse>
     {
+        layoutVersion = layoutVersion < 0 ? apiVersion : layoutVersion;
         var handler = new ResponseHandler<TResponse>();
         using var buffer = new PooledBufferWriter();
-        RequestFrame.Write(buffer, request, apiVersion, _settings.ClientId);
-        await SendFrameAsync(buffer, handler, apiVersion, TResponse.ResponseHeaderVersion(apiVersion), writeLockHeld).ConfigureAwait(false);
+        RequestFrame.Write(buffer, request, apiVersion, _settings.ClientId, layoutVersion);
+        await SendFrameAsync(buffer, handler, layoutVersion, TResponse.ResponseHeaderVersion(layoutVersion), writeLockHeld).ConfigureAwait(false);
         return await handler.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -228,6 +242,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         // Close gracefully: half-close, then let the broker read what was written and close its
         // side. Closing outright while answers sit unread resets the connection, and a reset
         // can drop requests the broker has not read yet (acks=0 ones have no other trace).
+        Volatile.Write(ref _closingByProducer, true);
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {

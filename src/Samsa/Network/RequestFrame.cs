@@ -33,11 +33,16 @@ internal static class RequestFrame
     public static void EndRequest(PooledBufferWriter buffer) =>
         BinaryPrimitives.WriteInt32BigEndian(buffer.WrittenSpanForPatching, buffer.WrittenCount - 4);
 
-    /// <summary>Encodes a whole request built from a generated message.</summary>
-    public static void Write(PooledBufferWriter buffer, IKafkaRequest request, short apiVersion, string clientId)
+    /// <summary>
+    /// Encodes a whole request built from a generated message. <paramref name="layoutVersion"/> (default: the same as
+    /// <paramref name="apiVersion"/>) is the version whose layout the body has: a version that only changed what the
+    /// broker does (TxnOffsetCommit v5 is v4 on the wire) is written with the last definition we generate.
+    /// </summary>
+    public static void Write(PooledBufferWriter buffer, IKafkaRequest request, short apiVersion, string clientId, short layoutVersion = -1)
     {
-        BeginRequest(buffer, request.ApiKey, apiVersion, request.RequestHeaderVersion(apiVersion), clientId);
-        request.Write(new KafkaWriter(buffer), apiVersion);
+        layoutVersion = layoutVersion < 0 ? apiVersion : layoutVersion;
+        BeginRequest(buffer, request.ApiKey, apiVersion, request.RequestHeaderVersion(layoutVersion), clientId);
+        request.Write(new KafkaWriter(buffer), layoutVersion);
         EndRequest(buffer);
     }
 }

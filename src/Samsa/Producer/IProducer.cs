@@ -78,4 +78,67 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// yet reports none.
     /// </summary>
     ProducerHealth GetHealth();
+
+    /// <summary>
+    /// Prepares a transactional producer (<c>transactional.id</c> set): finds the transaction coordinator and registers
+    /// the id with InitProducerId, which fences any older producer with the same id and completes or aborts the
+    /// transaction it left open. Call it once, before the first <see cref="BeginTransaction"/>. Retriable coordinator
+    /// errors are retried until <paramref name="cancellationToken"/> ends the wait; cancelled, it may be called again.
+    /// </summary>
+    /// <exception cref="TransactionStateException">The producer has no <c>transactional.id</c>, or was initialized already.</exception>
+    /// <exception cref="ProducerFencedException">A newer producer with the same id exists.</exception>
+    /// <exception cref="KafkaAuthorizationException">The principal may not use this transactional id (fatal).</exception>
+    ValueTask InitTransactionsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Blocking <see cref="InitTransactionsAsync"/>; throws <see cref="KafkaTimeoutException"/> when <paramref name="timeout"/> passes first (call it again to go on waiting).</summary>
+    void InitTransactions(TimeSpan timeout);
+
+    /// <summary>
+    /// Starts a transaction: records produced from now on, and offsets sent with <see cref="SendOffsetsToTransactionAsync"/>,
+    /// become visible to read_committed consumers together at <see cref="CommitTransactionAsync"/>, or never, at
+    /// <see cref="AbortTransactionAsync"/>. Local only: nothing is sent until the first record or offsets.
+    /// </summary>
+    /// <exception cref="TransactionStateException">Not initialized, or a transaction is already open or ending.</exception>
+    void BeginTransaction();
+
+    /// <summary>
+    /// Commits the open transaction: first waits until every record produced in it is acknowledged (a flush), then
+    /// asks the coordinator to commit (EndTxn). If any record of the transaction failed, nothing is committed and this
+    /// throws an exception with <see cref="KafkaException.TxnRequiresAbort"/> set: abort, then start again. Cancelled or
+    /// timed out, the commit goes on in the background; calling it again waits for the same commit.
+    /// </summary>
+    /// <exception cref="TransactionStateException">No transaction is open.</exception>
+    /// <exception cref="TransactionAbortableException">A record or the offsets of the transaction failed; abort it.</exception>
+    /// <exception cref="TransactionTimedOutException">The coordinator aborted the transaction after <c>transaction.timeout.ms</c>; abort it.</exception>
+    /// <exception cref="ProducerFencedException">A newer producer with the same id took over (fatal).</exception>
+    ValueTask CommitTransactionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Blocking <see cref="CommitTransactionAsync"/>; throws <see cref="KafkaTimeoutException"/> when <paramref name="timeout"/> passes first (call it again to go on waiting).</summary>
+    void CommitTransaction(TimeSpan timeout);
+
+    /// <summary>
+    /// Aborts the open transaction: records of it not yet sent fail with <see cref="TransactionAbortedException"/> and
+    /// are never sent; those already sent are waited for, then the coordinator writes the abort markers, so none of it
+    /// becomes visible to read_committed consumers. Also the way out of a transaction whose commit failed with
+    /// <see cref="KafkaException.TxnRequiresAbort"/>. Cancelled or timed out, the abort goes on; call it again to wait.
+    /// </summary>
+    /// <exception cref="TransactionStateException">No transaction is open.</exception>
+    /// <exception cref="ProducerFencedException">A newer producer with the same id took over (fatal).</exception>
+    ValueTask AbortTransactionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Blocking <see cref="AbortTransactionAsync"/>; throws <see cref="KafkaTimeoutException"/> when <paramref name="timeout"/> passes first (call it again to go on waiting).</summary>
+    void AbortTransaction(TimeSpan timeout);
+
+    /// <summary>
+    /// Adds a consumer group's positions to the open transaction, so that they are committed with its records, or not at
+    /// all (the consume-transform-produce pattern: exactly once from input to output). Each offset is the next one to
+    /// consume (last processed + 1). With the group's member id and generation, the coordinator refuses the commit from a
+    /// consumer that lost its partitions (the transaction must then abort).
+    /// </summary>
+    /// <exception cref="TransactionStateException">No transaction is open.</exception>
+    /// <exception cref="TransactionAbortableException">The coordinator refused the offsets; abort the transaction.</exception>
+    ValueTask SendOffsetsToTransactionAsync(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, CancellationToken cancellationToken = default);
+
+    /// <summary>Blocking <see cref="SendOffsetsToTransactionAsync"/>; throws <see cref="KafkaTimeoutException"/> when <paramref name="timeout"/> passes first.</summary>
+    void SendOffsetsToTransaction(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, TimeSpan timeout);
 }

@@ -28,6 +28,12 @@ public class KafkaException : Exception
     /// <summary>True when the producer cannot go on and must be disposed.</summary>
     public virtual bool IsFatal => false;
 
+    /// <summary>
+    /// True when the current transaction cannot commit: abort it (<see cref="IProducer{TKey, TValue}.AbortTransactionAsync"/>)
+    /// and start again. The producer itself can go on.
+    /// </summary>
+    public virtual bool TxnRequiresAbort => false;
+
     /// <summary>The topic of the record that failed, where there is one.</summary>
     public string? Topic { get; init; }
 

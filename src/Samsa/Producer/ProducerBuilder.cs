@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
+using Samsa.Diagnostics;
 using Samsa.Producer.Internal;
 using Samsa.Serialization;
 
@@ -17,7 +17,8 @@ public sealed class ProducerBuilder<TKey, TValue>
     private ISerializer<TKey>? _keySerializer;
     private ISerializer<TValue>? _valueSerializer;
     private IPartitioner? _partitioner;
-    private ILogger _logger = NullLogger.Instance;
+    private SamsaLoggers _loggers = SamsaLoggers.Null;
+    private readonly List<IProducerInterceptor<TKey, TValue>> _interceptors = [];
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(30);
     private Func<CancellationToken, ValueTask<OAuthBearerToken>>? _tokenProvider;
     private Func<CancellationToken, ValueTask<AwsCredentials>>? _awsCredentialsProvider;
@@ -60,10 +61,41 @@ public sealed class ProducerBuilder<TKey, TValue>
         return this;
     }
 
-    /// <summary>Where the producer logs: retries, failed handlers, connection trouble.</summary>
+    /// <summary>
+    /// One logger for everything the producer logs: connection trouble, metadata, retries, idempotence, security,
+    /// shutdown, failed records (see <see cref="SamsaLogEvents"/> for the event ids). Replaces
+    /// <see cref="SetLoggerFactory"/>'s loggers if that was called before; prefer the factory, whose categories let
+    /// each area be filtered.
+    /// </summary>
     public ProducerBuilder<TKey, TValue> SetLogger(ILogger logger)
     {
-        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        ArgumentNullException.ThrowIfNull(logger);
+        _loggers = SamsaLoggers.From(logger);
+        return this;
+    }
+
+    /// <summary>
+    /// Where the producer logs, one category per area: <c>Samsa.Producer</c> (delivery, retries, idempotence,
+    /// shutdown, interceptors), <c>Samsa.Network</c> (connections), <c>Samsa.Metadata</c> and <c>Samsa.Security</c>
+    /// (TLS, SASL). Event ids are in <see cref="SamsaLogEvents"/>. Replaces <see cref="SetLogger"/>'s logger if that
+    /// was called before. The producer does not dispose the factory.
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> SetLoggerFactory(ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _loggers = SamsaLoggers.From(loggerFactory);
+        return this;
+    }
+
+    /// <summary>
+    /// Adds an interceptor that sees every record before it is serialized (and may change it) and every record's
+    /// outcome before its delivery handler, as the Java client's <c>interceptor.classes</c>. Several run in the order
+    /// they were added; one that throws is logged and skipped, and never fails the record.
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> AddInterceptor(IProducerInterceptor<TKey, TValue> interceptor)
+    {
+        ArgumentNullException.ThrowIfNull(interceptor);
+        _interceptors.Add(interceptor);
         return this;
     }
 
@@ -120,7 +152,8 @@ public sealed class ProducerBuilder<TKey, TValue>
         var keySerializer = SerializerResolver.Resolve(_keySerializer, options.KeySerializer, "key.serializer");
         var valueSerializer = SerializerResolver.Resolve(_valueSerializer, options.ValueSerializer, "value.serializer");
         var partitioner = _partitioner ?? (options.Partitioner == PartitionerKind.RoundRobin ? new RoundRobinPartitioner() : null);
-        var engine = new ProducerEngine(options, _logger);
-        return new KafkaProducer<TKey, TValue>(engine, keySerializer, valueSerializer, partitioner, _closeTimeout);
+        var interceptors = _interceptors.Count == 0 ? null : new InterceptorChain<TKey, TValue>([.. _interceptors], _loggers.Producer);
+        var engine = new ProducerEngine(options, _loggers, interceptors);
+        return new KafkaProducer<TKey, TValue>(engine, keySerializer, valueSerializer, partitioner, _closeTimeout, interceptors);
     }
 }

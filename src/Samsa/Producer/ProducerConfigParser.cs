@@ -43,6 +43,7 @@ internal static class ProducerConfigKeys
     public const string KeySerializer = "key.serializer";
     public const string ValueSerializer = "value.serializer";
     public const string TransactionalId = "transactional.id";
+    public const string TransactionTimeoutMs = "transaction.timeout.ms";
     public const string SecurityProtocol = "security.protocol";
 
     /// <summary>Samsa's own key (no Java equivalent): trace context into record headers.</summary>
@@ -59,7 +60,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, SecurityProtocol, TracingInjectHeaders, EnableMetricsPush, .. SaslConfigKeys.All,
+        KeySerializer, ValueSerializer, TransactionalId, TransactionTimeoutMs, SecurityProtocol, TracingInjectHeaders, EnableMetricsPush, .. SaslConfigKeys.All,
     ];
 }
 
@@ -80,13 +81,12 @@ internal static class ProducerConfigParser
     // silently would let a user believe, say, an interceptor or TLS is in effect.
     private static readonly Dictionary<string, string> s_rejected = new(StringComparer.Ordinal)
     {
-        ["interceptor.classes"] = "Samsa has no interceptors; wrap the producer or use its delivery callbacks instead",
+        ["interceptor.classes"] = "Java interceptor classes cannot be loaded in .NET; implement IProducerInterceptor<TKey, TValue> and add it with ProducerBuilder.AddInterceptor instead",
         ["metric.reporters"] = "Samsa reports metrics through System.Diagnostics.Metrics (meter 'Samsa'); use OpenTelemetry or dotnet-counters",
         ["metrics.num.samples"] = "Samsa reports metrics through System.Diagnostics.Metrics, which has its own aggregation",
         ["metrics.sample.window.ms"] = "Samsa reports metrics through System.Diagnostics.Metrics, which has its own aggregation",
         ["metrics.recording.level"] = "Samsa reports metrics through System.Diagnostics.Metrics; enable or filter instruments there",
         ["auto.include.jmx.reporter"] = "there is no JMX in .NET",
-        ["transaction.timeout.ms"] = "transactions are not supported yet",
     };
 
     // Keys that belong to the Java consumer; a common slip when configs are shared.
@@ -167,6 +167,7 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.KeySerializer: o = o with { KeySerializer = v.Length == 0 ? null : v }; break;
                 case ProducerConfigKeys.ValueSerializer: o = o with { ValueSerializer = v.Length == 0 ? null : v }; break;
                 case ProducerConfigKeys.TransactionalId: o = o with { TransactionalId = raw.Length == 0 ? null : raw }; break;
+                case ProducerConfigKeys.TransactionTimeoutMs: o = o with { TransactionTimeout = ParseMs(key, v) }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
                 case ProducerConfigKeys.TracingInjectHeaders: o = o with { InjectTraceHeaders = ParseBool(key, v) }; break;
                 case ProducerConfigKeys.EnableMetricsPush: o = o with { EnableMetricsPush = ParseBool(key, v) }; break;

@@ -172,8 +172,17 @@ public sealed record ProducerOptions
     /// <summary><c>value.serializer</c>: as <see cref="KeySerializer"/>, for values.</summary>
     public string? ValueSerializer { get; init; }
 
-    /// <summary><c>transactional.id</c>: transactions are not supported yet, so this must stay null.</summary>
+    /// <summary>
+    /// <c>transactional.id</c> (default none): makes the producer transactional (see <see cref="IProducer{TKey, TValue}.InitTransactionsAsync"/>).
+    /// It names the producer across restarts: a new producer with the same id fences the old one. It implies idempotence.
+    /// </summary>
     public string? TransactionalId { get; init; }
+
+    /// <summary>
+    /// <c>transaction.timeout.ms</c> (default 60000): how long the transaction coordinator lets a transaction stay open
+    /// before it aborts it. It must not exceed the broker's <c>transaction.max.timeout.ms</c> (15 minutes by default).
+    /// </summary>
+    public TimeSpan TransactionTimeout { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary><c>security.protocol</c> (default PLAINTEXT): <c>SSL</c> connects over TLS (see <see cref="Tls"/>), <c>SASL_PLAINTEXT</c>
     /// authenticates with SASL (see <see cref="Sasl"/>), <c>SASL_SSL</c> does both.</summary>
@@ -264,12 +273,10 @@ public sealed record ProducerOptions
         SerializerResolver.CheckKnownName(KeySerializer, ProducerConfigKeys.KeySerializer);
         SerializerResolver.CheckKnownName(ValueSerializer, ProducerConfigKeys.ValueSerializer);
 
+        AtLeast(ProducerConfigKeys.TransactionTimeoutMs, TransactionTimeout, 1);
         if (TransactionalId is not null)
         {
-            throw new ConfigException(
-                ProducerConfigKeys.TransactionalId,
-                $"'{ProducerConfigKeys.TransactionalId}' is set to '{TransactionalId}', but transactions are not supported yet. Remove '{ProducerConfigKeys.TransactionalId}'.",
-                TransactionalId);
+            ValidateTransactional();
         }
 
         ValidateSecurity();
@@ -293,6 +300,36 @@ public sealed record ProducerOptions
 
         effective = ApplyIdempotenceRules(effective);
         return effective;
+    }
+
+    // A transactional producer is idempotent by definition (Java: "Cannot set a transactional.id without also
+    // enabling idempotence"); settings that would turn idempotence off are conflicts, not silently overridden.
+    private void ValidateTransactional()
+    {
+        const string Txn = ProducerConfigKeys.TransactionalId;
+        if (TransactionalId!.Trim().Length == 0)
+        {
+            throw new ConfigException(Txn, $"'{Txn}' is blank. Set a non-blank id, or leave it unset for a producer without transactions.", TransactionalId);
+        }
+
+        if (_enableIdempotenceSet && !EnableIdempotence)
+        {
+            throw new ConfigException(
+                ProducerConfigKeys.EnableIdempotence,
+                $"'{Txn}' is set, which requires idempotence, but '{ProducerConfigKeys.EnableIdempotence}' is false. Remove {ProducerConfigKeys.EnableIdempotence}=false, or remove {Txn}.",
+                "false",
+                "true");
+        }
+
+        if (Acks != Acks.All)
+        {
+            var acks = ProducerConfigParser.AcksName(Acks);
+            throw new ConfigException(
+                ProducerConfigKeys.Acks,
+                $"'{Txn}' is set, which requires 'acks=all', but 'acks' is '{acks}'. Set acks=all, or remove {Txn}.",
+                acks,
+                "all");
+        }
     }
 
     private void ValidateSecurity()
@@ -348,7 +385,7 @@ public sealed record ProducerOptions
             return o;
         }
 
-        if (!o._enableIdempotenceSet)
+        if (!o._enableIdempotenceSet && o.TransactionalId is null)
         {
             // Java (ProducerConfig.postProcessAndValidateIdempotenceConfigs): idempotence that was only
             // defaulted on gives way to settings that cannot support it.

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Samsa.Diagnostics;
 using Samsa.Network;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -146,22 +147,13 @@ internal sealed partial class SaslAuthenticator : IDisposable
     {
         if (reauthentication)
         {
-            LogReauthenticated(broker, Mechanism.Name, sessionLifetimeMs);
+            SecurityLog.Reauthenticated(_logger, broker, Mechanism.Name, sessionLifetimeMs);
         }
         else
         {
-            LogAuthenticated(broker, Mechanism.Name, sessionLifetimeMs);
+            SecurityLog.Authenticated(_logger, broker, Mechanism.Name, sessionLifetimeMs);
         }
     }
 
-    internal void OnReauthenticationFailed(BrokerAddress broker, KafkaException error) => LogReauthenticationFailed(error, broker, error.Message);
-
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Authenticated to broker {Broker} with SASL {Mechanism}; session lifetime {SessionLifetimeMs} ms (0: none)")]
-    private partial void LogAuthenticated(BrokerAddress broker, string mechanism, long sessionLifetimeMs);
-
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Debug, Message = "Re-authenticated to broker {Broker} with SASL {Mechanism} (KIP-368); session lifetime {SessionLifetimeMs} ms")]
-    private partial void LogReauthenticated(BrokerAddress broker, string mechanism, long sessionLifetimeMs);
-
-    [LoggerMessage(EventId = 1206, Level = LogLevel.Error, Message = "Re-authentication to broker {Broker} failed; the connection is closed: {Reason}")]
-    private partial void LogReauthenticationFailed(Exception exception, BrokerAddress broker, string reason);
+    internal void OnReauthenticationFailed(BrokerAddress broker, KafkaException error) => SecurityLog.ReauthenticationFailed(_logger, error, broker, error.Message);
 }

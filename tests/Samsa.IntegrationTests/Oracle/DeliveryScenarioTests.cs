@@ -144,7 +144,7 @@ public sealed class DeliveryScenarioTests(ITestOutputHelper output)
         Assert.True(refused.Batch.RecordCount > 1, refused.ToString());
         // Its first half went again with its first sequence and fewer records.
         Assert.Contains(report.Batches, b => b.Verdict == BatchVerdict.Appended && b.Batch.BaseSequence == refused.Batch.BaseSequence && b.Batch.RecordCount < refused.Batch.RecordCount);
-        Assert.Contains(logger.Entries, e => e.EventId == 1005);
+        Assert.Contains(logger.Entries, e => e.EventId == SamsaLogEvents.BatchSplit);
         proxy.Oracle.Verify([.. results.Select((r, i) => AcknowledgedRecord.Utf8(topic, r.Partition, Value(topic, i)))]);
         Assert.Empty(proxy.Errors);
     }
@@ -230,7 +230,7 @@ public sealed class DeliveryScenarioTests(ITestOutputHelper output)
         Log(proxy);
         Assert.True(outcomes.All(o => o.Error is null), Failures(outcomes));
         Assert.Equal(5, proxy.ThrottledResponses);
-        Assert.Contains(logger.Entries, e => e.EventId == 1004 && e.Message.Contains("throttled", StringComparison.Ordinal) && e.Message.Contains("300 ms", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries, e => e.EventId == SamsaLogEvents.Throttled && e.Message.Contains("throttled", StringComparison.Ordinal) && e.Message.Contains("300 ms", StringComparison.Ordinal));
         proxy.Oracle.Verify(Acknowledged(topic, outcomes));
         Assert.Empty(proxy.Errors);
     }

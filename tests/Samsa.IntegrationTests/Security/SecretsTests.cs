@@ -86,6 +86,7 @@ public sealed class SecretsTests
         Assert.True(endpoint.TokensIssued >= 1 && !tokens.IsEmpty);
         Assert.Contains(log.Lines, l => l.Contains("1202", StringComparison.Ordinal)); // re-authentications were logged
         Assert.Contains(log.Lines, l => l.Contains("1203", StringComparison.Ordinal)); // so were tokens fetched
+        Assert.Contains(log.Lines, l => l.StartsWith("Error 1207:", StringComparison.Ordinal)); // and the refusals
 
         var secrets = new[] { PlainPassword, ScramPassword, ClientSecret, WrongPassword }.Concat(tokens).ToList();
         var everything = log.Lines.Concat(seen).ToList();

@@ -130,6 +130,7 @@ public sealed class ProducerOptionsTests
         ["key.serializer"] = "org.apache.kafka.common.serialization.LongSerializer",
         ["value.serializer"] = "bytes",
         ["transactional.id"] = "tx-1",
+        ["transaction.timeout.ms"] = "60000",
         ["security.protocol"] = "plaintext",
         ["enable.metrics.push"] = "false",
         ["samsa.tracing.inject.headers"] = "false",
@@ -180,7 +181,8 @@ public sealed class ProducerOptionsTests
         Assert.False(o.EnableMetricsPush);
         Assert.False(o.InjectTraceHeaders);
 
-        // Everything but the transactional id also validates.
+        // Everything validates once the settings that conflict with the transactional id are gone.
+        Assert.Equal(TimeSpan.FromMinutes(1), o.TransactionTimeout);
         var valid = (o with { TransactionalId = null }).Validate();
         Assert.False(valid.EnableIdempotence);
     }
@@ -228,9 +230,8 @@ public sealed class ProducerOptionsTests
     }
 
     [Theory]
-    [InlineData("interceptor.classes", "interceptors")]
+    [InlineData("interceptor.classes", "ProducerBuilder.AddInterceptor")]
     [InlineData("metric.reporters", "System.Diagnostics.Metrics")]
-    [InlineData("transaction.timeout.ms", "transactions")]
     [InlineData("sasl.login.class", "Java classes")]
     [InlineData("sasl.kerberos.kinit.cmd", "GSSAPI")]
     [InlineData("sasl.oauthbearer.jwks.endpoint.url", "brokers")]
@@ -427,11 +428,33 @@ public sealed class ProducerOptionsTests
     }
 
     [Fact]
-    public void TransactionalIdIsRejected()
+    public void ATransactionalIdImpliesIdempotenceEvenWhereItWouldOtherwiseGiveWay()
     {
-        var e = ValidateFails(("transactional.id", "tx"));
+        var o = ParseValid(("transactional.id", "tx"), ("transaction.timeout.ms", "30000"));
+        Assert.True(o.EnableIdempotence);
+        Assert.Equal(TimeSpan.FromSeconds(30), o.TransactionTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(1), ParseValid(("transactional.id", "tx")).TransactionTimeout);
+
+        // Defaulted idempotence gives way to max.in.flight > 5; with a transactional id that is a conflict instead.
+        Assert.Equal("max.in.flight.requests.per.connection", ValidateFails(("transactional.id", "tx"), ("max.in.flight.requests.per.connection", "6")).Key);
+    }
+
+    [Theory]
+    [InlineData("enable.idempotence", "false", "enable.idempotence")]
+    [InlineData("acks", "1", "acks")]
+    [InlineData("transaction.timeout.ms", "0", "transaction.timeout.ms")]
+    public void SettingsThatConflictWithATransactionalIdNameTheKey(string key, string value, string named)
+    {
+        var e = ValidateFails(("transactional.id", "tx"), (key, value));
+        Assert.Equal(named, e.Key);
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABlankTransactionalIdIsRefused()
+    {
+        var e = Assert.Throws<ConfigException>(() => new ProducerOptions { BootstrapServers = ["localhost:9092"], TransactionalId = "  " }.Validate());
         Assert.Equal("transactional.id", e.Key);
-        Assert.Contains("transactions are not supported", e.Message);
     }
 
     [Theory]

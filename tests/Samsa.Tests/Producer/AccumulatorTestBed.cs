@@ -12,7 +12,7 @@ public abstract class AccumulatorTestBed : IAsyncDisposable
 {
     private protected AccumulatorTestBed(ProducerOptions options)
     {
-        Engine = new ProducerEngine(options.Validate(), NullLogger.Instance);
+        Engine = new ProducerEngine(options.Validate(), Samsa.Diagnostics.SamsaLoggers.Null);
         Sender = new BrokerSender(Engine, new BrokerAddress(1, "127.0.0.1", 1));
         Partition = new PartitionAccumulator("t", 0, Engine);
     }

@@ -12,7 +12,7 @@ public sealed class ActivePartitionTests : IAsyncDisposable
 {
     private readonly ProducerEngine _engine = new(
         new ProducerOptions { BootstrapServers = ["127.0.0.1:1"], EnableIdempotence = false, Linger = TimeSpan.Zero }.Validate(),
-        NullLogger.Instance);
+        Samsa.Diagnostics.SamsaLoggers.Null);
 
     public async ValueTask DisposeAsync() => await _engine.DisposeAsync();
 

@@ -30,7 +30,7 @@ public sealed class ProduceRequestEncoderTests
     {
         var batches = MakeBatches();
         using var buffer = new PooledBufferWriter();
-        ProduceRequestEncoder.Write(buffer, version, "client-1", acks: -1, timeoutMs: 30_000, batches);
+        ProduceRequestEncoder.Write(buffer, version, "client-1", transactionalId: null, acks: -1, timeoutMs: 30_000, batches);
 
         var frame = buffer.WrittenSpan;
         var reader = new KafkaReader(frame);
@@ -62,7 +62,7 @@ public sealed class ProduceRequestEncoderTests
     {
         var batches = MakeBatches();
         using var handWritten = new PooledBufferWriter();
-        ProduceRequestEncoder.Write(handWritten, version, "client-1", acks: 1, timeoutMs: 1234, batches);
+        ProduceRequestEncoder.Write(handWritten, version, "client-1", transactionalId: null, acks: 1, timeoutMs: 1234, batches);
 
         var message = new ProduceRequest { Acks = 1, TimeoutMs = 1234 };
         foreach (var topic in batches.GroupBy(b => b.Partition.Topic))

@@ -42,16 +42,20 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     private readonly StickyPartitioner _sticky;
     private readonly TimeSpan _closeTimeout;
 
+    // Null without interceptors: the produce path then pays a null check for them, nothing more.
+    private readonly InterceptorChain<TKey, TValue>? _interceptors;
+
     // One close, however many callers dispose: each of them returns only once it is over.
     private readonly Lazy<Task> _close;
 
-    public KafkaProducer(ProducerEngine engine, ISerializer<TKey> keySerializer, ISerializer<TValue> valueSerializer, IPartitioner? partitioner, TimeSpan closeTimeout)
+    public KafkaProducer(ProducerEngine engine, ISerializer<TKey> keySerializer, ISerializer<TValue> valueSerializer, IPartitioner? partitioner, TimeSpan closeTimeout, InterceptorChain<TKey, TValue>? interceptors = null)
     {
         _engine = engine;
         _keySerializer = keySerializer;
         _valueSerializer = valueSerializer;
         _partitioner = partitioner;
         _closeTimeout = closeTimeout;
+        _interceptors = interceptors;
         _sticky = new StickyPartitioner(engine.Options.BatchSize);
         _close = new Lazy<Task>(CloseAsync);
     }
@@ -71,8 +75,14 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             return ValueTask.FromCanceled<DeliveryResult>(cancellationToken);
         }
 
+        if (_interceptors is { } interceptors)
+        {
+            record = interceptors.OnSend(record);
+        }
+
         if (CheckRecord(record) is { } invalid)
         {
+            Acknowledge(record.Topic ?? "", record.Partition, record.Timestamp, invalid);
             return ValueTask.FromException<DeliveryResult>(invalid);
         }
 
@@ -81,6 +91,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         if (SerializeAndAppend(record, promise, null, MemoryWait.Async, telemetry, out var waitingForMemory, out _) is { } error)
         {
             _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
+            Acknowledge(record.Topic, record.Partition, record.Timestamp, error);
             promise.Fail(error);
             return promise.Task;
         }
@@ -97,6 +108,11 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public void Produce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
     {
+        if (_interceptors is { } interceptors)
+        {
+            record = interceptors.OnSend(record);
+        }
+
         if (CheckRecord(record) is { } invalid)
         {
             ReportFailure(record, deliveryHandler, invalid);
@@ -126,6 +142,11 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     public bool TryProduce(ProducerRecord<TKey, TValue> record, Action<DeliveryReport>? deliveryHandler = null)
     {
+        if (_interceptors is { } interceptors)
+        {
+            record = interceptors.OnSend(record);
+        }
+
         if (CheckRecord(record) is { } invalid)
         {
             ReportFailure(record, deliveryHandler, invalid);
@@ -139,10 +160,17 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             ReportFailure(record, deliveryHandler, error);
         }
 
-        if (refused && telemetry.Trace is { } trace)
+        if (refused && (telemetry.Trace is not null || _interceptors is not null))
         {
-            // Not taken: the caller decides what to do; only the span says why it ended.
-            trace.Fail(BufferFull(record.Topic, record.Partition), partitionId: null);
+            // Not taken: the caller keeps the record (and may offer it again), but every OnSend gets its one answer,
+            // and the span says why it ended.
+            var notTaken = new BufferFullException(
+                $"buffer.memory ({_engine.Options.BufferMemory} bytes) is full; TryProduce did not take the record.") { Topic = record.Topic, Partition = record.Partition };
+            telemetry.Trace?.Fail(notTaken, partitionId: null);
+            if (_interceptors is not null)
+            {
+                Acknowledge(record.Topic, record.Partition, record.Timestamp, notTaken);
+            }
         }
 
         return !refused;
@@ -151,6 +179,87 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     public Task FlushAsync(CancellationToken cancellationToken = default) => _engine.FlushAsync(cancellationToken);
 
     public ProducerHealth GetHealth() => _engine.GetHealth();
+
+    public ValueTask InitTransactionsAsync(CancellationToken cancellationToken = default) =>
+        WaitAsync(RequireTransactions("InitTransactions").InitAsync(), cancellationToken);
+
+    public void InitTransactions(TimeSpan timeout) => Wait(RequireTransactions("InitTransactions").InitAsync(), timeout, "InitTransactions");
+
+    public void BeginTransaction() => RequireTransactions("BeginTransaction").Begin();
+
+    public ValueTask CommitTransactionAsync(CancellationToken cancellationToken = default) =>
+        WaitAsync(RequireTransactions("CommitTransaction").CommitAsync(), cancellationToken);
+
+    public void CommitTransaction(TimeSpan timeout) => Wait(RequireTransactions("CommitTransaction").CommitAsync(), timeout, "CommitTransaction");
+
+    public ValueTask AbortTransactionAsync(CancellationToken cancellationToken = default) =>
+        WaitAsync(RequireTransactions("AbortTransaction").AbortAsync(), cancellationToken);
+
+    public void AbortTransaction(TimeSpan timeout) => Wait(RequireTransactions("AbortTransaction").AbortAsync(), timeout, "AbortTransaction");
+
+    public ValueTask SendOffsetsToTransactionAsync(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, CancellationToken cancellationToken = default) =>
+        WaitAsync(SendOffsets(offsets, group), cancellationToken);
+
+    public void SendOffsetsToTransaction(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, TimeSpan timeout) =>
+        Wait(SendOffsets(offsets, group), timeout, "SendOffsetsToTransaction");
+
+    private Task SendOffsets(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group)
+    {
+        ArgumentNullException.ThrowIfNull(offsets);
+        ArgumentNullException.ThrowIfNull(group);
+        if (string.IsNullOrEmpty(group.GroupId))
+        {
+            throw new ArgumentException("The consumer group id is empty; pass the group.id of the consumer whose offsets these are.", nameof(group));
+        }
+
+        var list = offsets.ToList();
+        foreach (var offset in list)
+        {
+            if (offset is null || string.IsNullOrEmpty(offset.Topic) || offset.Partition < 0 || offset.Offset < 0)
+            {
+                throw new ArgumentException(
+                    $"Offset {offset} is not valid: it needs a topic, a partition of 0 or more and an offset of 0 or more (the next offset to consume: last processed + 1).", nameof(offsets));
+            }
+        }
+
+        return RequireTransactions("SendOffsetsToTransaction").SendOffsetsAsync(list, group);
+    }
+
+    private TransactionManager RequireTransactions(string call)
+    {
+        if (_engine.IsClosed)
+        {
+            throw new ProducerClosedException($"{call} was called on a disposed producer.");
+        }
+
+        return _engine.Transactions ?? throw new TransactionStateException(
+            $"{call} needs a transactional producer, but 'transactional.id' is not set. Set transactional.id (ProducerOptions.TransactionalId) to use transactions.");
+    }
+
+    // The operation goes on when the caller stops waiting: the caller may wait for it again by calling once more.
+    private static async ValueTask WaitAsync(Task operation, CancellationToken cancellationToken) =>
+        await operation.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+    private static void Wait(Task operation, TimeSpan timeout, string call)
+    {
+        if (ReportingThread.IsCurrent)
+        {
+            throw new InvalidOperationException(
+                $"{call} was called from a delivery handler, on the producer's reporting loop: it would wait for reports that only this loop can make. Call it from another thread.");
+        }
+
+        try
+        {
+            if (!operation.Wait(timeout))
+            {
+                throw new KafkaTimeoutException($"{call} did not finish within {timeout.TotalMilliseconds:0} ms; it goes on in the background. Call {call} again to wait for it.");
+            }
+        }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+        }
+    }
 
     public bool Flush(TimeSpan timeout)
     {
@@ -187,16 +296,27 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     private async Task CloseAsync()
     {
+        // A transaction left open is aborted, as far as the close timeout allows (Java's close does the same).
+        if (_engine.Transactions is { } transactions)
+        {
+            await transactions.AbortOnCloseAsync(_closeTimeout).ConfigureAwait(false);
+        }
+
         // Give what was produced a bounded chance to go out, then fail the rest: nothing hangs.
+        var logger = _engine.Loggers.Producer;
+        var timeoutMs = (long)_closeTimeout.TotalMilliseconds;
+        ShutdownLog.Closing(logger, _engine.ClientId, timeoutMs);
         try
         {
             await _engine.FlushAsync(CancellationToken.None).WaitAsync(_closeTimeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
+            ShutdownLog.CloseFlushTimedOut(logger, _engine.ClientId, timeoutMs, _engine.CountUnreported());
         }
 
         await _engine.DisposeAsync().ConfigureAwait(false);
+        ShutdownLog.Closed(logger, _engine.ClientId);
     }
 
     public void OnGranted(PendingRecord record)
@@ -241,6 +361,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         record.ReturnBytes();
         if (record.Promise is { } promise)
         {
+            Acknowledge(record.Topic.Name, record.Partition, new Timestamp(record.TimestampMs, TimestampType.CreateTime), error);
             promise.Fail(error);
         }
         else
@@ -302,6 +423,32 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
     /// </summary>
     private KafkaException? SerializeAndAppend(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, in RecordTelemetry telemetry, out PendingRecord? waitingForMemory, out bool refused)
     {
+        if (_engine.Transactions is not { } transaction)
+        {
+            return SerializeAndAppendCore(record, promise, handler, wait, telemetry, out waitingForMemory, out refused);
+        }
+
+        // A transactional producer takes records only inside a transaction; the call counts as appending until it is
+        // done, so that a commit or abort can wait for it (a record that has to wait holds its own count).
+        if (transaction.TryBeginAppend(record.Topic) is { } refusal)
+        {
+            waitingForMemory = null;
+            refused = false;
+            return refusal;
+        }
+
+        try
+        {
+            return SerializeAndAppendCore(record, promise, handler, wait, telemetry, out waitingForMemory, out refused);
+        }
+        finally
+        {
+            transaction.EndAppend();
+        }
+    }
+
+    private KafkaException? SerializeAndAppendCore(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, in RecordTelemetry telemetry, out PendingRecord? waitingForMemory, out bool refused)
+    {
         waitingForMemory = null;
         refused = false;
         var keyBuffer = t_keyBuffer ??= new PooledBufferWriter(256);
@@ -357,7 +504,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         // A ProduceAsync gives up after max.block.ms through BufferMemory's one expiry timer; a blocked
         // Produce times its own wait.
         var expiresAtMs = wait == MemoryWait.Async ? MonotonicClock.NowMs + (long)_engine.Options.MaxBlock.TotalMilliseconds : long.MaxValue;
-        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs, telemetry);
+        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs, _engine.Transactions, telemetry);
         if (wait == MemoryWait.Never)
         {
             OnGranted(pending);
@@ -433,6 +580,12 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
                 waitingForMemory.EndWait();
                 waitingForMemory.ReturnBytes();
                 waitingForMemory.Telemetry.Trace?.Cancel();
+                if (_interceptors is not null)
+                {
+                    var topic = waitingForMemory.Topic.Name;
+                    Acknowledge(topic, waitingForMemory.Partition, new Timestamp(waitingForMemory.TimestampMs, TimestampType.CreateTime), new KafkaException(
+                        $"The caller cancelled ProduceAsync while the record for topic '{topic}' waited for buffer memory; it was not sent.") { Topic = topic, Partition = waitingForMemory.Partition });
+                }
             }
             else
             {
@@ -493,9 +646,16 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
 
     private void ReportFailure(string topic, int? partition, Timestamp timestamp, Action<DeliveryReport>? deliveryHandler, KafkaException error)
     {
+        Acknowledge(topic, partition, timestamp, error);
+        if (deliveryHandler is null)
+        {
+            _engine.OnUnhandledRecordFailed(error, topic, partition ?? -1);
+            return;
+        }
+
         try
         {
-            deliveryHandler?.Invoke(new DeliveryReport(new DeliveryResult(topic, partition ?? -1, -1, timestamp), error));
+            deliveryHandler(new DeliveryReport(new DeliveryResult(topic, partition ?? -1, -1, timestamp), error));
         }
         catch (Exception e)
         {
@@ -504,6 +664,10 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
             _engine.OnHandlerFailed(e, topic, partition ?? -1);
         }
     }
+
+    // A record that failed before it reached a batch: the interceptors hear of it here, before its caller or handler.
+    private void Acknowledge(string topic, int? partition, Timestamp timestamp, KafkaException error) =>
+        _interceptors?.OnAcknowledgement(new DeliveryReport(new DeliveryResult(topic, partition ?? -1, -1, timestamp), error));
 
     /// <summary>Partitions and appends serialized bytes whose buffer memory is reserved; returns the error if the record cannot go to a partition.</summary>
     private InvalidRecordException? Append(TopicState topic, int? explicitPartition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, in RecordTelemetry telemetry)
@@ -540,6 +704,7 @@ internal sealed class KafkaProducer<TKey, TValue> : IProducer<TKey, TValue>, IPe
         }
 
         var accumulator = topic.Partitions[partition];
+        _engine.Transactions?.OnAppend(accumulator);
         if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs, telemetry), size, out var readyAtMs))
         {
             accumulator.Sender?.Activate(accumulator, readyAtMs);

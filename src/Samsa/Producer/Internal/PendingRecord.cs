@@ -13,11 +13,16 @@ internal sealed class PendingRecord : MemoryWaiter
     private int _bytesReturned;
     private TaskCompletionSource? _waitOver;
 
+    // Set in a transaction: the record counts as still appending until it is in a batch or failed.
+    private TransactionManager? _transaction;
+
     // expiresAtMs: when BufferMemory gives up on it if it still waits for memory; long.MaxValue: never
     // (or its caller times itself out).
-    public PendingRecord(IPendingRecordWriter writer, PendingBytesArena arena, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue, Diagnostics.RecordTelemetry telemetry = default)
+    public PendingRecord(IPendingRecordWriter writer, PendingBytesArena arena, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue, TransactionManager? transaction = null, Diagnostics.RecordTelemetry telemetry = default)
         : base(size)
     {
+        _transaction = transaction;
+        transaction?.HoldAppend();
         ExpiresAtMs = expiresAtMs;
         Writer = writer;
         Topic = topic;
@@ -88,12 +93,17 @@ internal sealed class PendingRecord : MemoryWaiter
     /// <summary>The record no longer waits for memory: wake a blocked caller.</summary>
     public void EndWait() => _waitOver?.TrySetResult();
 
-    /// <summary>Gives the bytes back to the arena once the record was appended (copied into its batch) or failed.</summary>
+    /// <summary>
+    /// Gives the bytes back to the arena once the record was appended (copied into its batch) or failed: the end of
+    /// every record's path, so a transaction waiting for its records to be appended stops waiting for this one here too.
+    /// </summary>
     public void ReturnBytes()
     {
         if (Interlocked.Exchange(ref _bytesReturned, 1) == 0)
         {
             _arena.Release(_bytes);
+            _transaction?.EndAppend();
+            _transaction = null;
         }
     }
 

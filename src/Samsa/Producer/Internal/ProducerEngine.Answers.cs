@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Logging;
+using Samsa.Diagnostics;
 using Samsa.Network;
 
 namespace Samsa.Producer.Internal;
@@ -31,9 +31,20 @@ internal sealed partial class ProducerEngine
 
         if (code is ErrorCode.MessageTooLarge or ErrorCode.RecordListTooLarge && batch.Builder.RecordCount > 1 && FatalError is null && !IsClosed)
         {
-            LogSplit(partition.Topic, partition.Partition, batch.Builder.RecordCount, code);
+            DeliveryLog.BatchSplit(_logger, partition.Topic, partition.Partition, batch.Builder.RecordCount, code);
             partition.SplitTooLarge(batch, MonotonicClock.NowMs);
             partition.Sender?.Wake();
+            return;
+        }
+
+        if (Transactions is not null && code is ErrorCode.ProducerFenced or ErrorCode.InvalidProducerEpoch or ErrorCode.TransactionalIdAuthorizationFailed)
+        {
+            // A transactional producer cannot bump its own epoch: a newer one with the same id took over, or it may not use the id.
+            KafkaException fatal = code == ErrorCode.TransactionalIdAuthorizationFailed
+                ? new KafkaAuthorizationException($"The broker refused a batch for {partition} with {ErrorCodes.Name(code)}: the principal may not use transactional.id '{Options.TransactionalId}'. The producer cannot go on.", code, isFatal: true)
+                : new ProducerFencedException($"The broker refused a batch for {partition} with {ErrorCodes.Name(code)}: another producer with transactional.id '{Options.TransactionalId}' has started, which fences this one. Dispose it.", code);
+            EnterFatalState(fatal);
+            OnAttemptFailed(batch, fatal, maybeWritten: false);
             return;
         }
 
@@ -77,11 +88,11 @@ internal sealed partial class ProducerEngine
             Telemetry.OnRetry(batch, error);
             if (verdict == RetryVerdict.RetryAfterEpochBump)
             {
-                LogEpochBump(partition.Topic, partition.Partition, batch.Identity.ProducerId, batch.Identity.Epoch, error.Message);
+                IdempotenceLog.PartitionSequenceReset(_logger, partition.Topic, partition.Partition, batch.Identity.ProducerId, batch.Identity.Epoch, error.Message);
             }
             else
             {
-                LogRetry(partition.Topic, partition.Partition, batch.Attempts, error.Message);
+                RetryLog.BatchRetry(_logger, partition.Topic, partition.Partition, batch.Attempts, error.Message);
             }
         }
 
@@ -89,7 +100,7 @@ internal sealed partial class ProducerEngine
     }
 
     /// <summary>A broker asked the producer to slow down (KIP-219); its sender holds back meanwhile.</summary>
-    public void OnThrottled(BrokerAddress broker, int throttleTimeMs) => LogThrottled(broker, throttleTimeMs);
+    public void OnThrottled(BrokerAddress broker, int throttleTimeMs) => RetryLog.Throttled(_logger, broker, throttleTimeMs);
 
     // KIP-580: exponential backoff with ±20% jitter, so that many clients do not retry in step.
     private TimeSpan RetryBackoff(int attempts)
@@ -98,16 +109,4 @@ internal sealed partial class ProducerEngine
         var capped = Math.Min(baseMs, Math.Max(Options.RetryBackoff.TotalMilliseconds, Options.RetryBackoffMax.TotalMilliseconds));
         return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
     }
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Retrying batch for {Topic}[{Partition}] (attempt {Attempts}): {Reason}")]
-    private partial void LogRetry(string topic, int partition, int attempts, string reason);
-
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Broker {Broker} throttled the producer for {ThrottleTimeMs} ms (KIP-219); its requests wait")]
-    private partial void LogThrottled(BrokerAddress broker, int throttleTimeMs);
-
-    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "The broker refused a batch of {RecordCount} records for {Topic}[{Partition}] as too large ({Error}); it goes again as two batches")]
-    private partial void LogSplit(string topic, int partition, int recordCount, ErrorCode error);
-
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "The sequence state of {Topic}[{Partition}] (producer id {ProducerId}, epoch {Epoch}) is broken: the partition moves to the next epoch and resends from sequence 0 ({Reason})")]
-    private partial void LogEpochBump(string topic, int partition, long producerId, short epoch, string reason);
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Samsa.Producer.Internal;
 
 /// <summary>The reporting loop: each batch's records reported in answer order, then the batch reused.</summary>
@@ -9,6 +7,12 @@ internal sealed partial class ProducerEngine
     // answer is reported right here rather than dropped, so its caller is never left waiting.
     private void Report(in Completion completion)
     {
+        if (completion.Error is not null)
+        {
+            // Before the report: a commit that flushes learns of the failure by the time its flush ends.
+            Transactions?.OnRecordFailed(completion.Error);
+        }
+
         if (_completions.Writer.TryWrite(completion))
         {
             return;
@@ -62,6 +66,7 @@ internal sealed partial class ProducerEngine
                 : new Timestamp(delivery.TimestampMs, TimestampType.CreateTime);
             var offset = completion.Error is null && completion.BaseOffset >= 0 ? completion.BaseOffset + i : -1;
             var result = new DeliveryResult(partition.Topic, partition.Partition, offset, timestamp);
+            _acknowledgements?.OnAcknowledgement(new DeliveryReport(result, completion.Error));
             if (completion.Error is null)
             {
                 delivery.Promise?.Succeed(result);
@@ -80,8 +85,12 @@ internal sealed partial class ProducerEngine
                 catch (Exception e)
                 {
                     // A throwing handler must not stop the reports of the records behind it.
-                    LogHandlerFailed(e, partition.Topic, partition.Partition);
+                    OnHandlerFailed(e, partition.Topic, partition.Partition);
                 }
+            }
+            else if (delivery.Promise is null && completion.Error is { } error)
+            {
+                OnUnhandledRecordFailed(error, partition.Topic, partition.Partition);
             }
         }
 
@@ -101,9 +110,6 @@ internal sealed partial class ProducerEngine
 
         batch.Dispose();
     }
-
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "A delivery handler threw for a record of {Topic}[{Partition}]; the producer goes on")]
-    private partial void LogHandlerFailed(Exception exception, string topic, int partition);
 
     private readonly record struct Completion(ProducerBatch Batch, KafkaException? Error, long BaseOffset, long LogAppendTimeMs);
 }

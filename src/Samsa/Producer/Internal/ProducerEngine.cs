@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Samsa.Cluster;
+using Samsa.Diagnostics;
 using Samsa.Network;
 
 namespace Samsa.Producer.Internal;
@@ -26,6 +27,16 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     private readonly ILogger _logger;
 
+    // Failures repeated for every record reach the log at once, then at most once per interval (with a count).
+    private static readonly TimeSpan RecordFailureLogInterval = TimeSpan.FromSeconds(10);
+    private readonly LogLimiter _handlerFailures = new(RecordFailureLogInterval);
+    private readonly LogLimiter _unhandledFailures = new(RecordFailureLogInterval);
+    private readonly LogLimiter _abandonedFailures = new(RecordFailureLogInterval);
+
+    // The interceptors' OnAcknowledgement, called for every record before its promise and handler; null without
+    // interceptors, so the reporting loop pays one null check for them.
+    private readonly IAcknowledgementSink? _acknowledgements;
+
     // Reported batches, kept for reuse: their record buffers and delivery lists are already grown.
     // As many as buffer.memory can keep in use at once, so a busy producer stops allocating them.
     private readonly Stack<ProducerBatch> _batchPool = new();
@@ -47,30 +58,33 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     private KafkaException? _fatalError;
 
-    public ProducerEngine(ProducerOptions options, ILogger logger)
+    public ProducerEngine(ProducerOptions options, SamsaLoggers loggers, IAcknowledgementSink? acknowledgements = null)
     {
         // First, so that stores that cannot be loaded fail Build() before anything starts.
         var tls = options.SecurityProtocol.UsesTls() ? Security.TlsConnector.Create(options.Tls) : null;
         Options = options;
-        _logger = logger;
+        Loggers = loggers;
+        _logger = loggers.Producer;
+        _acknowledgements = acknowledgements;
         ClientId = options.ClientId.Length > 0 ? options.ClientId : $"samsa-producer-{Interlocked.Increment(ref _producerCount)}";
         CompressionLevel = options.CompressionLevel ?? Compression.Compressor.DefaultLevel;
         BacklogBatchLimit = Math.Max(options.BatchSize, (int)Math.Min(Math.Min(options.MaxRequestSize - RequestHeadroom, 1 << 20), options.BufferMemory / 32));
         var settings = new ConnectionSettings(
-            ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, tls, Security.SaslAuthenticator.Create(options, logger));
+            ClientId, options.SocketConnectionSetupTimeout, options.RequestTimeout, options.SendBufferBytes, options.ReceiveBufferBytes, tls, Security.SaslAuthenticator.Create(options, loggers.Security));
         Connections = new BrokerConnections(
-            settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System);
+            settings, options.ReconnectBackoff, options.ReconnectBackoffMax, options.SocketConnectionSetupTimeoutMax, options.ConnectionsMaxIdle, HostResolver.System, logger: loggers.Network, securityLogger: loggers.Security);
         Connections.AuthenticationFailed += EnterFatalState;
 
         // Bootstrap servers get negative ids, as in the Java client, so they never collide with brokers.
         var bootstrap = options.BootstrapServers.Select((s, i) => BrokerAddress.Parse(s) with { NodeId = -1 - i }).ToList();
-        Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge, options.MetadataMaxIdle, options.ClientDnsLookup, HostResolver.System);
+        Metadata = new MetadataManager(bootstrap, Connections, options.MetadataMaxAge, options.MetadataMaxIdle, options.ClientDnsLookup, HostResolver.System, logger: loggers.Metadata);
         Metadata.Updated += OnMetadataUpdated;
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         _batchBuffers = new BatchBufferPool(options.BufferMemory);
         PendingBytes = new PendingBytesArena(_batchBuffers, keptBytes: options.BufferMemory);
-        Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff) : null;
+        Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff, loggers.Producer, transactional: options.TransactionalId is not null) : null;
+        Transactions = options.TransactionalId is not null ? new TransactionManager(this, Identity!, loggers.Producer) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
         Telemetry = new Diagnostics.ProducerTelemetry(this, ClientId, options.InjectTraceHeaders);
@@ -82,6 +96,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     private const int RequestHeadroom = 1024;
 
     public ProducerOptions Options { get; }
+
+    /// <summary>The producer's loggers, by area.</summary>
+    public SamsaLoggers Loggers { get; }
 
     public string ClientId { get; }
 
@@ -108,6 +125,9 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     /// <summary>Null unless <c>enable.idempotence</c> is in effect.</summary>
     public ProducerIdentity? Identity { get; }
+
+    /// <summary>Null unless <c>transactional.id</c> is set.</summary>
+    public TransactionManager? Transactions { get; }
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
@@ -151,7 +171,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             return;
         }
 
-        LogFatal(cause, cause.Message);
+        DeliveryLog.ProducerFailed(_logger, cause, cause.Message);
+        Transactions?.OnFatal(fatal);
         FailUnsent(_ => fatal);
     }
 
@@ -246,6 +267,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
 
         FailWaitingRecords();
+        Transactions?.Dispose();
         Metadata.Dispose();
 
         // Connections first: that fails every request still in flight, so no sender is left
@@ -269,7 +291,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Telemetry.Dispose();
     }
 
-    private void FailUnsent(Func<PartitionAccumulator, KafkaException> error)
+    /// <summary>Fails every batch not in flight (shutdown, the fatal state, a transaction that aborts).</summary>
+    public void FailUnsent(Func<PartitionAccumulator, KafkaException> error)
     {
         foreach (var topic in _topics.Values)
         {
@@ -282,7 +305,4 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             }
         }
     }
-
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Critical, Message = "The producer entered its failed state: {Reason}")]
-    private partial void LogFatal(Exception exception, string reason);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Samsa.Diagnostics;
 
 namespace Samsa.Security.Sasl;
 
@@ -80,7 +81,7 @@ internal sealed partial class OAuthBearerTokenCache
             {
                 if (_token is { } old && _now() < old.Expiry)
                 {
-                    LogRefreshFailedKeptOld(e, old.PrincipalName, old.Expiry, e.Message);
+                    SecurityLog.TokenRefreshFailed(_logger, e, old.PrincipalName, old.Expiry, e.Message);
                     return old;
                 }
             }
@@ -127,7 +128,7 @@ internal sealed partial class OAuthBearerTokenCache
         }
 
         Interlocked.Increment(ref _fetches);
-        LogTokenFetched(token.PrincipalName, token.Expiry, refreshAt);
+        SecurityLog.TokenObtained(_logger, token.PrincipalName, token.Expiry, refreshAt);
         return token;
     }
 
@@ -155,10 +156,4 @@ internal sealed partial class OAuthBearerTokenCache
 
         return refreshAt;
     }
-
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Got an OAUTHBEARER token for {Principal}, valid until {Expiry:O}; it is refreshed from {RefreshAt:O}")]
-    private partial void LogTokenFetched(string principal, DateTimeOffset expiry, DateTimeOffset refreshAt);
-
-    [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "Refreshing the OAUTHBEARER token failed; the token for {Principal}, valid until {Expiry:O}, is used meanwhile: {Reason}")]
-    private partial void LogRefreshFailedKeptOld(Exception exception, string principal, DateTimeOffset expiry, string reason);
 }

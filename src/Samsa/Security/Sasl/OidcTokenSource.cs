@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Samsa.Diagnostics;
 
 namespace Samsa.Security.Sasl;
 
@@ -86,7 +87,7 @@ internal sealed partial class OidcTokenSource : IDisposable
                     isRetriable: true);
             }
 
-            LogRetrying(EndpointText, attempt, why);
+            SecurityLog.OidcTokenRequestFailed(_logger, EndpointText, attempt, why);
             await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, _settings.Options.LoginRetryBackoffMax.Ticks));
         }
@@ -244,9 +245,6 @@ internal sealed partial class OidcTokenSource : IDisposable
 
         return new OAuthBearerToken(token, expiry, principal ?? _settings.ClientId) { IssuedAt = claims?.IssuedAt };
     }
-
-    [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "Getting an OAUTHBEARER token from {Endpoint} failed (attempt {Attempt}); trying again: {Reason}")]
-    private partial void LogRetrying(string endpoint, int attempt, string reason);
 
     private sealed class TransientTokenFailure(string message) : Exception(message);
 }

@@ -32,6 +32,9 @@ internal sealed class BufferMemory(long limit)
 
     public long Used => Interlocked.Read(ref _used);
 
+    /// <summary>Records waiting for memory (for the close's log line).</summary>
+    public int WaiterCount => Volatile.Read(ref _waiterCount);
+
     public bool TryReserve(int bytes) => Volatile.Read(ref _waiterCount) == 0 && TryAdd(bytes);
 
     /// <summary>

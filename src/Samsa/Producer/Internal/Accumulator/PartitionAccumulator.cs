@@ -33,6 +33,15 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
     public object Lock { get; } = new();
 
+    /// <summary>
+    /// The transaction (its number, see <see cref="TransactionManager"/>) in which this partition last got a record;
+    /// fields, read with Volatile: the produce path compares them once per record.
+    /// </summary>
+    public int TransactionRequested;
+
+    /// <summary>The transaction in which the coordinator last confirmed this partition (AddPartitionsToTxn): its batches may go.</summary>
+    public int TransactionAdded;
+
     public string Topic { get; } = topic;
 
     /// <summary>The topic name as it appears on the wire, for matching responses without decoding strings.</summary>

@@ -98,12 +98,12 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     /// so the same records go out byte for byte, never re-compressed. Returns true when it encoded the batch
     /// (a first send, or the first send of a split half).
     /// </summary>
-    public bool Seal(CompressionType compression, int compressionLevel)
+    public bool Seal(CompressionType compression, int compressionLevel, bool isTransactional = false)
     {
         var encoded = false;
         if (Sealed.IsEmpty)
         {
-            Sealed = Builder.Seal(compression, compressionLevel, Identity.ProducerId, Identity.Epoch, BaseSequence, isTransactional: false);
+            Sealed = Builder.Seal(compression, compressionLevel, Identity.ProducerId, Identity.Epoch, BaseSequence, isTransactional);
             encoded = true;
         }
         else if (Identity != _sealedIdentity || BaseSequence != _sealedSequence)

@@ -245,6 +245,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     internal void Drain(long nowMs, ProducerIdAndEpoch identity, List<ProducerBatch> batches, ref long nextWakeMs)
     {
         var bytesLeft = _engine.Options.MaxRequestSize;
+        var transactions = _engine.Transactions;
         lock (_assigned)
         {
             // Start where the last request stopped, so a busy partition cannot starve the others
@@ -255,6 +256,12 @@ internal sealed class BrokerSender : IAsyncDisposable
             {
                 var partition = _active[(_drainStart + n) % count];
                 if (!ReferenceEquals(partition.Sender, this))
+                {
+                    continue;
+                }
+
+                // Not yet part of the transaction at the coordinator: it stays listed, and the registration wakes this sender.
+                if (transactions is not null && !transactions.MaySend(partition))
                 {
                     continue;
                 }
@@ -311,7 +318,10 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
-        var version = connection.Versions.Pick(ApiKey.Produce, ProduceRequestEncoder.LowestVersion, ProduceRequest.HighestSupportedVersion);
+        // Produce v12 (KIP-890) adds the partitions to the transaction itself; it is only sent with transactions version 2.
+        var transactions = _engine.Transactions;
+        var highest = transactions is { UsesVersion2: true } ? TransactionManager.ProduceVersion2 : ProduceRequest.HighestSupportedVersion;
+        var version = connection.Versions.Pick(ApiKey.Produce, ProduceRequestEncoder.LowestVersion, highest);
         if (version < 0)
         {
             GiveBack(batches, new KafkaException(
@@ -322,7 +332,7 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         foreach (var batch in batches)
         {
-            if (batch.Seal(options.CompressionType, _engine.CompressionLevel))
+            if (batch.Seal(options.CompressionType, _engine.CompressionLevel, isTransactional: transactions is not null))
             {
                 _engine.Telemetry.OnBatchSealed(batch, options.CompressionType);
             }
@@ -331,12 +341,15 @@ internal sealed class BrokerSender : IAsyncDisposable
         }
 
         frame.Reset();
-        ProduceRequestEncoder.Write(frame, version, _engine.ClientId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+        ProduceRequestEncoder.Write(frame, version, _engine.ClientId, options.TransactionalId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+
+        // v12 answers in v11's layout, which is what the decoders know.
+        var layoutVersion = Math.Min(version, ProduceRequest.HighestSupportedVersion);
         var tags = Tags;
         var sentAt = _engine.Telemetry.OnRequestSent(tags, batches, out var inFlightCounted);
         if (options.Acks == Acks.None)
         {
-            await connection.SendFrameAsync(frame, handler: null, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+            await connection.SendFrameAsync(frame, handler: null, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
             _engine.Telemetry.OnRequestCompleted(tags, sentAt, inFlightCounted, error: null);
             _inFlight.Release();
             foreach (var batch in batches)
@@ -355,7 +368,7 @@ internal sealed class BrokerSender : IAsyncDisposable
         }
 
         var request = new InFlightProduce(this, [.. batches], tags, sentAt, inFlightCounted);
-        await connection.SendFrameAsync(frame, request, version, ProduceResponse.ResponseHeaderVersion(version)).ConfigureAwait(false);
+        await connection.SendFrameAsync(frame, request, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
     }
 
     /// <summary>Frees the request slot taken for batches that were not sent, and retries or fails them.</summary>

@@ -14,20 +14,20 @@ internal static class ProduceRequestEncoder
 
     private const short FirstFlexibleVersion = 9;
 
-    public static void Write(PooledBufferWriter buffer, short version, string clientId, short acks, int timeoutMs, IReadOnlyList<ProducerBatch> batches)
+    public static void Write(PooledBufferWriter buffer, short version, string clientId, string? transactionalId, short acks, int timeoutMs, IReadOnlyList<ProducerBatch> batches)
     {
         var flexible = version >= FirstFlexibleVersion;
         RequestFrame.BeginRequest(buffer, ApiKey.Produce, version, headerVersion: flexible ? (short)2 : (short)1, clientId);
         var writer = new KafkaWriter(buffer);
 
-        // transactional_id: always null until transactions are supported.
+        // transactional_id: null unless the producer is transactional (v12 is v11 on the wire).
         if (flexible)
         {
-            writer.WriteCompactString(null);
+            writer.WriteCompactString(transactionalId);
         }
         else
         {
-            writer.WriteString(null);
+            writer.WriteString(transactionalId);
         }
 
         writer.WriteInt16(acks);
