@@ -24,6 +24,7 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private int _started;
     private Subscription? _subscription;
+    private Subscription? _logged;
 
     /// <summary>The client instance id the broker gave (KIP-714), or <see cref="Guid.Empty"/> before the first answer.</summary>
     public Guid ClientInstanceId { get; private set; }
@@ -113,6 +114,12 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
                 continue;
             }
 
+            if (subscription.Id != _logged?.Id)
+            {
+                TelemetryLog.Subscribed(engine.Loggers.Producer, subscription.RequestedMetrics.Count, subscription.Id, (long)subscription.PushInterval.TotalMilliseconds);
+                _logged = subscription;
+            }
+
             var push = engine.Telemetry.Push ??= new PushMetrics(() => engine.Connections.ConnectionsCreated, () => (engine.Memory.Used, engine.Memory.Limit));
 
             // The first push comes after a random part of the interval, so clients started together do not push together.
@@ -143,6 +150,7 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
                 }
 
                 // INVALID_RECORD, INVALID_REQUEST, an unsupported version...: the broker will not take our pushes.
+                TelemetryLog.Stopped(engine.Loggers.Producer, ErrorCodes.Name(error));
                 engine.Telemetry.Push = null;
                 Volatile.Write(ref _subscription, null);
                 return;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Samsa.Compression;
 using Samsa.IntegrationTests.Infrastructure;
 using Samsa.Testing;
@@ -37,8 +38,9 @@ public sealed class ClientTelemetryTests
             PushInterval = TimeSpan.FromMilliseconds(100),
         };
         proxy.Telemetry = front;
+        var log = new ListLogger();
 
-        await using (var producer = new ProducerBuilder<string, string>(Options(proxy)).Build())
+        await using (var producer = new ProducerBuilder<string, string>(Options(proxy)).SetLogger(log).Build())
         {
             for (var i = 0; i < 5; i++)
             {
@@ -49,6 +51,8 @@ public sealed class ClientTelemetryTests
         }
 
         var pushes = front.Pushes;
+        var subscribed = Assert.Single(log.Entries, e => e.EventId == SamsaLogEvents.TelemetrySubscribed);
+        Assert.Equal(LogLevel.Information, subscribed.Level);
         Assert.All(pushes, p => Assert.Equal(front.IssuedClientInstanceId, p.ClientInstanceId));
         Assert.All(pushes, p => Assert.Equal(front.SubscriptionId, p.SubscriptionId));
         Assert.All(pushes, p => Assert.Equal(0, p.CompressionType));
@@ -139,7 +143,8 @@ public sealed class ClientTelemetryTests
 
         // An error that says the broker will never take our pushes turns them off for good.
         front.FailNextPush(87); // INVALID_RECORD
-        await using (var producer = new ProducerBuilder<string, string>(Options(proxy)).Build())
+        var log = new ListLogger();
+        await using (var producer = new ProducerBuilder<string, string>(Options(proxy)).SetLogger(log).Build())
         {
             await producer.ProduceAsync(new ProducerRecord<string, string>("resubscribe", "k", "v"));
             await WaitUntil(() => front.Pushes.Any(p => p.ErrorCode == 87));
@@ -150,6 +155,10 @@ public sealed class ClientTelemetryTests
             Assert.Equal(pushesAfterRefusal, front.Pushes.Count); // no terminating push either
             Assert.Equal(requestsAfterRefusal, front.SubscriptionRequests);
         }
+
+        var stopped = Assert.Single(log.Entries, e => e.EventId == SamsaLogEvents.TelemetryStopped);
+        Assert.Equal(LogLevel.Warning, stopped.Level);
+        Assert.Contains("INVALID_RECORD", stopped.Message, StringComparison.Ordinal);
     }
 
     [Fact]
