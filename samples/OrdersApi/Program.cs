@@ -13,10 +13,11 @@ builder.Services.AddSamsaProducer<string, Order>(builder.Configuration.GetSectio
     .ConfigureBuilder(b => b.SetValueSerializer(new JsonSerializer<Order>(OrdersJson.Default.Order)))
     .AddHealthCheck();
 
-// ASP.NET Core's own traces and metrics, to the console. Samsa has no meter or activity source yet.
+// ASP.NET Core's traces and metrics and Samsa's (the "Samsa" activity source and meter), to the console: each
+// order's "orders send" span is a child of its POST /orders span, and carries the trace on to consumers.
 builder.Services.AddOpenTelemetry()
-    .WithTracing(t => t.AddAspNetCoreInstrumentation().AddConsoleExporter())
-    .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddConsoleExporter());
+    .WithTracing(t => t.AddAspNetCoreInstrumentation().AddSource(SamsaTelemetry.ActivitySourceName).AddConsoleExporter())
+    .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddMeter(SamsaTelemetry.MeterName).AddConsoleExporter());
 
 var app = builder.Build();
 var topic = app.Configuration["Orders:Topic"] ?? "orders";

@@ -68,6 +68,12 @@ public sealed class KafkaProxy : IAsyncDisposable
     /// <summary>The SASL front every connection authenticates with first; null: none (PLAINTEXT).</summary>
     public SaslFront? Sasl { get; }
 
+    /// <summary>
+    /// KIP-714 client telemetry answered by the proxy (GetTelemetrySubscriptions, PushTelemetry, both added to ApiVersions
+    /// answers), which the mock cluster lacks; null (default): neither is advertised. Set it before clients connect.
+    /// </summary>
+    public Telemetry.TelemetryFront? Telemetry { get; set; }
+
     /// <summary>The judge of every Produce batch that went through the proxy.</summary>
     public IdempotenceOracle Oracle { get; } = new();
 

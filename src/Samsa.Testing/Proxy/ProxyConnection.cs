@@ -182,10 +182,31 @@ internal sealed class ProxyConnection : IDisposable
 
             frame = txnVerdict.Forward ?? frame;
 
+            var addApis = addSaslApis ? SaslApis() : [];
+            if (_proxy.Telemetry is { } telemetry)
+            {
+                if (telemetry.Answer(apiKey, correlationId, body) is { } answer)
+                {
+                    // After every answer owed before it, as a broker answers in order.
+                    while (Volatile.Read(ref _answersOwed) > 0)
+                    {
+                        await Task.Delay(1, ct).ConfigureAwait(false);
+                    }
+
+                    await SendToClientAsync(answer, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (apiKey == SaslWire.ApiVersions)
+                {
+                    addApis = [.. addApis, .. Telemetry.TelemetryFront.Apis];
+                }
+            }
+
             var (drop, close) = _proxy.TakeFaults(apiKey);
             var batches = apiKey == ProduceKey && version >= ProduceCodec.FirstBatchVersion ? ProduceCodec.ReadRequest(body, version) : [];
             // Registered before forwarding: the answer may come back before this loop runs again.
-            _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close, addSaslApis) { TxnState = txnVerdict.State };
+            _pending[correlationId] = new PendingRequest(apiKey, version, batches, drop, close, addApis) { TxnState = txnVerdict.State };
             Interlocked.Increment(ref _answersOwed);
             Outstanding(batches, +1);
 
@@ -245,7 +266,7 @@ internal sealed class ProxyConnection : IDisposable
 
             if (!request.DropResponse && Volatile.Read(ref _clientGone) == 0)
             {
-                await SendToClientAsync(request.AddSaslApis ? SaslWire.AddSaslApis(frame, request.Version, _proxy.Sasl!.MaxSaslAuthenticateVersion) : frame, ct).ConfigureAwait(false);
+                await SendToClientAsync(request.AddApis.Length > 0 ? SaslWire.AddApis(frame, request.Version, request.AddApis) : frame, ct).ConfigureAwait(false);
             }
 
             Interlocked.Decrement(ref _answersOwed);
@@ -356,7 +377,11 @@ internal sealed class ProxyConnection : IDisposable
         }
     }
 
-    private sealed record PendingRequest(short ApiKey, short Version, List<ProducedBatch> Batches, bool DropResponse, bool CloseOnResponse, bool AddSaslApis = false)
+    // The SASL APIs a SASL front adds to ApiVersions answers (SaslHandshake v0-v1, SaslAuthenticate up to the front's version).
+    private (short Key, short Min, short Max)[] SaslApis() =>
+        [(SaslWire.SaslHandshake, 0, 1), (SaslWire.SaslAuthenticate, 0, _proxy.Sasl!.MaxSaslAuthenticateVersion)];
+
+    private sealed record PendingRequest(short ApiKey, short Version, List<ProducedBatch> Batches, bool DropResponse, bool CloseOnResponse, (short Key, short Min, short Max)[] AddApis)
     {
         /// <summary>What the <see cref="TransactionFront"/> kept of the request, handed back with its answer.</summary>
         public object? TxnState { get; init; }

@@ -104,9 +104,12 @@ internal static class SaslWire
     /// <param name="frame">The answer, with its size prefix.</param>
     /// <param name="version">The ApiVersions version it answers.</param>
     /// <param name="maxAuthenticateVersion">SaslAuthenticate is advertised as v0 to this (SaslHandshake always as v0-v1).</param>
-    public static byte[] AddSaslApis(byte[] frame, short version, short maxAuthenticateVersion)
+    public static byte[] AddSaslApis(byte[] frame, short version, short maxAuthenticateVersion) =>
+        AddApis(frame, version, [(SaslHandshake, 0, 1), (SaslAuthenticate, 0, maxAuthenticateVersion)]);
+
+    /// <summary>An ApiVersions answer with <paramref name="advertised"/> added (replacing the same keys), in key order.</summary>
+    public static byte[] AddApis(byte[] frame, short version, (short Key, short Min, short Max)[] advertised)
     {
-        (short Key, short Min, short Max)[] advertised = [(SaslHandshake, 0, 1), (SaslAuthenticate, 0, maxAuthenticateVersion)];
         var flexible = version >= 3;
         var r = new WireReader(frame.AsSpan(4));
         var correlationId = r.ReadInt32(); // ApiVersions answers always use response header v0
@@ -159,7 +162,8 @@ internal static class SaslWire
         return w.Framed();
     }
 
-    private sealed class Writer
+    /// <summary>Builds a frame by hand (big-endian integers, varints, strings); shared by the test kit's fronts.</summary>
+    internal sealed class Writer
     {
         private readonly ArrayBufferWriter<byte> _buffer = new();
 

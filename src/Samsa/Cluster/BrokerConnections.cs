@@ -16,6 +16,8 @@ namespace Samsa.Cluster;
 /// </summary>
 internal sealed class BrokerConnections : IAsyncDisposable
 {
+    private long _connectionsCreated;
+
     private readonly Dictionary<int, Slot> _slots = [];
     private readonly ConnectionSettings _settings;
     private readonly ExponentialBackoff _reconnectBackoff;
@@ -148,6 +150,9 @@ internal sealed class BrokerConnections : IAsyncDisposable
     /// connection is open: once one is, the cluster is known through metadata and the bootstrap list is
     /// no longer used, so a dead entry in it would otherwise report trouble for good.
     /// </summary>
+    /// <summary>Connections established since the start (metrics: Java's <c>connection-creation-total</c>).</summary>
+    public long ConnectionsCreated => Interlocked.Read(ref _connectionsCreated);
+
     public (int Connected, int Unreachable, Exception? LastError) GetHealth()
     {
         var connected = 0;
@@ -276,6 +281,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
         try
         {
             var connection = await ConnectAnyAddressAsync(slot, address).ConfigureAwait(false);
+            Interlocked.Increment(ref _connectionsCreated);
             int failedBefore;
             lock (_slots)
             {

@@ -7,7 +7,8 @@ namespace Samsa;
 /// 1000-1099 delivery and the producer's state (<c>Samsa.Producer</c>), 1100-1199 retries (<c>Samsa.Producer</c>),
 /// 1200-1299 security (<c>Samsa.Security</c>), 1300-1399 connections (<c>Samsa.Network</c>), 1400-1499 metadata
 /// (<c>Samsa.Metadata</c>), 1500-1599 idempotence (<c>Samsa.Producer</c>), 1600-1699 shutdown (<c>Samsa.Producer</c>),
-/// 1700-1799 interceptors (<c>Samsa.Producer</c>), 1800-1899 transactions (<c>Samsa.Producer</c>), 2000-2099 the hosting package. Ids 1001, 1004 and 1006 are retired
+/// 1700-1799 interceptors (<c>Samsa.Producer</c>), 1800-1899 transactions (<c>Samsa.Producer</c>), 1900-1999 client
+/// telemetry, KIP-714 (<c>Samsa.Producer</c>), 2000-2099 the hosting package. Ids 1001, 1004 and 1006 are retired
 /// (they moved to 1101, 1102 and 1503) and are not reused.
 /// </summary>
 public static class SamsaLogEvents
@@ -123,4 +124,10 @@ public static class SamsaLogEvents
     /// <summary>Debug: a request to the transaction or group coordinator is sent again (coordinator moved or loading,
     /// concurrent transactions, a lost connection or a timeout).</summary>
     public const int TransactionCoordinatorRetry = 1806;
+
+    /// <summary>Information: a broker subscribed the producer to client metrics (KIP-714); they are pushed at its interval.</summary>
+    public const int TelemetrySubscribed = 1901;
+
+    /// <summary>Warning: a broker refused the producer's client metrics for good (KIP-714); pushing stops.</summary>
+    public const int TelemetryStopped = 1902;
 }

@@ -49,6 +49,10 @@ internal static class ProducerConfigKeys
     public const string TransactionTimeoutMs = "transaction.timeout.ms";
     public const string SecurityProtocol = "security.protocol";
 
+    /// <summary>Samsa's own key (no Java equivalent): trace context into record headers.</summary>
+    public const string TracingInjectHeaders = "samsa.tracing.inject.headers";
+    public const string EnableMetricsPush = "enable.metrics.push";
+
     /// <summary>Every key <see cref="ProducerConfigParser"/> understands, besides the TLS keys (<see cref="Security.TlsConfigKeys"/>).</summary>
     public static readonly string[] All =
     [
@@ -59,7 +63,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         Partitioner, PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, TransactionTimeoutMs, SecurityProtocol, .. SaslConfigKeys.All,
+        KeySerializer, ValueSerializer, TransactionalId, TransactionTimeoutMs, SecurityProtocol, TracingInjectHeaders, EnableMetricsPush, .. SaslConfigKeys.All,
     ];
 }
 
@@ -86,7 +90,6 @@ internal static class ProducerConfigParser
         ["metrics.sample.window.ms"] = "Samsa reports metrics through System.Diagnostics.Metrics, which has its own aggregation",
         ["metrics.recording.level"] = "Samsa reports metrics through System.Diagnostics.Metrics; enable or filter instruments there",
         ["auto.include.jmx.reporter"] = "there is no JMX in .NET",
-        ["enable.metrics.push"] = "client metrics push (KIP-714) is not supported",
     };
 
     // Keys that belong to the Java consumer; a common slip when configs are shared.
@@ -191,6 +194,8 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.TransactionalId: o = o with { TransactionalId = raw.Length == 0 ? null : raw }; break;
                 case ProducerConfigKeys.TransactionTimeoutMs: o = o with { TransactionTimeout = ParseMs(key, v) }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
+                case ProducerConfigKeys.TracingInjectHeaders: o = o with { InjectTraceHeaders = ParseBool(key, v) }; break;
+                case ProducerConfigKeys.EnableMetricsPush: o = o with { EnableMetricsPush = ParseBool(key, v) }; break;
                 case var _ when Security.TlsConfigParser.Handles(key): o = o with { Tls = Security.TlsConfigParser.Parse(o.Tls, key, raw) }; break;
                 default:
                     if (!SaslConfigParser.TryApply(key, raw, ref sasl))

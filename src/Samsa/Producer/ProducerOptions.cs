@@ -138,6 +138,21 @@ public sealed record ProducerOptions
     /// </summary>
     public PartitionerKind Partitioner { get; init; } = PartitionerKind.Default;
 
+    /// <summary>
+    /// <c>samsa.tracing.inject.headers</c> (default true; a Samsa key, not a Java one): when a record's "send" span is
+    /// sampled, its W3C trace context (<c>traceparent</c>, <c>tracestate</c>, through
+    /// <see cref="System.Diagnostics.DistributedContextPropagator.Current"/>) is written into the record's headers, after
+    /// the caller's own, so that consumers continue the trace. False keeps the headers exactly as given. A field the
+    /// caller's headers already hold is never added twice. Records whose span is not sampled are never changed.
+    /// </summary>
+    public bool InjectTraceHeaders { get; init; } = true;
+
+    /// <summary>
+    /// <c>enable.metrics.push</c> (default true, as Java): when a broker subscribes to client metrics (KIP-714), the
+    /// requested ones are pushed to it at the interval it asks for. Nothing is gathered or sent while no broker asks.
+    /// </summary>
+    public bool EnableMetricsPush { get; init; } = true;
+
     /// <summary><c>partitioner.ignore.keys</c> (default false): when true, keyed records are spread like keyless ones.</summary>
     public bool PartitionerIgnoreKeys { get; init; }
 

@@ -99,6 +99,8 @@ internal sealed class RecordBatchBuilder : IDisposable
     /// Encodes one record into the batch. Returns false, writing nothing, when the batch already
     /// holds a record and this one would take it past <paramref name="batchSizeLimit"/>; an empty
     /// batch takes any record, so an oversized record travels alone as Kafka's producer does.
+    /// <paramref name="extraHeaders"/> are written after <paramref name="headers"/> (the trace context), so
+    /// the caller's <see cref="Headers"/> object is never copied to add them.
     /// </summary>
     public bool TryAppend(
         long timestampMs,
@@ -107,7 +109,8 @@ internal sealed class RecordBatchBuilder : IDisposable
         ReadOnlySpan<byte> value,
         bool valueIsNull,
         Headers? headers,
-        int batchSizeLimit)
+        int batchSizeLimit,
+        ReadOnlySpan<Header> extraHeaders = default)
     {
         if (_sealed)
         {
@@ -119,7 +122,7 @@ internal sealed class RecordBatchBuilder : IDisposable
         var keyLength = keyIsNull ? -1 : key.Length;
         var valueLength = valueIsNull ? -1 : value.Length;
 
-        var bodySize = BodySize(timestampDelta, offsetDelta, keyLength, valueLength, headers);
+        var bodySize = BodySize(timestampDelta, offsetDelta, keyLength, valueLength, headers, extraHeaders);
         var recordSize = VarInt.SizeOfSigned64(bodySize) + bodySize;
         if ((long)_length + recordSize > Array.MaxLength - 1024)
         {
@@ -139,22 +142,24 @@ internal sealed class RecordBatchBuilder : IDisposable
         pos += VarInt.WriteSigned(span[pos..], offsetDelta);
         pos += WriteBytes(span[pos..], key, keyLength);
         pos += WriteBytes(span[pos..], value, valueLength);
-        if (headers is null)
+        if (headers is null && extraHeaders.IsEmpty)
         {
             span[pos++] = 0;
         }
         else
         {
-            pos += VarInt.WriteSigned(span[pos..], headers.Count);
-            foreach (var header in headers)
+            pos += VarInt.WriteSigned(span[pos..], (headers?.Count ?? 0) + extraHeaders.Length);
+            if (headers is not null)
             {
-                // The UTF-8 length is counted again rather than remembered from the sizing pass:
-                // keys are short, and remembering would need a per-record array.
-                var keyBytes = Encoding.UTF8.GetByteCount(header.Key);
-                pos += VarInt.WriteSigned(span[pos..], keyBytes);
-                pos += Encoding.UTF8.GetBytes(header.Key, span[pos..]);
-                var headerValue = header.Value;
-                pos += WriteBytes(span[pos..], headerValue, headerValue is null ? -1 : headerValue.Length);
+                foreach (var header in headers)
+                {
+                    pos += WriteHeader(span[pos..], header);
+                }
+            }
+
+            foreach (var header in extraHeaders)
+            {
+                pos += WriteHeader(span[pos..], header);
             }
         }
 
@@ -180,16 +185,16 @@ internal sealed class RecordBatchBuilder : IDisposable
     /// encoded; a key or value length of -1 means null. The producer checks it against
     /// <c>max.request.size</c> before appending.
     /// </summary>
-    public static int EstimateRecordSize(int keyLength, int valueLength, Headers? headers)
+    public static int EstimateRecordSize(int keyLength, int valueLength, Headers? headers, ReadOnlySpan<Header> extraHeaders = default)
     {
-        var bodySize = BodySize(0, 0, keyLength, valueLength, headers);
+        var bodySize = BodySize(0, 0, keyLength, valueLength, headers, extraHeaders);
         var total = HeaderSize + VarInt.SizeOfSigned64(bodySize) + bodySize;
         return total > int.MaxValue ? int.MaxValue : (int)total;
     }
 
-    /// <inheritdoc cref="EstimateRecordSize(int, int, Headers?)"/>
-    public static int EstimateRecordSize(ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers) =>
-        EstimateRecordSize(keyIsNull ? -1 : key.Length, valueIsNull ? -1 : value.Length, headers);
+    /// <inheritdoc cref="EstimateRecordSize(int, int, Headers?, ReadOnlySpan{Header})"/>
+    public static int EstimateRecordSize(ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, ReadOnlySpan<Header> extraHeaders = default) =>
+        EstimateRecordSize(keyIsNull ? -1 : key.Length, valueIsNull ? -1 : value.Length, headers, extraHeaders);
 
     /// <summary>
     /// Completes the batch and returns it, compressed if asked. The memory stays valid until
@@ -375,7 +380,7 @@ internal sealed class RecordBatchBuilder : IDisposable
     }
 
     // Computed in 64 bits so absurd inputs fail cleanly instead of wrapping.
-    private static long BodySize(long timestampDelta, int offsetDelta, int keyLength, int valueLength, Headers? headers)
+    private static long BodySize(long timestampDelta, int offsetDelta, int keyLength, int valueLength, Headers? headers, ReadOnlySpan<Header> extraHeaders)
     {
         long size = 1 // attributes
             + VarInt.SizeOfSigned64(timestampDelta)
@@ -383,21 +388,46 @@ internal sealed class RecordBatchBuilder : IDisposable
             + VarInt.SizeOfSigned(keyLength) + Math.Max(keyLength, 0)
             + VarInt.SizeOfSigned(valueLength) + Math.Max(valueLength, 0);
 
-        if (headers is null)
+        if (headers is null && extraHeaders.IsEmpty)
         {
             return size + 1;
         }
 
-        size += VarInt.SizeOfSigned(headers.Count);
-        foreach (var header in headers)
+        size += VarInt.SizeOfSigned((headers?.Count ?? 0) + extraHeaders.Length);
+        if (headers is not null)
         {
-            var keyBytes = Encoding.UTF8.GetByteCount(header.Key);
-            var headerValueLength = header.Value is null ? -1 : header.Value.Length;
-            size += VarInt.SizeOfSigned(keyBytes) + keyBytes
-                + VarInt.SizeOfSigned(headerValueLength) + Math.Max(headerValueLength, 0);
+            foreach (var header in headers)
+            {
+                size += RecordHeaderSize(header);
+            }
+        }
+
+        foreach (var header in extraHeaders)
+        {
+            size += RecordHeaderSize(header);
         }
 
         return size;
+    }
+
+    private static long RecordHeaderSize(in Header header)
+    {
+        var keyBytes = Encoding.UTF8.GetByteCount(header.Key);
+        var headerValueLength = header.Value is null ? -1 : header.Value.Length;
+        return VarInt.SizeOfSigned(keyBytes) + keyBytes
+            + VarInt.SizeOfSigned(headerValueLength) + Math.Max(headerValueLength, 0);
+    }
+
+    private static int WriteHeader(Span<byte> span, in Header header)
+    {
+        // The UTF-8 length is counted again rather than remembered from the sizing pass:
+        // keys are short, and remembering would need a per-record array.
+        var keyBytes = Encoding.UTF8.GetByteCount(header.Key);
+        var pos = VarInt.WriteSigned(span, keyBytes);
+        pos += Encoding.UTF8.GetBytes(header.Key, span[pos..]);
+        var headerValue = header.Value;
+        pos += WriteBytes(span[pos..], headerValue, headerValue is null ? -1 : headerValue.Length);
+        return pos;
     }
 
     private static int WriteBytes(Span<byte> destination, ReadOnlySpan<byte> bytes, int length)

@@ -133,6 +133,8 @@ public sealed class ProducerOptionsTests
         ["transactional.id"] = "tx-1",
         ["transaction.timeout.ms"] = "60000",
         ["security.protocol"] = "plaintext",
+        ["enable.metrics.push"] = "false",
+        ["samsa.tracing.inject.headers"] = "false",
     };
 
     [Fact]
@@ -177,6 +179,8 @@ public sealed class ProducerOptionsTests
         Assert.Equal("bytes", o.ValueSerializer);
         Assert.Equal("tx-1", o.TransactionalId);
         Assert.Equal(SecurityProtocol.Plaintext, o.SecurityProtocol);
+        Assert.False(o.EnableMetricsPush);
+        Assert.False(o.InjectTraceHeaders);
 
         // Everything validates once the settings that conflict with the transactional id are gone.
         Assert.Equal(TimeSpan.FromMinutes(1), o.TransactionTimeout);

@@ -116,8 +116,13 @@ internal sealed partial class KafkaProducer<TKey, TValue>
     private ValueTask<DeliveryResult> Append(in ProducerRecord<TKey, TValue> record, PooledBufferWriter keyBuffer, PooledBufferWriter valueBuffer, CancellationToken cancellationToken)
     {
         var promise = DeliveryPromise.Rent();
-        if (AppendSerialized(record, keyBuffer.WrittenSpan, record.Key is null, valueBuffer.WrittenSpan, record.Value is null, promise, null, MemoryWait.Async, out var waitingForMemory, out _) is { } error)
+
+        // The span starts at the append: the serializer's wait is the caller's, not the producer's.
+        var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
+        if (AppendSerialized(record, keyBuffer.WrittenSpan, record.Key is null, valueBuffer.WrittenSpan, record.Value is null, promise, null, MemoryWait.Async, telemetry, out var waitingForMemory, out _) is { } error)
         {
+            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
+            Acknowledge(record.Topic, record.Partition, record.Timestamp, error);
             promise.Fail(error);
             return promise.Task;
         }

@@ -103,8 +103,10 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         }
 
         var promise = DeliveryPromise.Rent();
-        if (SerializeAndAppend(record, promise, null, MemoryWait.Async, out var waitingForMemory, out _) is { } error)
+        var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
+        if (SerializeAndAppend(record, promise, null, MemoryWait.Async, telemetry, out var waitingForMemory, out _) is { } error)
         {
+            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
             Acknowledge(record.Topic, record.Partition, record.Timestamp, error);
             promise.Fail(error);
             return promise.Task;
@@ -137,7 +139,8 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
         // On the reporting loop, waiting for buffer space would wait for this very loop to free it.
         var reentrant = ReportingThread.IsCurrent;
-        var error = SerializeAndAppend(record, null, deliveryHandler, reentrant ? MemoryWait.Never : MemoryWait.Blocking, out var waitingForMemory, out var refused);
+        var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
+        var error = SerializeAndAppend(record, null, deliveryHandler, reentrant ? MemoryWait.Never : MemoryWait.Blocking, telemetry, out var waitingForMemory, out var refused);
         if (refused)
         {
             error = BufferFullOnReportingLoop(record);
@@ -150,6 +153,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
         if (error is not null)
         {
+            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
             ReportFailure(record, deliveryHandler, error);
         }
     }
@@ -169,16 +173,24 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
             return true;
         }
 
-        if (SerializeAndAppend(record, null, deliveryHandler, MemoryWait.Never, out _, out var refused) is { } error)
+        var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
+        if (SerializeAndAppend(record, null, deliveryHandler, MemoryWait.Never, telemetry, out _, out var refused) is { } error)
         {
+            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
             ReportFailure(record, deliveryHandler, error);
         }
 
-        if (refused && _interceptors is not null)
+        if (refused && (telemetry.Trace is not null || _interceptors is not null))
         {
-            // Not taken: the caller keeps the record (and may offer it again), but every OnSend gets its one answer.
-            Acknowledge(record.Topic, record.Partition, record.Timestamp, new BufferFullException(
-                $"buffer.memory ({_engine.Options.BufferMemory} bytes) is full; TryProduce did not take the record.") { Topic = record.Topic, Partition = record.Partition });
+            // Not taken: the caller keeps the record (and may offer it again), but every OnSend gets its one answer,
+            // and the span says why it ended.
+            var notTaken = new BufferFullException(
+                $"buffer.memory ({_engine.Options.BufferMemory} bytes) is full; TryProduce did not take the record.") { Topic = record.Topic, Partition = record.Partition };
+            telemetry.Trace?.Fail(notTaken, partitionId: null);
+            if (_interceptors is not null)
+            {
+                Acknowledge(record.Topic, record.Partition, record.Timestamp, notTaken);
+            }
         }
 
         return !refused;
@@ -343,7 +355,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
             error = new ProducerClosedException($"The producer was disposed before the record for topic '{record.Topic.Name}' was appended; it was not sent.") { Topic = record.Topic.Name };
         }
 
-        error ??= Append(record.Topic, record.Partition, record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, record.Headers, record.TimestampMs, record.Promise, record.Handler, record.Bytes);
+        error ??= Append(record.Topic, record.Partition, record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, record.Headers, record.TimestampMs, record.Promise, record.Handler, record.Bytes, record.Telemetry);
         if (error is null)
         {
             record.ReturnBytes();
@@ -364,6 +376,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
     public void Fail(PendingRecord record, KafkaException error)
     {
+        _engine.Telemetry.OnRejected(record.Topic.Name, error, record.Telemetry);
         record.EndWait();
         record.ReturnBytes();
         if (record.Promise is { } promise)
@@ -428,11 +441,11 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
     /// cannot be produced; <paramref name="refused"/> is true when it was not taken because the
     /// buffer is full and <paramref name="wait"/> is <see cref="MemoryWait.Never"/>.
     /// </summary>
-    private KafkaException? SerializeAndAppend(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
+    private KafkaException? SerializeAndAppend(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, in RecordTelemetry telemetry, out PendingRecord? waitingForMemory, out bool refused)
     {
         if (_engine.Transactions is not { } transaction)
         {
-            return SerializeAndAppendCore(record, promise, handler, wait, out waitingForMemory, out refused);
+            return SerializeAndAppendCore(record, promise, handler, wait, telemetry, out waitingForMemory, out refused);
         }
 
         // A transactional producer takes records only inside a transaction; the call counts as appending until it is
@@ -446,7 +459,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
         try
         {
-            return SerializeAndAppendCore(record, promise, handler, wait, out waitingForMemory, out refused);
+            return SerializeAndAppendCore(record, promise, handler, wait, telemetry, out waitingForMemory, out refused);
         }
         finally
         {
@@ -454,7 +467,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         }
     }
 
-    private KafkaException? SerializeAndAppendCore(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
+    private KafkaException? SerializeAndAppendCore(in ProducerRecord<TKey, TValue> record, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, in RecordTelemetry telemetry, out PendingRecord? waitingForMemory, out bool refused)
     {
         waitingForMemory = null;
         refused = false;
@@ -475,18 +488,19 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
             return valueError;
         }
 
-        return AppendSerialized(record, keyBuffer.WrittenSpan, keyIsNull, valueBuffer.WrittenSpan, valueIsNull, promise, handler, wait, out waitingForMemory, out refused);
+        return AppendSerialized(record, keyBuffer.WrittenSpan, keyIsNull, valueBuffer.WrittenSpan, valueIsNull, promise, handler, wait, telemetry, out waitingForMemory, out refused);
     }
 
     /// <summary>
     /// The part of <see cref="SerializeAndAppend"/> after serialization: the size check, then the append
     /// or the wait for memory or metadata. The bytes are copied before this returns, if they must wait.
     /// </summary>
-    private KafkaException? AppendSerialized(in ProducerRecord<TKey, TValue> record, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, out PendingRecord? waitingForMemory, out bool refused)
+    private KafkaException? AppendSerialized(in ProducerRecord<TKey, TValue> record, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, DeliveryPromise? promise, Action<DeliveryReport>? handler, MemoryWait wait, in RecordTelemetry telemetry, out PendingRecord? waitingForMemory, out bool refused)
     {
         waitingForMemory = null;
         refused = false;
-        var size = RecordBatchBuilder.EstimateRecordSize(key, keyIsNull, value, valueIsNull, record.Headers);
+        telemetry.Trace?.SetBodySize(valueIsNull ? -1 : value.Length);
+        var size = RecordBatchBuilder.EstimateRecordSize(key, keyIsNull, value, valueIsNull, record.Headers, telemetry.ExtraHeaders);
         if (CheckSize(record, size) is { } tooLarge)
         {
             return tooLarge;
@@ -496,7 +510,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         var topic = _engine.GetTopic(record.Topic);
         if (topic.IsReady && _engine.Memory.TryReserve(size))
         {
-            var error = Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size);
+            var error = Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, telemetry);
             if (error is not null)
             {
                 _engine.Memory.Release(size);
@@ -513,13 +527,13 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
         if (wait == MemoryWait.Blocking && topic.IsReady)
         {
-            return WaitThenAppend(topic, record, key, keyIsNull, value, valueIsNull, timestampMs, handler, size);
+            return WaitThenAppend(topic, record, key, keyIsNull, value, valueIsNull, timestampMs, handler, size, telemetry);
         }
 
         // A ProduceAsync gives up after max.block.ms through BufferMemory's one expiry timer; a blocked
         // Produce times its own wait.
         var expiresAtMs = wait == MemoryWait.Async ? MonotonicClock.NowMs + (long)_engine.Options.MaxBlock.TotalMilliseconds : long.MaxValue;
-        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs, _engine.Transactions);
+        var pending = new PendingRecord(this, _engine.PendingBytes, topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, promise, handler, size, expiresAtMs, _engine.Transactions, telemetry);
         if (wait == MemoryWait.Never)
         {
             OnGranted(pending);
@@ -543,7 +557,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
     // A Produce call whose topic is known and whose memory is not free: blocks this thread until the memory is
     // granted (in arrival order) or max.block.ms passes, then appends from the scratch buffers (see BlockedProduce).
-    private KafkaException? WaitThenAppend(TopicState topic, in ProducerRecord<TKey, TValue> record, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, long timestampMs, Action<DeliveryReport>? handler, int size)
+    private KafkaException? WaitThenAppend(TopicState topic, in ProducerRecord<TKey, TValue> record, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, long timestampMs, Action<DeliveryReport>? handler, int size, in RecordTelemetry telemetry)
     {
         var blocked = BlockedProduce.ForThisThread(size);
         if (!_engine.Memory.ReserveOrEnqueue(blocked))
@@ -568,7 +582,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
         KafkaException? error = _engine.IsClosed
             ? new ProducerClosedException($"The producer was disposed while the record for topic '{record.Topic}' waited for buffer memory; it was not sent.") { Topic = record.Topic, Partition = record.Partition }
-            : Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, null, handler, size);
+            : Append(topic, record.Partition, key, keyIsNull, value, valueIsNull, record.Headers, timestampMs, null, handler, size, telemetry);
         if (error is not null)
         {
             _engine.Memory.Release(size);
@@ -594,6 +608,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
                 // and so never pooled again; the collector takes it with this wait.
                 waitingForMemory.EndWait();
                 waitingForMemory.ReturnBytes();
+                waitingForMemory.Telemetry.Trace?.Cancel();
                 if (_interceptors is not null)
                 {
                     var topic = waitingForMemory.Topic.Name;
@@ -684,7 +699,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         _interceptors?.OnAcknowledgement(new DeliveryReport(new DeliveryResult(topic, partition ?? -1, -1, timestamp), error));
 
     /// <summary>Partitions and appends serialized bytes whose buffer memory is reserved; returns the error if the record cannot go to a partition.</summary>
-    private InvalidRecordException? Append(TopicState topic, int? explicitPartition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size)
+    private InvalidRecordException? Append(TopicState topic, int? explicitPartition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, in RecordTelemetry telemetry)
     {
         var info = topic.Info;
         var partitionCount = info.Partitions.Length;
@@ -719,7 +734,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
         var accumulator = topic.Partitions[partition];
         _engine.Transactions?.OnAppend(accumulator);
-        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs), size, out var readyAtMs))
+        if (accumulator.Append(timestampMs, key, keyIsNull, value, valueIsNull, headers, new PendingDelivery(promise, handler, timestampMs, telemetry), size, out var readyAtMs))
         {
             accumulator.Sender?.Activate(accumulator, readyAtMs);
         }

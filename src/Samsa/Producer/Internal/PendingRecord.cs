@@ -18,7 +18,7 @@ internal sealed class PendingRecord : MemoryWaiter
 
     // expiresAtMs: when BufferMemory gives up on it if it still waits for memory; long.MaxValue: never
     // (or its caller times itself out).
-    public PendingRecord(IPendingRecordWriter writer, PendingBytesArena arena, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue, TransactionManager? transaction = null)
+    public PendingRecord(IPendingRecordWriter writer, PendingBytesArena arena, TopicState topic, int? partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, long timestampMs, DeliveryPromise? promise, Action<DeliveryReport>? handler, int size, long expiresAtMs = long.MaxValue, TransactionManager? transaction = null, Diagnostics.RecordTelemetry telemetry = default)
         : base(size)
     {
         _transaction = transaction;
@@ -37,6 +37,7 @@ internal sealed class PendingRecord : MemoryWaiter
         TimestampMs = timestampMs;
         Promise = promise;
         Handler = handler;
+        Telemetry = telemetry;
     }
 
     public IPendingRecordWriter Writer { get; }
@@ -65,6 +66,9 @@ internal sealed class PendingRecord : MemoryWaiter
     public DeliveryPromise? Promise { get; }
 
     public Action<DeliveryReport>? Handler { get; }
+
+    /// <summary>When the call accepted the record and its "send" span, carried to its batch.</summary>
+    public Diagnostics.RecordTelemetry Telemetry { get; }
 
     /// <summary>
     /// Makes the record wakeable by <see cref="WaitForMemory"/>; call before it is queued for

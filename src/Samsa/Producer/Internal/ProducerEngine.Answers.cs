@@ -85,6 +85,7 @@ internal sealed partial class ProducerEngine
                 Metadata.RequestRefresh();
             }
 
+            Telemetry.OnRetry(batch, error);
             if (verdict == RetryVerdict.RetryAfterEpochBump)
             {
                 IdempotenceLog.PartitionSequenceReset(_logger, partition.Topic, partition.Partition, batch.Identity.ProducerId, batch.Identity.Epoch, error.Message);

@@ -44,6 +44,7 @@ internal sealed partial class ProducerEngine
 
     private void OnMetadataUpdated(ClusterSnapshot snapshot)
     {
+        ClientTelemetry?.EnsureStarted();
         foreach (var (name, state) in _topics)
         {
             if (!state.IsReady || !snapshot.Topics.TryGetValue(name, out var info) || info.Partitions.Length == 0)

@@ -53,6 +53,9 @@ internal sealed partial class ProducerEngine
     {
         var batch = completion.Batch;
         var partition = batch.Partition;
+
+        // Before the callers hear of it: a caller who awaited the record finds its span ended and it counted.
+        Telemetry.OnReported(batch, completion.Error, completion.BaseOffset);
         var logAppendTime = completion.LogAppendTimeMs >= 0;
         var deliveries = batch.Deliveries;
 

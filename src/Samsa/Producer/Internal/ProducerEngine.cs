@@ -87,6 +87,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Transactions = options.TransactionalId is not null ? new TransactionManager(this, Identity!, loggers.Producer) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
+        Telemetry = new Diagnostics.ProducerTelemetry(this, ClientId, options.InjectTraceHeaders);
+        ClientTelemetry = options.EnableMetricsPush ? new Diagnostics.ClientTelemetry(this) : null;
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
 
@@ -115,6 +117,12 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public BufferMemory Memory { get; }
 
+    /// <summary>This producer's metrics and spans (the <c>Samsa</c> meter and activity source).</summary>
+    public Diagnostics.ProducerTelemetry Telemetry { get; }
+
+    /// <summary>KIP-714 metrics push; null with <c>enable.metrics.push=false</c>.</summary>
+    public Diagnostics.ClientTelemetry? ClientTelemetry { get; }
+
     /// <summary>Null unless <c>enable.idempotence</c> is in effect.</summary>
     public ProducerIdentity? Identity { get; }
 
@@ -135,6 +143,22 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         var connections = Connections.GetHealth();
         return new ProducerHealth(
             FatalError, Memory.Used, Memory.Limit, connections.Connected, connections.Unreachable, connections.LastError);
+    }
+
+    /// <summary>Records accepted and not yet reported, for the <c>samsa.producer.records.queued</c> gauge (off the produce path).</summary>
+    public long CountQueuedRecords()
+    {
+        long count = 0;
+        foreach (var topic in _topics.Values)
+        {
+            count += topic.WaitingCount;
+            foreach (var partition in topic.Partitions)
+            {
+                count += partition.QueuedRecords;
+            }
+        }
+
+        return count;
     }
 
     /// <summary>Puts the producer in its failed state and fails every record not yet delivered.</summary>
@@ -235,6 +259,13 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
             return;
         }
 
+        if (ClientTelemetry is { } clientTelemetry)
+        {
+            // KIP-714: the last push says the client is terminating; while the connections still stand.
+            await clientTelemetry.TerminateAsync(TimeSpan.FromMilliseconds(Math.Min(2000, Options.RequestTimeout.TotalMilliseconds))).ConfigureAwait(false);
+            await clientTelemetry.DisposeAsync().ConfigureAwait(false);
+        }
+
         FailWaitingRecords();
         Transactions?.Dispose();
         Metadata.Dispose();
@@ -257,6 +288,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _completions.Writer.TryComplete();
         await _completionLoop.ConfigureAwait(false);
         await _expiryTimer.DisposeAsync().ConfigureAwait(false);
+        Telemetry.Dispose();
     }
 
     /// <summary>Fails every batch not in flight (shutdown, the fatal state, a transaction that aborts).</summary>

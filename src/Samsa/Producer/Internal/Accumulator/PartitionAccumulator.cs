@@ -49,6 +49,9 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
     public int Partition { get; } = partition;
 
+    /// <summary>The partition number as text, for the <c>messaging.destination.partition.id</c> attribute (made once, not per batch).</summary>
+    public string PartitionId { get; } = partition.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The sender of the partition's current leader; null while the leader is unknown.</summary>
     public BrokerSender? Sender => Volatile.Read(ref _sender);
 
@@ -138,11 +141,12 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
     /// </remarks>
     public bool Append(long timestampMs, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, Headers? headers, in PendingDelivery delivery, int reservedBytes, out long readyAtMs)
     {
+        var extraHeaders = delivery.Telemetry.ExtraHeaders;
         lock (Lock)
         {
             var limit = IsBacklogged ? engine.BacklogBatchLimit : engine.Options.BatchSize;
             var wake = false;
-            if (_open is null || !_open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, limit))
+            if (_open is null || !_open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, limit, extraHeaders))
             {
                 if (_open is not null)
                 {
@@ -151,11 +155,16 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
                 _open = engine.NewBatch(this);
                 _batches.Add(_open);
-                _open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, limit);
+                _open.Builder.TryAppend(timestampMs, key, keyIsNull, value, valueIsNull, headers, limit, extraHeaders);
                 wake = true;
             }
 
             _open.Deliveries.Add(delivery);
+            if (delivery.Telemetry.Trace is not null)
+            {
+                _open.Traced = true;
+            }
+
             _open.ReservedBytes += reservedBytes;
             readyAtMs = _open.CreatedTicks + (long)engine.Options.Linger.TotalMilliseconds;
             if (_open.Builder.SizeInBytes >= limit)
@@ -398,6 +407,29 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             }
 
             return _batches.Count + _answered.Count > 0;
+        }
+    }
+
+    /// <summary>Records appended and not reported yet (the <c>samsa.producer.records.queued</c> gauge; read when a listener collects).</summary>
+    public int QueuedRecords
+    {
+        get
+        {
+            lock (Lock)
+            {
+                var count = 0;
+                foreach (var batch in _batches)
+                {
+                    count += batch.Builder.RecordCount;
+                }
+
+                foreach (var batch in _answered)
+                {
+                    count += batch.Builder.RecordCount;
+                }
+
+                return count;
+            }
         }
     }
 

@@ -1,16 +1,20 @@
 using System.Runtime.InteropServices;
+using Samsa.Diagnostics;
 using Samsa.Records;
 
 namespace Samsa.Producer.Internal;
 
-/// <summary>Who is told about one record's outcome: an awaiting caller or a delivery handler.</summary>
-internal readonly struct PendingDelivery(DeliveryPromise? promise, Action<DeliveryReport>? handler, long timestampMs)
+/// <summary>Who is told about one record's outcome (an awaiting caller or a delivery handler), and its telemetry.</summary>
+internal readonly struct PendingDelivery(DeliveryPromise? promise, Action<DeliveryReport>? handler, long timestampMs, RecordTelemetry telemetry = default)
 {
     public DeliveryPromise? Promise { get; } = promise;
 
     public Action<DeliveryReport>? Handler { get; } = handler;
 
     public long TimestampMs { get; } = timestampMs;
+
+    /// <summary>When the call accepted the record (0 if unmeasured) and its "send" span, if sampled.</summary>
+    public RecordTelemetry Telemetry { get; } = telemetry;
 }
 
 /// <summary>Where a batch is in its partition's life; see <see cref="PartitionAccumulator"/>.</summary>
@@ -76,6 +80,9 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
 
     public int Attempts { get; set; }
 
+    /// <summary>Some record in the batch has a "send" span to end when it is reported.</summary>
+    public bool Traced { get; set; }
+
     /// <summary>A retried batch is not sent again before this time (<c>retry.backoff.ms</c>).</summary>
     public long RetryNotBeforeTicks { get; set; }
 
@@ -88,13 +95,16 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     /// <summary>
     /// Encodes the batch on its first send (compression, header, CRC). A retry under another producer
     /// epoch or sequence patches only the header (<see cref="RecordBatchBuilder.RewriteProducerState"/>),
-    /// so the same records go out byte for byte, never re-compressed.
+    /// so the same records go out byte for byte, never re-compressed. Returns true when it encoded the batch
+    /// (a first send, or the first send of a split half).
     /// </summary>
-    public void Seal(CompressionType compression, int compressionLevel, bool isTransactional = false)
+    public bool Seal(CompressionType compression, int compressionLevel, bool isTransactional = false)
     {
+        var encoded = false;
         if (Sealed.IsEmpty)
         {
             Sealed = Builder.Seal(compression, compressionLevel, Identity.ProducerId, Identity.Epoch, BaseSequence, isTransactional);
+            encoded = true;
         }
         else if (Identity != _sealedIdentity || BaseSequence != _sealedSequence)
         {
@@ -103,6 +113,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
 
         _sealedIdentity = Identity;
         _sealedSequence = BaseSequence;
+        return encoded;
     }
 
     /// <summary>
@@ -124,6 +135,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
         tail.CreatedTicks = CreatedTicks;
         tail.Attempts = Attempts;
         tail.MaybeWritten = MaybeWritten;
+        tail.Traced = Traced;
         foreach (var waiter in _flushWaiters ?? [])
         {
             tail.AddFlushWaiter(waiter);
@@ -176,6 +188,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
         MaybeWritten = false;
         SequenceReset = false;
         Attempts = 0;
+        Traced = false;
         RetryNotBeforeTicks = 0;
         ReservedBytes = 0;
         _flushWaiters = null;

@@ -1,3 +1,4 @@
+using Samsa.Diagnostics;
 using Samsa.Network;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -27,6 +28,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private int _drainStart;
     private long _throttledUntilMs;
+    private BrokerTags? _tags;
 
     // When (MonotonicClock ms) the sleeping loop will look again by itself; long.MaxValue while it is
     // awake or sleeps without a deadline. A batch that cannot be ready before then needs no wake-up:
@@ -47,6 +49,22 @@ internal sealed class BrokerSender : IAsyncDisposable
 
     /// <summary>Where the broker is; metadata may move it, keeping the node id.</summary>
     public BrokerAddress Address { get; set; }
+
+    // The broker's metric attributes, made again only when metadata moves it.
+    private BrokerTags Tags
+    {
+        get
+        {
+            var tags = Volatile.Read(ref _tags);
+            if (tags is null || tags.Address != Address)
+            {
+                tags = new BrokerTags(Address);
+                Volatile.Write(ref _tags, tags);
+            }
+
+            return tags;
+        }
+    }
 
     public void Wake() => _wake.Set();
 
@@ -314,7 +332,11 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         foreach (var batch in batches)
         {
-            batch.Seal(options.CompressionType, _engine.CompressionLevel, isTransactional: transactions is not null);
+            if (batch.Seal(options.CompressionType, _engine.CompressionLevel, isTransactional: transactions is not null))
+            {
+                _engine.Telemetry.OnBatchSealed(batch, options.CompressionType);
+            }
+
             batch.Attempts++;
         }
 
@@ -323,9 +345,12 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         // v12 answers in v11's layout, which is what the decoders know.
         var layoutVersion = Math.Min(version, ProduceRequest.HighestSupportedVersion);
+        var tags = Tags;
+        var sentAt = _engine.Telemetry.OnRequestSent(tags, batches, out var inFlightCounted);
         if (options.Acks == Acks.None)
         {
             await connection.SendFrameAsync(frame, handler: null, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
+            _engine.Telemetry.OnRequestCompleted(tags, sentAt, inFlightCounted, error: null);
             _inFlight.Release();
             foreach (var batch in batches)
             {
@@ -342,7 +367,7 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
-        var request = new InFlightProduce(this, [.. batches]);
+        var request = new InFlightProduce(this, [.. batches], tags, sentAt, inFlightCounted);
         await connection.SendFrameAsync(frame, request, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
     }
 
@@ -359,6 +384,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     // KIP-219: the broker answers at once and expects the client to hold back for the throttle time.
     private void OnThrottled(int throttleTimeMs)
     {
+        _engine.Telemetry.OnThrottle(Tags, throttleTimeMs);
         if (throttleTimeMs > 0)
         {
             Volatile.Write(ref _throttledUntilMs, MonotonicClock.NowMs + throttleTimeMs);
@@ -371,7 +397,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     /// connection promises one call, answer or failure; the guard makes a second one a no-op anyway,
     /// since completing a batch twice would report its records twice.
     /// </summary>
-    private sealed class InFlightProduce(BrokerSender sender, ProducerBatch[] batches) : IResponseHandler
+    private sealed class InFlightProduce(BrokerSender sender, ProducerBatch[] batches, BrokerTags tags, long sentAt, bool inFlightCounted) : IResponseHandler
     {
         private int _completed;
 
@@ -382,6 +408,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                 return;
             }
 
+            sender._engine.Telemetry.OnRequestCompleted(tags, sentAt, inFlightCounted, error: null);
             if (!TryCompleteAllSucceeded(body, apiVersion))
             {
                 CompleteFromDecodedResponse(body, apiVersion);
@@ -397,6 +424,8 @@ internal sealed class BrokerSender : IAsyncDisposable
             {
                 return;
             }
+
+            sender._engine.Telemetry.OnRequestCompleted(tags, sentAt, inFlightCounted, error);
 
             // The request may have reached the broker before the connection failed.
             foreach (var batch in batches)

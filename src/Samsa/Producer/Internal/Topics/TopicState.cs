@@ -30,7 +30,7 @@ internal sealed class TopicState(string name)
     /// <summary>Why the topic could not be resolved; null while waiting or once resolved.</summary>
     public KafkaException? Failure { get; private set; }
 
-    /// <summary>Records queued until the topic resolves (for the close's log line).</summary>
+    /// <summary>Records queued until the topic resolves (for the close's log line and the records-queued gauge).</summary>
     public int WaitingCount
     {
         get
