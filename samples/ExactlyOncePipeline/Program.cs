@@ -150,12 +150,14 @@ static void Rewind(IConsumer<string?, string?> consumer, List<ConsumeResult<stri
     }
 }
 
-// Samsa's ConsumerGroupMetadata from a Confluent consumer. Confluent.Kafka exposes the member id (after the first
-// assignment) but not the generation id: consumer.ConsumerGroupMetadata is opaque (librdkafka's serialized form behind
-// an internal class). Generation -1 tells the coordinator to skip the generation check; it still rejects a member id it
-// no longer knows, so an instance that was removed from the group cannot commit offsets (KIP-447).
+// Samsa's ConsumerGroupMetadata from a Confluent consumer. Confluent.Kafka does not expose the generation id
+// (consumer.ConsumerGroupMetadata is opaque: librdkafka's serialized form behind an internal class), and a group
+// coordinator checks the member id and the generation together: a member id with generation -1 is refused
+// (ILLEGAL_GENERATION) in a group that has members. So only the group id goes: the coordinator then accepts the offsets
+// without membership checks, as with Java's old sendOffsetsToTransaction(offsets, groupId). Zombies are still fenced by
+// the transactional id (InitTransactions), not by the group generation (KIP-447).
 static Samsa.ConsumerGroupMetadata GroupMetadata(IConsumer<string?, string?> consumer, ConsumerConfig config) =>
-    new(config.GroupId, GenerationId: -1, MemberId: consumer.MemberId ?? "", GroupInstanceId: config.GroupInstanceId);
+    new(config.GroupId);
 
 // Optional: LIBRDKAFKA_PATH names the librdkafka file Confluent.Kafka should load (e.g. librdkafka.redist's
 // self-contained centos8-librdkafka.so on Linux distributions without libsasl2.so.3, such as Debian 12).

@@ -8,24 +8,25 @@ using Confluent.Kafka;
 /// </summary>
 /// <remarks>
 /// <para>What Confluent.Kafka 2.14 exposes publicly: the group id and <c>group.instance.id</c> are the consumer's own
-/// configuration, and <see cref="IConsumer{TKey, TValue}.MemberId"/> is the member id the coordinator gave it (empty until
-/// it joined, i.e. until the first assignment). The generation id is NOT exposed: <c>consumer.ConsumerGroupMetadata</c>
-/// returns <see cref="IConsumerGroupMetadata"/>, an empty interface over an internal class that holds librdkafka's
-/// serialized form ("CGMDv2:", then the generation, group id, member id and instance id). Reading it would take
-/// reflection, which Samsa avoids (Native AOT), so the generation is sent as -1.</para>
-/// <para>What that means on a real broker (KIP-447): with generation -1 the group coordinator skips the generation check
-/// for TxnOffsetCommit but still rejects a member id it does not know, so a zombie that was removed from the group is
-/// still fenced; one that is still a member but of an older generation is not. Applications that need generation
-/// fencing should take the generation from their own rebalance bookkeeping and build the metadata themselves.
-/// librdkafka's mock cluster checks neither.</para>
+/// configuration, and <see cref="IConsumer{TKey, TValue}.MemberId"/> is the member id the coordinator gave it. The
+/// generation id is NOT exposed: <c>consumer.ConsumerGroupMetadata</c> returns <see cref="IConsumerGroupMetadata"/>, an
+/// empty interface over an internal class that holds librdkafka's serialized form ("CGMDv2:", then the generation,
+/// group id, member id and instance id). Reading it would take reflection, which Samsa avoids (Native AOT).</para>
+/// <para>Without the generation, only the group id may be sent (generation -1, no member id, no instance id). A Kafka
+/// group coordinator checks a TxnOffsetCommit's member id and generation together: a member id (or instance id) with
+/// generation -1 in a group that has members is refused with ILLEGAL_GENERATION (ClassicGroup.validateOffsetCommit),
+/// while the group id alone is accepted without membership checks, as Java's old
+/// <c>sendOffsetsToTransaction(offsets, groupId)</c> did. That gives up KIP-447's zombie fencing by generation; the
+/// transactional id still fences an older producer. Applications that track the generation themselves can pass it
+/// with the member id.</para>
 /// </remarks>
 internal static class ConfluentGroupMetadata
 {
-    /// <summary>The metadata of <paramref name="consumer"/>, whose configuration was <paramref name="config"/>.</summary>
+    /// <summary>The metadata to send for <paramref name="consumer"/>'s group: its group id only (see the remarks).</summary>
     public static Samsa.ConsumerGroupMetadata From<TKey, TValue>(IConsumer<TKey, TValue> consumer, ConsumerConfig config)
     {
         ArgumentNullException.ThrowIfNull(consumer);
         ArgumentNullException.ThrowIfNull(config);
-        return new Samsa.ConsumerGroupMetadata(config.GroupId, -1, consumer.MemberId ?? "", config.GroupInstanceId);
+        return new Samsa.ConsumerGroupMetadata(config.GroupId);
     }
 }

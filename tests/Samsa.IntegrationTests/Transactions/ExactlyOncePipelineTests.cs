@@ -60,7 +60,14 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
     private sealed record KillPlan(Kill Kind, int AtBatch, int AtRecord, bool FlushFirst);
 
     /// <summary>The counts of one scenario, for the assertions and the report.</summary>
-    private sealed record Outcome(int Inputs, int Kills, int Runs, int Outputs, List<string> Duplicates, List<string> Missing, bool InOrder, TransactionReport Report, IReadOnlyList<string> ProxyErrors);
+    private sealed record Outcome(int Inputs, int Kills, int Runs, int Outputs, List<string> Duplicates, List<string> Missing, bool InOrder, TransactionReport Report, IReadOnlyList<string> ProxyErrors)
+    {
+        /// <summary>The committed output per the oracle, by partition then offset.</summary>
+        public IReadOnlyList<string> CommittedValues { get; init; } = [];
+
+        /// <summary>Behind the front: what Confluent's read_committed consumer read, by partition then offset.</summary>
+        public IReadOnlyList<string>? ReadCommitted { get; init; }
+    }
 
     [Fact]
     public async Task EachInputRecordIsInTheCommittedOutputExactlyOnceDespiteKillsAndRestarts()
@@ -78,6 +85,28 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The same pipeline behind the proxy's <see cref="TransactionFront"/>, which makes the mock filter read_committed
+    /// fetches as a broker does: a real read_committed consumer (Confluent's, with CRC checks) reads the output back, and
+    /// what it sees must be exactly what the <see cref="TransactionOracle"/> calls committed: each input once, in order.
+    /// The restarted consumer still starts from the oracle's committed offsets: the front stores a transaction's offsets
+    /// with an OffsetCommit carrying the TxnOffsetCommit's member id and generation, and the group-id-only metadata a
+    /// Confluent consumer can give (no generation) is refused there by the mock (UNKNOWN_MEMBER_ID for a group with members).
+    /// </summary>
+    [Fact]
+    public async Task BehindTheTransactionFrontAReadCommittedConsumerSeesEachInputExactlyOnce()
+    {
+        var result = await RunScenarioAsync(offsetsInTransaction: true, front: true);
+
+        Assert.Empty(result.Report.Violations);
+        Assert.Empty(result.ProxyErrors);
+        Assert.Empty(result.Duplicates);
+        Assert.Empty(result.Missing);
+        Assert.True(result.InOrder, "the committed outputs of a partition are not in input order");
+        Assert.NotNull(result.ReadCommitted);
+        Assert.Equal(result.CommittedValues, result.ReadCommitted);
+    }
+
+    /// <summary>
     /// The control experiment, showing that the test above can fail: the same pipeline with the offsets committed by the
     /// consumer after the transaction (at-least-once), killed between the two, processes those batches twice.
     /// </summary>
@@ -90,12 +119,12 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
         Assert.Empty(result.Missing);
     }
 
-    private async Task<Outcome> RunScenarioAsync(bool offsetsInTransaction)
+    private async Task<Outcome> RunScenarioAsync(bool offsetsInTransaction, bool front = false)
     {
         var seed = Environment.GetEnvironmentVariable("SAMSA_EOS_SEED") is { Length: > 0 } s
             ? int.Parse(s, CultureInfo.InvariantCulture)
             : Random.Shared.Next();
-        output.WriteLine($"seed {seed} (replay with SAMSA_EOS_SEED={seed}); offsets {(offsetsInTransaction ? "in the transaction (exactly once)" : "committed by the consumer after it (at-least-once control)")}");
+        output.WriteLine($"seed {seed} (replay with SAMSA_EOS_SEED={seed}); offsets {(offsetsInTransaction ? "in the transaction (exactly once)" : "committed by the consumer after it (at-least-once control)")}{(front ? ", behind the TransactionFront" : "")}");
         var random = new Random(seed);
 
         ConfluentLoader.EnsureLoaded();
@@ -103,6 +132,11 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
         cluster.CreateTopic(Input, Partitions);
         cluster.CreateTopic(Output, Partitions);
         await using var proxy = KafkaProxy.Start(cluster);
+        if (front)
+        {
+            proxy.EnableTransactionFront(); // before any client connects
+        }
+
         var ends = FillInput(proxy.BootstrapServers);
 
         var runs = 0;
@@ -117,7 +151,7 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
                 ? new KillPlan(kind, random.Next(0, 3), random.Next(0, 40), random.Next(2) == 0)
                 : new KillPlan(Kill.None, 0, 0, false);
             runs++;
-            var died = await RunPipelineAsync(proxy, plan, random, offsetsInTransaction);
+            var died = await RunPipelineAsync(proxy, plan, random, offsetsInTransaction, groupOffsets: !offsetsInTransaction);
             if (died)
             {
                 kills.Add(plan);
@@ -146,9 +180,29 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
                          $"committed outputs {outputs.Count}, duplicates {duplicates.Count}, missing {missing.Count}, in order {inOrder}");
         output.WriteLine($"read_uncommitted: {uncommitted.Count} records ({aborted.Count} from aborted transactions, " +
                          $"{uncommitted.Count(r => r.Outcome is TransactionOutcome.Open or TransactionOutcome.Ending or TransactionOutcome.InDoubt)} open or in doubt); " +
-                         $"the mock's read_committed returned {mockCommitted.Count} (it does not filter)");
+                         (front ? $"read_committed through the front returned {mockCommitted.Count}" : $"the mock's read_committed returned {mockCommitted.Count} (it does not filter)"));
         output.WriteLine($"transactions: {report}");
-        return new Outcome(inputs.Count, kills.Count, runs, outputs.Count, duplicates, missing, inOrder, report, proxy.Errors);
+
+        List<string>? readCommitted = null;
+        if (front)
+        {
+            // A real read_committed consumer, CRC checks on: the front keeps the last stable offset, the aborted
+            // transactions and the markers' CRCs as a broker does.
+            readCommitted = [.. Enumerable.Range(0, Partitions).SelectMany(p =>
+                RecordReader.ReadPartition(proxy.BootstrapServers, Output, p, isolation: IsolationLevel.ReadCommitted)
+                    .Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)))];
+            output.WriteLine($"behind the front, Confluent's read_committed consumer read {readCommitted.Count} records");
+            foreach (var e in proxy.TransactionFront!.Errors.Take(3))
+            {
+                output.WriteLine("front error (expected: the offsets are the oracle's): " + e);
+            }
+        }
+
+        return new Outcome(inputs.Count, kills.Count, runs, outputs.Count, duplicates, missing, inOrder, report, proxy.Errors)
+        {
+            CommittedValues = [.. committed.OrderBy(r => r.Partition).ThenBy(r => r.Offset).Select(r => r.Value!)],
+            ReadCommitted = readCommitted,
+        };
     }
 
     private static string InputValue(int partition, int index) => $"in-{partition}-{index:D5}";
@@ -182,7 +236,7 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
     }
 
     /// <summary>One life of the pipeline: returns true when it was killed, false when the input ran out.</summary>
-    private static async Task<bool> RunPipelineAsync(KafkaProxy proxy, KillPlan plan, Random random, bool offsetsInTransaction)
+    private static async Task<bool> RunPipelineAsync(KafkaProxy proxy, KillPlan plan, Random random, bool offsetsInTransaction, bool groupOffsets)
     {
         var config = new ConsumerConfig
         {
@@ -197,12 +251,12 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
             CheckCrcs = true, // the input holds no transaction markers
         };
 
-        // Stand-in for the offsets the mock does not store: start where the committed transactions left off.
+        // A stand-in for the offsets the mock does not store: start where the committed transactions left off.
         var consumer = new ConsumerBuilder<string, string>(config)
             .SetLogHandler(static (_, _) => { })
             .SetErrorHandler(static (_, _) => { })
             .SetPartitionsAssignedHandler((_, assigned) => assigned.Select(tp =>
-                !offsetsInTransaction
+                groupOffsets
                     ? new Confluent.Kafka.TopicPartitionOffset(tp, Offset.Unset) // the control: the group's own committed offsets
                     : proxy.Transactions.CommittedOffsets(Group).TryGetValue(new Testing.Proxy.TopicPartition(tp.Topic, tp.Partition.Value), out var o)
                         ? new Confluent.Kafka.TopicPartitionOffset(tp, o)
