@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Samsa.Compare;
 using Samsa.IntegrationTests.Infrastructure;
 
@@ -24,6 +26,7 @@ var window = 20_000;
 var sampleEvery = 64;
 var cli = ClusterProcess.DefaultCliPath();
 var output = "compare-results";
+var observe = false;
 for (var a = 0; a < args.Length; a++)
 {
     string Next() => a + 1 < args.Length ? args[++a] : throw new ArgumentException($"{args[a]} needs a value");
@@ -45,6 +48,7 @@ for (var a = 0; a < args.Length; a++)
         case "--sample-every": sampleEvery = int.Parse(Next()); break;
         case "--cli": cli = Next(); break;
         case "--out": output = Next(); break;
+        case "--observe": observe = true; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Samsa vs Confluent.Kafka, alternating A B A B against a mock cluster per cell (samsa cluster, 3 brokers, own process).
@@ -65,6 +69,8 @@ for (var a = 0; a < args.Length; a++)
                   --full                  sizes 100,1000 x all five codecs
                   --cli PATH              Samsa.Cli.dll (default: the one built with this project)
                   --out PREFIX            writes PREFIX.json and PREFIX.md (default compare-results)
+                  --observe               Samsa runs under the OpenTelemetry SDK: a MeterProvider on the Samsa meter (every
+                                          instrument aggregated) and a TracerProvider on the Samsa source that samples nothing
                 """);
             return 0;
         default: throw new ArgumentException($"unknown argument {args[a]} (see --help)");
@@ -109,6 +115,18 @@ var settings = new RunSettings(timed ? null : records ?? 500_000, seconds ?? (pr
 Console.WriteLine((timed ? $"{settings.Seconds:0.##} s of sending per run (at most {maxRecords:N0} records), then the acks" : $"{settings.Records:N0} records per run")
     + $" (+{warmup:N0} warm-up), 1000 keys, acks=all, idempotent, linger 5 ms, {rounds} rounds, A B A B; {cells.Count} cells, a fresh cluster for each");
 
+// What an application under OpenTelemetry attaches; Confluent.Kafka has no instruments, so only Samsa pays for it.
+using var meterProvider = observe
+    ? OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddMeter(Samsa.SamsaTelemetry.MeterName).AddInMemoryExporter(new List<OpenTelemetry.Metrics.Metric>()).Build()
+    : null;
+using var tracerProvider = observe
+    ? OpenTelemetry.Sdk.CreateTracerProviderBuilder().AddSource(Samsa.SamsaTelemetry.ActivitySourceName).SetSampler(new OpenTelemetry.Trace.AlwaysOffSampler()).Build()
+    : null;
+if (observe)
+{
+    Console.WriteLine("Samsa observed: OpenTelemetry MeterProvider (Samsa meter) and TracerProvider (Samsa source, AlwaysOffSampler)");
+}
+
 var results = new List<RunResult>();
 var elapsed = Stopwatch.StartNew();
 for (var n = 0; n < cells.Count; n++)
@@ -143,7 +161,7 @@ static double Median(IEnumerable<double> values)
 
 var summary = new List<Dictionary<string, object>>();
 var md = new StringBuilder();
-md.AppendLine($"librdkafka {librdkafka}; {(timed ? $"{settings.Seconds:0.##} s of sending per run" : $"{settings.Records:N0} records per run")}, {rounds} rounds, medians over rounds; " +
+md.AppendLine($"librdkafka {librdkafka}; {(observe ? "Samsa under OpenTelemetry (meter on every instrument, tracer sampling nothing); " : "")}{(timed ? $"{settings.Seconds:0.##} s of sending per run" : $"{settings.Records:N0} records per run")}, {rounds} rounds, medians over rounds; " +
     "S = Samsa, C = Confluent.Kafka, ratio = Samsa records/s ÷ Confluent records/s.").AppendLine();
 md.AppendLine("| path | value | codec | rtt | partitions | records/s S | records/s C | **ratio** | MB/s S | MB/s C | CPU µs/rec S | CPU µs/rec C | alloc B/rec S | alloc B/rec C | p99 ms S | p99 ms C | errors S/C |");
 md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -200,7 +218,7 @@ var json = JsonSerializer.Serialize(new
     cores = Environment.ProcessorCount,
     settings = new
     {
-        mode = preset ?? "custom", records = settings.Records, seconds = timed ? settings.Seconds : (double?)null, max_records = maxRecords,
+        mode = preset ?? "custom", observed = observe, records = settings.Records, seconds = timed ? settings.Seconds : (double?)null, max_records = maxRecords,
         warmup, window, sample_every = sampleEvery, rounds, keys = 1000, acks = "all", idempotence = true, linger_ms = 5, brokers = 3,
         mb_per_sec = "values only, 10^6 bytes", duration_seconds = elapsed.Elapsed.TotalSeconds,
     },

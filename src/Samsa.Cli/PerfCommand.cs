@@ -130,8 +130,13 @@ internal static class PerfCommand
         };
         var printMetrics = new Option<bool>("--print-metrics")
         {
-            Description = "At the end, print the producer's final counters and state as kafka-producer-perf-test prints its metrics " +
-                "(name : value lines; with --json, a \"metrics\" object).",
+            Description = "At the end, print the producer's final counters and state, and every instrument of the Samsa meter, as " +
+                "kafka-producer-perf-test prints its metrics (name : value lines; with --json, a \"metrics\" object).",
+        };
+        var observe = new Option<bool>("--observe")
+        {
+            Description = "Run under observation, as an application with OpenTelemetry does: a listener takes every measurement of the " +
+                "Samsa meter, and a tracer that samples nothing listens to the Samsa activity source (measures what that costs).",
         };
         var json = new Option<bool>("--json")
         {
@@ -154,6 +159,7 @@ internal static class PerfCommand
         command.Options.Add(payloadFile);
         command.Options.Add(payloadDelimiter);
         command.Options.Add(printMetrics);
+        command.Options.Add(observe);
         settings.AddTo(command);
         command.Validators.Add(r =>
         {
@@ -177,11 +183,12 @@ internal static class PerfCommand
             TimeSpan.FromSeconds(parseResult.GetValue(warmup)),
             parseResult.GetValue(json),
             parseResult.GetValue(printMetrics),
+            parseResult.GetValue(observe),
             settings.Resolve(parseResult, "samsa-perf"))));
         return command;
     }
 
-    private sealed record Args(string Topic, long NumRecords, byte[][] Values, double Throughput, int Keys, PerfMode Mode, TimeSpan Warmup, bool Json, bool PrintMetrics, ResolvedSettings Settings)
+    private sealed record Args(string Topic, long NumRecords, byte[][] Values, double Throughput, int Keys, PerfMode Mode, TimeSpan Warmup, bool Json, bool PrintMetrics, bool Observe, ResolvedSettings Settings)
     {
         /// <summary>The mean value size, for MB/s.</summary>
         public int RecordSize { get; } = Values.Length == 0 ? 0 : (int)Math.Round(Values.Average(v => (double)v.Length));
@@ -236,6 +243,7 @@ internal static class PerfCommand
         var run = new PerfRun(args.Mode == PerfMode.Callback ? (int)Math.Min(args.NumRecords, MaxProbes) : 0);
         // What the process holds before the producer exists: the runtime and the benchmark's own probes.
         var residentBeforeProducer = Environment.WorkingSet;
+        using var meter = args.PrintMetrics || args.Observe ? new MeterCollector(unsampledTracer: args.Observe) : null;
         var producer = new ProducerBuilder<string, byte[]>(options).SetCloseTimeout(TimeSpan.FromSeconds(5)).Build();
         await using (producer.ConfigureAwait(false))
         {
@@ -278,6 +286,10 @@ internal static class PerfCommand
             var result = new PerfResult(sent, run.Acknowledged, run.Failed, elapsed.TotalSeconds, args.RecordSize, run.Histogram, cpu.TotalSeconds, allocated,
                 residentBeforeProducer, process.PeakWorkingSet64, options.BufferMemory);
             var metrics = args.PrintMetrics ? new MetricsReport(options.ClientId ?? "samsa-perf").AddRun(result).AddHealth(producer.GetHealth()) : null;
+            if (metrics is not null)
+            {
+                meter!.AddTo(metrics);
+            }
             if (args.Json)
             {
                 context.Out(result.ToJson(metrics));
