@@ -21,6 +21,8 @@ internal sealed class ClusterConsole(CliContext context, MockCluster cluster, Ka
         "  close-after <api>                     close the connection of the next request of an API before its answer\n" +
         "  stall <broker|all> <ms>               stop forwarding the broker's traffic for a while\n" +
         "  oracle                                print the idempotence oracle's summary on stdout ('ORACLE ...')\n" +
+        "  transactions                          print the transaction oracle's transactions on stdout ('TRANSACTIONS ...')\n" +
+        "  fence <transactional-id>              fence the producer running with that id, as a new one would ('FENCED ...')\n" +
         "  With --sasl-plain/--sasl-scram only:\n" +
         "  sasl                                  print the SASL front's counters on stdout ('SASL ...')";
 
@@ -103,6 +105,14 @@ internal sealed class ClusterConsole(CliContext context, MockCluster cluster, Ka
                 case "oracle" when words.Length == 1:
                     PrintOracle();
                     break;
+                case "transactions" when words.Length == 1:
+                    PrintTransactions();
+                    break;
+                case "fence" when words.Length == 2:
+                    // Commands run one at a time on this console's thread; the fence is two short requests to the mock.
+                    var (producerId, epoch) = Proxy().FenceAsync(words[1], context.Cancellation).GetAwaiter().GetResult();
+                    context.Out($"FENCED {words[1]}: now producer id {producerId}, epoch {epoch}");
+                    break;
                 case "sasl" when words.Length == 1:
                     var front = Proxy().Sasl ?? throw new FormatException("this command needs a SASL front: start with --sasl-plain or --sasl-scram.");
                     context.Out($"SASL authentications {front.Authentications}, re-authentications {front.Reauthentications}, failed {front.FailedAuthentications}, " +
@@ -127,6 +137,21 @@ internal sealed class ClusterConsole(CliContext context, MockCluster cluster, Ka
         foreach (var b in report.Batches.Where(b => b.IsViolation))
         {
             context.Out($"ORACLE-VIOLATION {b}");
+        }
+    }
+
+    private void PrintTransactions()
+    {
+        var report = Proxy().Transactions.Report();
+        context.Out($"TRANSACTIONS {report}");
+        foreach (var t in report.Transactions)
+        {
+            context.Out($"TRANSACTION {t}");
+        }
+
+        foreach (var v in report.Violations)
+        {
+            context.Out($"TRANSACTION-VIOLATION {v}");
         }
     }
 

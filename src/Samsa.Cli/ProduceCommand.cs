@@ -72,6 +72,32 @@ internal static class ProduceCommand
             DefaultValueFactory = _ => "line",
         };
         format.AcceptOnlyFromAmong("line", "json");
+        var transactionalId = new Option<string?>("--transactional-id")
+        {
+            Description = "Produce in transactions with this transactional.id: every --transaction-size lines are one transaction, " +
+                "committed (read_committed consumers see them) or, if a record of it fails, aborted (they never see them). " +
+                "The summary gives the committed count; the exit code is 1 if any transaction aborted.",
+            HelpName = "ID",
+        };
+        transactionalId.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value))
+            {
+                r.AddError("--transactional-id must not be empty.");
+            }
+        });
+        var transactionSize = new Option<int?>("--transaction-size")
+        {
+            Description = $"Lines per transaction with --transactional-id (default {DefaultTransactionSize}).",
+            HelpName = "N",
+        };
+        transactionSize.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && r.GetValueOrDefault<int?>() is < 1)
+            {
+                r.AddError("--transaction-size must be at least 1.");
+            }
+        });
 
         var command = new Command("produce",
             "Produce one record per line of FILE (or stdin). A summary (sent, failed, elapsed) goes to stderr; " +
@@ -85,6 +111,15 @@ internal static class ProduceCommand
         command.Options.Add(sync);
         command.Options.Add(property);
         command.Options.Add(format);
+        command.Options.Add(transactionalId);
+        command.Options.Add(transactionSize);
+        command.Validators.Add(r =>
+        {
+            if (r.GetResult(transactionSize) is { Implicit: false } && r.GetResult(transactionalId) is null or { Implicit: true })
+            {
+                r.AddError("--transaction-size needs --transactional-id.");
+            }
+        });
         settings.AddTo(command);
 
         command.SetAction((parseResult, ct) => RunAsync(context, new Args(
@@ -94,11 +129,19 @@ internal static class ProduceCommand
             parseResult.GetValue(header) ?? [],
             parseResult.GetValue(partition),
             parseResult.GetValue(sync),
-            settings.Resolve(parseResult, "samsa-produce"))));
+            Transactional(settings.Resolve(parseResult, "samsa-produce"), parseResult.GetValue(transactionalId)),
+            parseResult.GetValue(transactionSize) ?? DefaultTransactionSize)));
         return command;
     }
 
-    private sealed record Args(string Topic, FileInfo? File, LineFormat Format, string[] Headers, int? Partition, bool Sync, ResolvedSettings Settings);
+    /// <summary>Lines per transaction unless --transaction-size says otherwise.</summary>
+    public const int DefaultTransactionSize = 1000;
+
+    private sealed record Args(string Topic, FileInfo? File, LineFormat Format, string[] Headers, int? Partition, bool Sync, ResolvedSettings Settings, int TransactionSize);
+
+    /// <summary>--transactional-id wins over a transactional.id given with -X or --producer.config.</summary>
+    private static ResolvedSettings Transactional(ResolvedSettings settings, string? transactionalId) =>
+        transactionalId is null ? settings : settings with { Options = settings.Options with { TransactionalId = transactionalId } };
 
     /// <summary>The line format from --format, --key-separator and the console producer's --property settings.</summary>
     private static LineFormat CreateFormat(string format, string? keySeparator, string[] properties)
@@ -208,6 +251,11 @@ internal static class ProduceCommand
         using var clusterScope = cluster;
         using var inputScope = args.File is null ? null : input;
 
+        if (options.TransactionalId is not null)
+        {
+            return await RunTransactionalAsync(context, args, options, input, headers).ConfigureAwait(false);
+        }
+
         long lines = 0, produced = 0, acknowledged = 0, failed = 0;
         var stopwatch = Stopwatch.StartNew();
         var producer = new ProducerBuilder<string, string>(options).Build();
@@ -291,5 +339,184 @@ internal static class ProduceCommand
         return fail == 0 && unreported == 0 && acked == lines
             ? ExitCodes.Success
             : ExitCodes.Failed;
+    }
+
+    /// <summary>
+    /// <c>--transactional-id</c>: every <see cref="Args.TransactionSize"/> lines are one transaction. It commits once all its
+    /// records are acknowledged (the commit flushes first). When a record of it fails, or the commit says the transaction
+    /// must abort, it is aborted, counted, and the following lines go on in a new transaction. A fatal error (fenced by a
+    /// newer producer with the same id, or the id not authorized) ends the run. Ctrl+C aborts the open transaction.
+    /// </summary>
+    private static async Task<int> RunTransactionalAsync(CliContext context, Args args, ProducerOptions options, TextReader input, Headers? headers)
+    {
+        long lines = 0, notSent = 0, committed = 0, committedTransactions = 0, abortedTransactions = 0, abortedRecords = 0;
+        long failedInTransaction = 0;
+        var fatal = false;
+        var stopwatch = Stopwatch.StartNew();
+        var ct = context.Cancellation;
+        var producer = new ProducerBuilder<string, string>(options).Build();
+        await using (producer.ConfigureAwait(false))
+        {
+            try
+            {
+                await producer.InitTransactionsAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is KafkaException or OperationCanceledException)
+            {
+                context.Error($"samsa: InitTransactions with transactional.id '{options.TransactionalId}' failed: {e.Message}");
+                return ExitCodes.Failed;
+            }
+
+            long linesInTransaction = 0, recordsInTransaction = 0, firstLine = 0;
+
+            // Ends the open transaction; false when the producer cannot go on.
+            async Task<bool> EndTransactionAsync()
+            {
+                var range = $"lines {firstLine}-{lines}";
+                var records = recordsInTransaction;
+                linesInTransaction = recordsInTransaction = 0;
+                if (records == 0)
+                {
+                    return true; // every line of it was skipped: nothing was begun
+                }
+
+                if (Interlocked.Exchange(ref failedInTransaction, 0) == 0 && !ct.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await producer.CommitTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+                        committedTransactions++;
+                        committed += records;
+                        return true;
+                    }
+                    catch (KafkaException e) when (!e.IsFatal)
+                    {
+                        context.Error($"samsa: the transaction of {range} cannot commit: {e.Message}");
+                    }
+                    catch (KafkaException e)
+                    {
+                        context.Error($"samsa: the transaction of {range} failed, and the producer cannot go on: {e.Message}");
+                        abortedTransactions++;
+                        abortedRecords += records;
+                        return false;
+                    }
+                }
+
+                try
+                {
+                    await producer.AbortTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (KafkaException e)
+                {
+                    context.Error($"samsa: aborting the transaction of {range} failed: {e.Message}");
+                    abortedTransactions++;
+                    abortedRecords += records;
+                    return false;
+                }
+
+                abortedTransactions++;
+                abortedRecords += records;
+                context.Error($"samsa: aborted the transaction of {range} ({records} records): none of them becomes visible to read_committed consumers.");
+                return true;
+            }
+
+            while (!fatal)
+            {
+                string? line;
+                try
+                {
+                    line = ct.IsCancellationRequested ? null : await input.ReadLineAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    line = null;
+                }
+
+                if (line is null)
+                {
+                    break;
+                }
+
+                var lineNumber = ++lines;
+                linesInTransaction++;
+                if (!TryMakeRecord(context, args, line, lineNumber, headers, out var record))
+                {
+                    notSent++;
+                }
+                else
+                {
+                    if (recordsInTransaction++ == 0)
+                    {
+                        producer.BeginTransaction();
+                        firstLine = lineNumber;
+                    }
+
+                    if (args.Sync)
+                    {
+                        try
+                        {
+                            await producer.ProduceAsync(record, CancellationToken.None).ConfigureAwait(false);
+                        }
+                        catch (KafkaException e)
+                        {
+                            if (Interlocked.Increment(ref failedInTransaction) == 1)
+                            {
+                                context.Error($"samsa: line {lineNumber}: {e.Message}");
+                            }
+                        }
+                    }
+                    else
+                    {
+                        producer.Produce(record, report =>
+                        {
+                            // The first failure says why; the transaction's later records fail for the same reason.
+                            if (!report.IsSuccess && Interlocked.Increment(ref failedInTransaction) == 1)
+                            {
+                                context.Error($"samsa: line {lineNumber}: {report.Error!.Message}");
+                            }
+                        });
+                    }
+                }
+
+                if (linesInTransaction == args.TransactionSize)
+                {
+                    fatal = !await EndTransactionAsync().ConfigureAwait(false);
+                }
+            }
+
+            if (!fatal && recordsInTransaction > 0)
+            {
+                fatal = !await EndTransactionAsync().ConfigureAwait(false); // the last, shorter transaction; aborted on Ctrl+C
+            }
+        }
+
+        stopwatch.Stop();
+        var interrupted = ct.IsCancellationRequested ? " (interrupted)" : "";
+        context.Error(string.Create(CultureInfo.InvariantCulture,
+            $"samsa produce: {committed} records committed in {committedTransactions} transactions, " +
+            $"{abortedTransactions} transactions aborted ({abortedRecords} records), {notSent} lines not sent, " +
+            $"{lines} lines read, {stopwatch.Elapsed.TotalSeconds:F3} s{interrupted}."));
+        return abortedTransactions == 0 && notSent == 0 && !fatal && committed == lines
+            ? ExitCodes.Success
+            : ExitCodes.Failed;
+    }
+
+    /// <summary>The record for one input line; false (and the reason on stderr) when the line does not parse.</summary>
+    private static bool TryMakeRecord(CliContext context, Args args, string line, long lineNumber, Headers? headers, out ProducerRecord<string, string> record)
+    {
+        if (!args.Format.TryParse(line, out var parsed, out var parseError))
+        {
+            context.Error($"samsa: line {lineNumber}: {parseError}.");
+            record = default;
+            return false;
+        }
+
+        record = new ProducerRecord<string, string>(args.Topic, parsed.Key, parsed.Value)
+        {
+            Headers = WithHeaders(headers, parsed.Headers),
+            Partition = parsed.Partition ?? args.Partition,
+            Timestamp = parsed.TimestampMs is { } ms ? new Timestamp(ms, TimestampType.CreateTime) : default,
+        };
+        return true;
     }
 }

@@ -81,6 +81,35 @@ public sealed class ClusterCommandTests
     }
 
     [Fact]
+    public async Task WithTheProxyTransactionsAreReportedAndAProducerCanBeFenced()
+    {
+        using var output = new SyncStringWriter();
+        using var error = new SyncStringWriter();
+        using var input = new LineFeeder();
+        using var cts = new CancellationTokenSource();
+        var task = CliApp.RunAsync(["cluster", "--brokers", "1", "--topic", "txn:1", "--proxy"], input, output, error, cancellationToken: cts.Token);
+
+        await WaitForAsync(output, "BOOTSTRAP ");
+        var servers = output.ToString().Split('\n')[0]["BOOTSTRAP ".Length..].Trim();
+        var run = await Cli.RunWithInputAsync("a\nb\nc\n", "produce", "-b", servers, "-t", "txn", "--transactional-id", "console-txn", "--transaction-size", "2");
+        Assert.True(run.ExitCode == 0, run.All);
+
+        input.Send("transactions");
+        await WaitForAsync(error, "ok: transactions");
+        Assert.Contains("TRANSACTIONS transactions 2: committed 2, aborted 0, open 0", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("TRANSACTION 'console-txn' #2", output.ToString(), StringComparison.Ordinal);
+
+        input.Send("fence console-txn");
+        await WaitForAsync(error, "ok: fence console-txn");
+        Assert.Contains("FENCED console-txn: now producer id", output.ToString(), StringComparison.Ordinal);
+        input.Send("fence nobody");
+        await WaitForAsync(error, "No InitProducerId for transactional id 'nobody'");
+
+        cts.Cancel();
+        Assert.Equal(0, await task);
+    }
+
+    [Fact]
     public async Task ClusterCommandsApplyToTheMockAndProxyCommandsNeedTheProxy()
     {
         using var output = new SyncStringWriter();
@@ -162,7 +191,7 @@ public sealed class ClusterCommandTests
     public async Task HelpListsTheStdinCommands()
     {
         var run = await Cli.RunAsync("cluster", "--help");
-        foreach (var word in new[] { "--rtt", "--proxy", "--sasl-plain", "--sasl-scram", "--sasl-session-lifetime", "sasl ", "drop-response <api> <n>", "close-after <api>", "stall <broker|all> <ms>", "leader <topic> <partition> <broker>", "oracle" })
+        foreach (var word in new[] { "--rtt", "--proxy", "--sasl-plain", "--sasl-scram", "--sasl-session-lifetime", "sasl ", "drop-response <api> <n>", "close-after <api>", "stall <broker|all> <ms>", "leader <topic> <partition> <broker>", "oracle", "transactions", "fence <transactional-id>" })
         {
             Assert.Contains(word, run.Stdout, StringComparison.Ordinal);
         }

@@ -10,7 +10,8 @@ namespace Samsa.Testing.Proxy;
 /// <summary>
 /// A loopback TCP proxy in front of a <see cref="MockCluster"/>: one listener per broker on 127.0.0.1, and
 /// the brokers advertise the proxy's ports in Metadata, so every connection a client makes goes through it.
-/// It feeds every Produce request and answer to an <see cref="IdempotenceOracle"/>, and injects faults the
+/// It feeds every Produce request and answer to an <see cref="IdempotenceOracle"/>, and the transaction APIs' too to a
+/// <see cref="TransactionOracle"/>, and injects faults the
 /// mock cannot: latency per broker, lost answers, connections closed mid-request, stalls, throttling
 /// (KIP-219), answers rewritten to another error code; and, on request, it answers what a real broker would
 /// for a batch the mock stored against the sequence rules (<see cref="EnforceSequenceRules"/>).
@@ -75,6 +76,10 @@ public sealed class KafkaProxy : IAsyncDisposable
 
     /// <summary>The judge of every Produce batch that went through the proxy.</summary>
     public IdempotenceOracle Oracle { get; } = new();
+
+    /// <summary>The judge of transactional producers: the transaction rules, each transaction's outcome, and the
+    /// offsets a real group coordinator would hold (the mock stores none for TxnOffsetCommit).</summary>
+    public TransactionOracle Transactions { get; } = new();
 
     /// <summary>The transaction front making the mock answer as a Kafka broker does for transactions; null until
     /// <see cref="EnableTransactionFront"/>.</summary>
@@ -245,6 +250,67 @@ public sealed class KafkaProxy : IAsyncDisposable
     }
 
     /// <summary>
+    /// Fences the producer that runs as <paramref name="transactionalId"/>, as a new producer with the same id would on
+    /// a real cluster: the proxy sends the transaction coordinator an InitProducerId (v3, KIP-360) with that producer's
+    /// current id and epoch (which the <see cref="Transactions"/> oracle saw), and the mock moves the id to the next
+    /// epoch. The producer's later AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn get
+    /// INVALID_PRODUCER_EPOCH; its open transaction counts as aborted, and its later batches as fenced (the mock may
+    /// still store them: it only checks sequences on Produce; <see cref="TransactionOracle.OutcomeOf"/> says
+    /// <see cref="TransactionOutcome.Fenced"/>). A second InitProducerId without the current id would not do: the mock
+    /// hands out a new producer id and leaves the old one valid.
+    /// </summary>
+    /// <returns>The producer id and the new epoch.</returns>
+    /// <exception cref="InvalidOperationException">No producer id is known for the transactional id, or the mock refused.</exception>
+    public async Task<(long ProducerId, short Epoch)> FenceAsync(string transactionalId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(transactionalId);
+        if (!Transactions.TryGetProducerId(transactionalId, out var producerId, out var epoch))
+        {
+            throw new InvalidOperationException($"No InitProducerId for transactional id '{transactionalId}' went through the proxy.");
+        }
+
+        var coordinator = await CoordinatorAsync(transactionalId, cancellationToken).ConfigureAwait(false);
+        var (error, newId, newEpoch) = await TxnAdmin.BumpEpochAsync(coordinator.UpstreamPort, transactionalId, producerId, epoch, cancellationToken).ConfigureAwait(false);
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"The coordinator (broker {coordinator.Id}) refused to bump '{transactionalId}' ({producerId}/{epoch}): error {error}.");
+        }
+
+        Transactions.OnProducerIdChanged(transactionalId, newId, newEpoch);
+        return (newId, newEpoch);
+    }
+
+    /// <summary>The id of the broker that coordinates <paramref name="transactionalId"/> (asked of the mock directly, so
+    /// that a test can take that broker down or slow it).</summary>
+    /// <exception cref="InvalidOperationException">No broker answered.</exception>
+    public async Task<int> TransactionCoordinatorAsync(string transactionalId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(transactionalId);
+        return (await CoordinatorAsync(transactionalId, cancellationToken).ConfigureAwait(false)).Id;
+    }
+
+    private async Task<ProxyBroker> CoordinatorAsync(string transactionalId, CancellationToken cancellationToken)
+    {
+        foreach (var broker in _brokers)
+        {
+            try
+            {
+                var node = await TxnAdmin.FindTransactionCoordinatorAsync(broker.UpstreamPort, transactionalId, cancellationToken).ConfigureAwait(false);
+                if (node >= 1 && node <= _brokers.Length)
+                {
+                    return _brokers[node - 1];
+                }
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or EndOfStreamException)
+            {
+                // that broker is down: ask the next
+            }
+        }
+
+        throw new InvalidOperationException($"No broker named a transaction coordinator for '{transactionalId}'.");
+    }
+
+    /// <summary>
     /// Turns on the <see cref="Proxy.TransactionFront"/> (once; later calls return the same one): read_committed Fetch and
     /// ListOffsets answers, fencing, transactional offsets and marker CRCs as a Kafka broker has them. Call it before any
     /// client connects: it also caps the Fetch versions advertised in ApiVersions answers at
@@ -389,7 +455,7 @@ public sealed class KafkaProxy : IAsyncDisposable
             }
 
             var id = Interlocked.Increment(ref _connectionCount);
-            var connection = new ProxyConnection(this, broker, client);
+            var connection = new ProxyConnection(this, broker, client, id);
             _connections[id] = connection;
             _ = connection.RunAsync(_stop.Token).ContinueWith(_ => _connections.TryRemove(id, out ProxyConnection? _), TaskScheduler.Default);
         }

@@ -39,6 +39,13 @@ public sealed record ProducedBatch(
     /// <see cref="Records"/> is empty.</summary>
     public bool IsCompressed { get; init; }
 
+    /// <summary>The batch header's attributes (codec in bits 0-2, timestamp type 0x08, transactional 0x10,
+    /// control 0x20). 0 unless decoded from the wire or set.</summary>
+    public short Attributes { get; init; }
+
+    /// <summary>The transactional bit (0x10) of <see cref="Attributes"/>: the batch belongs to a transaction.</summary>
+    public bool IsTransactional => (Attributes & 0x10) != 0;
+
     /// <summary>The batch's topic and partition together.</summary>
     public TopicPartition TopicPartition => new(Topic, Partition);
 

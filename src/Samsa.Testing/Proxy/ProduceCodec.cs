@@ -7,7 +7,7 @@ namespace Samsa.Testing.Proxy;
 internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode, long BaseOffset, int ErrorCodeOffset);
 
 /// <summary>
-/// Decodes just enough of Produce requests (v3-v11; flexible from v9) and responses to judge idempotence:
+/// Decodes just enough of Produce requests (v3-v12; flexible from v9; v12 is v11's layout, KIP-890) and responses to judge idempotence:
 /// field layouts from Apache Kafka's ProduceRequest.json / ProduceResponse.json.
 /// </summary>
 internal static class ProduceCodec
@@ -28,7 +28,10 @@ internal static class ProduceCodec
     /// The batches of a Produce request, per partition. <paramref name="frame"/> is the request without its
     /// size prefix, starting at the request header.
     /// </summary>
-    public static List<ProducedBatch> ReadRequest(ReadOnlySpan<byte> frame, short version)
+    public static List<ProducedBatch> ReadRequest(ReadOnlySpan<byte> frame, short version) => ReadRequest(frame, version, out _);
+
+    /// <summary>As <see cref="ReadRequest(ReadOnlySpan{byte}, short)"/>, with the request's transactional id.</summary>
+    public static List<ProducedBatch> ReadRequest(ReadOnlySpan<byte> frame, short version, out string? transactionalId)
     {
         var flexible = version >= FirstFlexibleVersion;
         var r = new WireReader(frame);
@@ -39,7 +42,7 @@ internal static class ProduceCodec
             r.SkipTaggedFields();
         }
 
-        _ = r.ReadString(flexible); // transactional id
+        transactionalId = r.ReadString(flexible);
         _ = r.ReadInt16(); // acks
         _ = r.ReadInt32(); // timeout
         var batches = new List<ProducedBatch>();
@@ -168,6 +171,7 @@ internal static class ProduceCodec
         {
             IsCompressed = !decoded,
             LastOffsetDelta = lastOffsetDelta,
+            Attributes = attributes,
         };
     }
 

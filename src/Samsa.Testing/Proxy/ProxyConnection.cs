@@ -36,8 +36,11 @@ internal sealed class ProxyConnection : IDisposable
     // waits until this is 0, so that answers keep the order of their requests.
     private int _answersOwed;
 
-    public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client)
+    private readonly int _id;
+
+    public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client, int id = 0)
     {
+        _id = id;
         _proxy = proxy;
         _broker = broker;
         _client = client;
@@ -76,6 +79,7 @@ internal sealed class ProxyConnection : IDisposable
                 }
             }
 
+            _proxy.Transactions.OnConnectionClosed(_id);
             _completion.TrySetResult();
         }
     }
@@ -166,10 +170,13 @@ internal sealed class ProxyConnection : IDisposable
                 }
             }
 
+            _proxy.Transactions.OnRequest(_id, body);
             var txnVerdict = _proxy.TransactionFront?.OnRequest(_broker, apiKey, version, correlationId, body) ?? default;
             if (txnVerdict.Answer is not null || txnVerdict.AnswerLater is not null)
             {
-                await AnswerHereAsync(txnVerdict.Answer ?? await txnVerdict.AnswerLater!(ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                var answer = txnVerdict.Answer ?? await txnVerdict.AnswerLater!(ct).ConfigureAwait(false);
+                _proxy.Transactions.OnResponse(_id, answer.AsSpan(4)); // the front answered as the broker: the oracle sees it too
+                await AnswerHereAsync(answer, ct).ConfigureAwait(false);
                 continue;
             }
 
@@ -233,6 +240,8 @@ internal sealed class ProxyConnection : IDisposable
                 throw new FormatException($"answer with correlation id {correlationId} matches no request");
             }
 
+            // The broker's own answer, before any rewrite below.
+            _proxy.Transactions.OnResponse(_id, body);
             if (request.ApiKey == ProduceKey && request.Batches.Count > 0)
             {
                 Judge(request, ProduceCodec.ReadResponse(body, request.Version, out var throttleOffset), body);
