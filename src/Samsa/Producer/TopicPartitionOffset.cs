@@ -14,9 +14,10 @@ public sealed record TopicPartitionOffset(string Topic, int Partition, long Offs
 /// <summary>
 /// The consumer group whose offsets a transaction commits (<see cref="IProducer{TKey, TValue}.SendOffsetsToTransactionAsync"/>).
 /// With the member id and generation of the consumer that read the records, the coordinator refuses the commit from a
-/// consumer that has lost its partitions to a rebalance (KIP-447); with only the group id (generation -1, empty member id)
-/// it does not check membership. A Confluent.Kafka consumer gives the group id from its config and the member id from
-/// <c>consumer.MemberId</c>; see the README's "Transactions" section for the generation id.
+/// consumer that has lost its partitions to a rebalance (KIP-447); with only the group id (generation -1, empty member id,
+/// no instance id) it does not check membership. A member id without its generation is refused (ILLEGAL_GENERATION) by a
+/// group that has members, so from a Confluent.Kafka consumer, which does not expose its generation, pass the group id
+/// alone: <c>new ConsumerGroupMetadata(groupId)</c>. The transactional id still fences an older producer.
 /// </summary>
 /// <param name="GroupId">The consumer group id (<c>group.id</c>).</param>
 /// <param name="GenerationId">The group generation the consumer is in, or -1 for none.</param>
