@@ -120,7 +120,8 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
                 _logged = subscription;
             }
 
-            var push = engine.Telemetry.Push ??= new PushMetrics(() => engine.Connections.ConnectionsCreated, () => (engine.Memory.Used, engine.Memory.Limit));
+            var totals = engine.Telemetry.RecordTotals!; // counted whenever metrics push is on, as this loop is
+            var push = engine.Telemetry.Push ??= new PushMetrics(totals, () => engine.Connections.ConnectionsCreated, () => (engine.Memory.Used, engine.Memory.Limit));
 
             // The first push comes after a random part of the interval, so clients started together do not push together.
             var wait = TimeSpan.FromMilliseconds(subscription.PushInterval.TotalMilliseconds * (0.5 + (Random.Shared.NextDouble() * 0.5)));
