@@ -109,8 +109,8 @@ public sealed class KafkaProxy : IAsyncDisposable
 
     /// <summary>
     /// The most Produce requests carrying the same partition that were outstanding at once on one connection:
-    /// sent by the client, their answer not yet passed on (or dropped). Above 1, a partition's batches were
-    /// pipelined.
+    /// sent by the client, their answer not yet being passed on (or dropped). Never more than the client had in flight,
+    /// however the proxy's loops are scheduled. Above 1, a partition's batches were pipelined.
     /// </summary>
     public int MaxProduceInFlightPerPartition => Volatile.Read(ref _maxProduceInFlightPerPartition);
 

@@ -264,13 +264,15 @@ internal sealed class ProxyConnection : IDisposable
                 return;
             }
 
+            // No longer in flight once its answer is on its way, counted before it is: as soon as the client reads
+            // it, it may send the partition's next request, which could otherwise be counted first, one too many.
+            Outstanding(request.Batches, -1);
             if (!request.DropResponse && Volatile.Read(ref _clientGone) == 0)
             {
                 await SendToClientAsync(request.AddApis.Length > 0 ? SaslWire.AddApis(frame, request.Version, request.AddApis) : frame, ct).ConfigureAwait(false);
             }
 
             Interlocked.Decrement(ref _answersOwed);
-            Outstanding(request.Batches, -1);
 
             if (Volatile.Read(ref _clientGone) != 0 && _pending.IsEmpty)
             {

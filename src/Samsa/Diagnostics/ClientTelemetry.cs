@@ -21,6 +21,10 @@ namespace Samsa.Diagnostics;
 internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+
+    // A push in flight is not cancelled by the stop, only by the close's bound: its metrics were collected (a delta
+    // sum counts from the push before), so cancelling it before it is sent would lose them from every push.
+    private readonly CancellationTokenSource _abandon = new();
     private Task _loop = Task.CompletedTask;
     private int _started;
     private Subscription? _subscription;
@@ -38,16 +42,20 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the loop and, if a broker subscribed, pushes once more with <c>Terminating</c> set (bounded by <paramref name="timeout"/>).</summary>
+    /// <summary>
+    /// Stops the loop, letting a push in flight end, and, if a broker subscribed, pushes once more with
+    /// <c>Terminating</c> set; both bounded by <paramref name="timeout"/>.
+    /// </summary>
     public async Task TerminateAsync(TimeSpan timeout)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        _abandon.CancelAfter(timeout);
         await _loop.ConfigureAwait(false);
-        if (Volatile.Read(ref _subscription) is { } subscription && engine.Telemetry.Push is { } push)
+        if (Volatile.Read(ref _subscription) is { } subscription && engine.Telemetry.Push is { } push && !_abandon.IsCancellationRequested)
         {
             try
             {
-                await PushAsync(subscription, push, terminating: true, CancellationToken.None).WaitAsync(timeout).ConfigureAwait(false);
+                await PushAsync(subscription, push, terminating: true, _abandon.Token).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -61,7 +69,9 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        await _abandon.CancelAsync().ConfigureAwait(false);
         _stop.Dispose();
+        _abandon.Dispose();
     }
 
     // Telemetry never fails the producer: whatever ends the loop (a close, a broker that refuses, a fault) ends pushing only.
@@ -120,7 +130,8 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
                 _logged = subscription;
             }
 
-            var push = engine.Telemetry.Push ??= new PushMetrics(() => engine.Connections.ConnectionsCreated, () => (engine.Memory.Used, engine.Memory.Limit));
+            var totals = engine.Telemetry.RecordTotals!; // counted whenever metrics push is on, as this loop is
+            var push = engine.Telemetry.Push ??= new PushMetrics(totals, () => engine.Connections.ConnectionsCreated, () => (engine.Memory.Used, engine.Memory.Limit));
 
             // The first push comes after a random part of the interval, so clients started together do not push together.
             var wait = TimeSpan.FromMilliseconds(subscription.PushInterval.TotalMilliseconds * (0.5 + (Random.Shared.NextDouble() * 0.5)));
@@ -130,7 +141,7 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
                 ErrorCode error;
                 try
                 {
-                    error = await PushAsync(subscription, push, terminating: false, token).ConfigureAwait(false);
+                    error = await PushAsync(subscription, push, terminating: false, _abandon.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is KafkaException { IsRetriable: true } or KafkaNetworkException or KafkaTimeoutException && !token.IsCancellationRequested)
                 {

@@ -17,17 +17,21 @@ internal sealed class ProducerTelemetry : IDisposable
     private readonly long _startedAtMs = Environment.TickCount64;
     private PushMetrics? _push;
 
-    public ProducerTelemetry(ProducerEngine engine, string clientId, bool injectTraceHeaders)
+    public ProducerTelemetry(ProducerEngine engine, string clientId, bool injectTraceHeaders, bool countRecordTotals)
     {
         _engine = engine;
         ClientId = clientId;
         InjectTraceHeaders = injectTraceHeaders;
+        RecordTotals = countRecordTotals ? new RecordTotals() : null;
         ProducerMetrics.Register(this);
     }
 
     public string ClientId { get; }
 
-    /// <summary>What a KIP-714 push reads; set while a broker subscribes to some metric, else null (nothing gathered).</summary>
+    /// <summary>The record totals a KIP-714 push reports, counted from the start while metrics push is on; else null.</summary>
+    public RecordTotals? RecordTotals { get; }
+
+    /// <summary>What a KIP-714 push reads; set while a broker subscribes to some metric, else null (no window gathered).</summary>
     public PushMetrics? Push
     {
         get => Volatile.Read(ref _push);
@@ -68,7 +72,7 @@ internal sealed class ProducerTelemetry : IDisposable
     public void OnRejected(string topic, KafkaException error, in RecordTelemetry record)
     {
         record.Trace?.Fail(error, partitionId: null);
-        Push?.RecordsFailed(1);
+        RecordTotals?.RecordsFailed(1);
         if (ProducerMetrics.SentMessages.Enabled || ProducerMetrics.RecordErrors.Enabled || (record.AcceptedTimestamp != 0 && ProducerMetrics.OperationDuration.Enabled))
         {
             var tags = new TagList
@@ -96,15 +100,15 @@ internal sealed class ProducerTelemetry : IDisposable
     {
         var partition = batch.Partition;
         var deliveries = batch.Deliveries;
-        if (Push is { } push)
+        if (RecordTotals is { } totals)
         {
             if (error is null)
             {
-                push.RecordsSent(deliveries.Count);
+                totals.RecordsSent(deliveries.Count);
             }
             else
             {
-                push.RecordsFailed(deliveries.Count);
+                totals.RecordsFailed(deliveries.Count);
             }
         }
 
@@ -160,7 +164,7 @@ internal sealed class ProducerTelemetry : IDisposable
     /// <summary>A batch goes again after a failed attempt: its records count as retried.</summary>
     public void OnRetry(ProducerBatch batch, KafkaException error)
     {
-        Push?.RecordsRetried(batch.Builder.RecordCount);
+        RecordTotals?.RecordsRetried(batch.Builder.RecordCount);
         if (ProducerMetrics.RecordRetries.Enabled)
         {
             var tags = new TagList

@@ -5,30 +5,23 @@ namespace Samsa.Diagnostics;
 
 /// <summary>
 /// What a KIP-714 push reports, gathered only while a broker subscribes to some metric: the same events the
-/// <c>Samsa</c> meter records (<see cref="ProducerTelemetry"/> feeds both), kept as totals and as average/max
-/// windows that each push reads and starts again. Names are KIP-714's standard producer metrics
-/// (<c>org.apache.kafka.producer.*</c>, from the Java client's metric names) plus a few more Java ones.
+/// <c>Samsa</c> meter records (<see cref="ProducerTelemetry"/> feeds both), kept as average/max windows that each
+/// push reads and starts again. The record totals are read from <paramref name="totals"/>, counted from the
+/// producer's start: a cumulative sum is the count since the client started, as in the Java client, however late
+/// the subscription came, and the first delta holds every record before it. Names are KIP-714's standard producer
+/// metrics (<c>org.apache.kafka.producer.*</c>, from the Java client's metric names) plus a few more Java ones.
 /// </summary>
-internal sealed class PushMetrics(Func<long> connectionsCreated, Func<(long Used, long Limit)> buffer)
+internal sealed class PushMetrics(RecordTotals totals, Func<long> connectionsCreated, Func<(long Used, long Limit)> buffer)
 {
     public const string Prefix = "org.apache.kafka.producer.";
 
     private readonly Window _throttle = new();
     private readonly Window _queueTime = new();
     private readonly ConcurrentDictionary<int, Window> _nodeLatency = new();
-    private readonly long _startUnixNanos = UnixNanosNow();
-    private long _sent;
-    private long _failed;
-    private long _retried;
+    private readonly long _startUnixNanos = totals.StartUnixNanos;
     private long _lastPushUnixNanos;
     private long _lastConnections;
     private readonly Dictionary<string, long> _lastTotals = new(StringComparer.Ordinal);
-
-    public void RecordsSent(int count) => Interlocked.Add(ref _sent, count);
-
-    public void RecordsFailed(int count) => Interlocked.Add(ref _failed, count);
-
-    public void RecordsRetried(int count) => Interlocked.Add(ref _retried, count);
 
     public void Throttle(int ms) => _throttle.Add(ms);
 
@@ -80,9 +73,9 @@ internal sealed class PushMetrics(Func<long> connectionsCreated, Func<(long Used
             Gauge(metrics, requested, "record.queue.time.max", "Maximum time in ms record batches spent in the send buffer.", "ms", queue.Max, integer: false, now);
         }
 
-        Sum(metrics, requested, "record.send.total", "Total records sent (acknowledged).", "{record}", Interlocked.Read(ref _sent), delta, since, now);
-        Sum(metrics, requested, "record.error.total", "Total records that failed for good.", "{record}", Interlocked.Read(ref _failed), delta, since, now);
-        Sum(metrics, requested, "record.retry.total", "Total records sent again after a failed attempt.", "{record}", Interlocked.Read(ref _retried), delta, since, now);
+        Sum(metrics, requested, "record.send.total", "Total records sent (acknowledged).", "{record}", totals.Sent, delta, since, now);
+        Sum(metrics, requested, "record.error.total", "Total records that failed for good.", "{record}", totals.Failed, delta, since, now);
+        Sum(metrics, requested, "record.retry.total", "Total records sent again after a failed attempt.", "{record}", totals.Retried, delta, since, now);
 
         var (used, limit) = buffer();
         Gauge(metrics, requested, "buffer.total.bytes", "buffer.memory: bytes the producer may hold.", "By", limit, integer: true, now);
@@ -129,7 +122,7 @@ internal sealed class PushMetrics(Func<long> connectionsCreated, Func<(long Used
         }
     }
 
-    private static long UnixNanosNow() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+    public static long UnixNanosNow() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
     /// <summary>Average and maximum since the last push; a small lock, taken only while pushing is on.</summary>
     private sealed class Window

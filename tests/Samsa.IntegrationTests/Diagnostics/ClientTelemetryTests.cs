@@ -121,6 +121,32 @@ public sealed class ClientTelemetryTests
     }
 
     [Fact]
+    public async Task TotalsCountFromTheProducersStartHoweverLateTheSubscriptionComes()
+    {
+        using var cluster = MockCluster.Start(1);
+        cluster.CreateTopic("late", 1);
+        await using var proxy = KafkaProxy.Start(cluster);
+        var front = new TelemetryFront { RequestedMetrics = [], PushInterval = TimeSpan.FromMilliseconds(100) };
+        proxy.Telemetry = front;
+
+        await using (var producer = new ProducerBuilder<string, string>(Options(proxy)).Build())
+        {
+            // Every record is acknowledged while no metric is subscribed: the subscription comes after them.
+            for (var i = 0; i < 5; i++)
+            {
+                await producer.ProduceAsync(new ProducerRecord<string, string>("late", "k", "v"));
+            }
+
+            await WaitUntil(() => front.SubscriptionRequests >= 1);
+            front.RequestedMetrics = [Prefix + "record.send.total"];
+            await WaitUntil(() => front.Pushes.Count > 0);
+        }
+
+        // A cumulative sum is the count since the client started (as the Java client's record-send-total).
+        Assert.All(front.Pushes, p => Assert.Equal(5, SentTotal(p)));
+    }
+
+    [Fact]
     public async Task AnUnknownSubscriptionIdMakesTheClientFetchTheSubscriptionAgain()
     {
         using var cluster = MockCluster.Start(1);

@@ -35,8 +35,9 @@ public sealed class TelemetryUnitTests
     [Fact]
     public void PushedMetricsAreOnlyTheRequestedOnesAndDeltaSumsCountFromTheLastPush()
     {
-        var push = new PushMetrics(() => 3, () => (100, 1000));
-        push.RecordsSent(5);
+        var totals = new RecordTotals();
+        totals.RecordsSent(5); // before the subscription: a total counts from the start all the same
+        var push = new PushMetrics(totals, () => 3, () => (100, 1000));
         push.NodeLatency(2, 10);
         push.NodeLatency(2, 30);
 
@@ -47,7 +48,7 @@ public sealed class TelemetryUnitTests
         Assert.Equal(30, first[1].Points.Single().Value);
         Assert.Equal(5, first[2].Points.Single().Value);
 
-        push.RecordsSent(2);
+        totals.RecordsSent(2);
         var second = push.Collect([""], delta: true);
         Assert.Equal(2, second.Single(m => m.Name.EndsWith("record.send.total", StringComparison.Ordinal)).Points.Single().Value);
         Assert.DoesNotContain(second, m => m.Name.Contains("latency", StringComparison.Ordinal)); // nothing new in the window
