@@ -386,14 +386,12 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task OffsetsOfAJoinedGroupMemberAreCommittedWithItsMemberIdAndGeneration()
     {
         const string topic = "txn-out-joined";
-        const string input = "txn-in-joined";
         var group = "gj-" + Guid.NewGuid().ToString("N");
         await using var cluster = Start(topic);
-        cluster.Mock.CreateTopic(input, 1);
-        var tp = new TopicPartition(input, 0);
+        var tp = CreateInputPartition(cluster, "txn-in-joined");
 
         using var member = GroupConsumer(cluster, group);
-        member.Subscribe(input);
+        member.Subscribe(tp.Topic);
         var deadline = DateTime.UtcNow + Bound;
         while (member.Assignment.Count == 0 && DateTime.UtcNow < deadline)
         {
@@ -415,11 +413,9 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task OffsetsSentToATransactionAreCommittedWithItAndDroppedWithAnAbort()
     {
         const string topic = "txn-out";
-        var input = "txn-in";
         var group = "g-" + Guid.NewGuid().ToString("N");
         await using var cluster = Start(topic);
-        cluster.Mock.CreateTopic(input, 1);
-        var tp = new TopicPartition(input, 0);
+        var tp = CreateInputPartition(cluster, "txn-in");
 
         using var consumer = GroupConsumer(cluster, group);
         consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
@@ -456,11 +452,9 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task ARequireStableOffsetFetchIsToldToRetryWhileTheTransactionsOffsetsArePending()
     {
         const string topic = "txn-out-stable";
-        const string input = "txn-in-stable";
         var group = "gs-" + Guid.NewGuid().ToString("N");
         await using var cluster = Start(topic);
-        cluster.Mock.CreateTopic(input, 1);
-        var tp = new TopicPartition(input, 0);
+        var tp = CreateInputPartition(cluster, "txn-in-stable");
         using var member = GroupConsumer(cluster, group);
         member.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
         using var producer = InitializedProducer(cluster, "tx-stable");
@@ -480,6 +474,13 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         producer.CommitTransaction(Bound);
         Assert.Equal(new Offset(2), Committed(cluster, group, tp));
         Assert.Empty(cluster.Front.Errors);
+    }
+
+    /// <summary>Creates the one-partition topic <paramref name="input"/>, whose offsets a test sends to transactions.</summary>
+    private static TopicPartition CreateInputPartition(FrontedCluster cluster, string input)
+    {
+        cluster.Mock.CreateTopic(input, 1);
+        return new TopicPartition(input, 0);
     }
 
     private static IConsumer<Ignore, Ignore> GroupConsumer(FrontedCluster cluster, string group, IsolationLevel isolation = IsolationLevel.ReadCommitted) =>
