@@ -13,22 +13,15 @@ namespace Samsa.Cli.Tests;
 [Collection(ClusterCollectionDefinition.Name)]
 public sealed class KafkaToolFlagTests(ClusterFixture fixture) : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("samsa-cli-kafka-flags").FullName;
+    private readonly TempFiles _files = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string WriteFile(string name, string content)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, content);
-        return path;
-    }
+    public void Dispose() => _files.Dispose();
 
     [Fact]
     public async Task ConsoleProducerParseKeyWithItsDefaultTabSeparator()
     {
         var topic = fixture.CreateTopic(1);
-        var config = WriteFile("producer.properties", "linger.ms=1\n");
+        var config = _files.Write("producer.properties", "linger.ms=1\n");
         var run = await Cli.RunWithInputAsync("k1\tv1\nk2\tv\t2\n",
             "produce", "--bootstrap-server", fixture.Cluster.BootstrapServers, "--topic", topic,
             "--property", "parse.key=true", "--request-required-acks", "1", "--compression-codec", "--sync",
@@ -136,8 +129,8 @@ public sealed class KafkaToolFlagTests(ClusterFixture fixture) : IDisposable
     public async Task PerfTestFlagsWithPayloadFileProducerPropsAndPrintMetrics()
     {
         var topic = fixture.CreateTopic(2);
-        var payloads = WriteFile("payloads.txt", "alpha\nbeta\n\ngamma\n");
-        var config = WriteFile("perf.properties", "acks=1\n");
+        var payloads = _files.Write("payloads.txt", "alpha\nbeta\n\ngamma\n");
+        var config = _files.Write("perf.properties", "acks=1\n");
         var run = await Cli.RunAsync("perf", "--topic", topic, "--num-records", "300", "--payload-file", payloads, "--throughput", "-1",
             "--producer-props", $"bootstrap.servers={fixture.Cluster.BootstrapServers}", "linger.ms=2", "--producer.config", config,
             "--warmup", "0", "--print-metrics");
@@ -179,7 +172,7 @@ public sealed class KafkaToolFlagTests(ClusterFixture fixture) : IDisposable
     [Fact]
     public async Task PerfRefusesRecordSizeAndPayloadFileTogether()
     {
-        var run = await Cli.RunAsync("perf", "-t", "x", "-n", "10", "-s", "5", "--payload-file", WriteFile("p.txt", "a\n"));
+        var run = await Cli.RunAsync("perf", "-t", "x", "-n", "10", "-s", "5", "--payload-file", _files.Write("p.txt", "a\n"));
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("not both", run.Stderr, StringComparison.Ordinal);
     }

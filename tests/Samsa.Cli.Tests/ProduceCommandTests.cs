@@ -6,22 +6,15 @@ namespace Samsa.Cli.Tests;
 [Collection(ClusterCollectionDefinition.Name)]
 public sealed class ProduceCommandTests(ClusterFixture fixture) : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("samsa-cli-tests").FullName;
+    private readonly TempFiles _files = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string WriteFile(string name, string content)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, content);
-        return path;
-    }
+    public void Dispose() => _files.Dispose();
 
     [Fact]
     public async Task ProduceFromFileWithKeysAndHeadersArrivesIntact()
     {
         var topic = fixture.CreateTopic(3);
-        var file = WriteFile("in.txt", "k1:v1\nk2:value:with:colons\nk3:\n");
+        var file = _files.Write("in.txt", "k1:v1\nk2:value:with:colons\nk3:\n");
 
         var run = await Cli.RunWithInputAsync("", "produce", "--bootstrap-server", fixture.Cluster.BootstrapServers, "--topic", topic,
             "--key-separator", ":", "--header", "source=cli", "-H", "n=1", "--acks", "all", "--compression", "lz4", file);
@@ -90,7 +83,7 @@ public sealed class ProduceCommandTests(ClusterFixture fixture) : IDisposable
     {
         var topic = fixture.CreateTopic(1);
         // The file names a broker that does not exist; the explicit --bootstrap-server wins.
-        var config = WriteFile("producer.properties", "bootstrap.servers=127.0.0.1:1\nlinger.ms=1\nacks=1\n");
+        var config = _files.Write("producer.properties", "bootstrap.servers=127.0.0.1:1\nlinger.ms=1\nacks=1\n");
         var run = await Cli.RunWithInputAsync("one\ntwo\n", "produce", "--producer.config", config, "-X", "acks=0", "--acks", "all",
             "-b", fixture.Cluster.BootstrapServers, "-t", topic);
 

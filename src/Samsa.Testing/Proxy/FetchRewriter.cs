@@ -29,7 +29,7 @@ internal static class FetchRewriter
     /// <summary>The isolation level (v4+; 0 before) and max wait of a Fetch request.</summary>
     public static (bool ReadCommitted, int MaxWaitMs) ReadFetchRequest(ReadOnlySpan<byte> frame, short version)
     {
-        var r = TxnWire.BodyReader(frame, TxnWire.IsFlexible(TxnWire.Fetch, version));
+        var r = WireReader.AtRequestBody(frame, TxnWire.IsFlexible(TxnWire.Fetch, version));
         if (version < 15)
         {
             _ = r.ReadInt32(); // replica id
@@ -63,7 +63,7 @@ internal static class FetchRewriter
         }
 
         var r = new WireReader(frame.AsSpan(4));
-        var w = new TxnWire.Writer();
+        var w = new WireWriter();
         w.Int32(r.ReadInt32()); // correlation id
         w.Int32(r.ReadInt32()); // throttle
         if (version >= 7)
@@ -158,7 +158,7 @@ internal static class FetchRewriter
 
         w.Bytes(r.Take(r.Remaining)); // nothing: non-flexible answers end here
         heldBack &= !anyLeft;
-        return w.End();
+        return w.Framed();
     }
 
     /// <summary>The whole batches of <paramref name="records"/>; fixes (in place) the CRC of control batches written with 0.</summary>
@@ -212,7 +212,7 @@ internal static class FetchRewriter
         }
 
         var flexible = TxnWire.IsFlexible(TxnWire.ListOffsets, version);
-        var r = TxnWire.BodyReader(frame, flexible);
+        var r = WireReader.AtRequestBody(frame, flexible);
         _ = r.ReadInt32(); // replica id
         if (r.ReadInt8() != 1)
         {
@@ -220,35 +220,21 @@ internal static class FetchRewriter
         }
 
         var set = new HashSet<(string, int)>();
-        var topics = r.ReadArrayLength(flexible);
-        for (var t = 0; t < topics; t++)
+        r.ReadTopics(flexible, (ref WireReader r, string topic) =>
         {
-            var topic = r.ReadString(flexible) ?? "";
-            var partitions = r.ReadArrayLength(flexible);
-            for (var p = 0; p < partitions; p++)
+            var partition = r.ReadInt32();
+            if (version >= 4)
             {
-                var partition = r.ReadInt32();
-                if (version >= 4)
-                {
-                    _ = r.ReadInt32(); // current leader epoch
-                }
-
-                if (r.ReadInt64() == -1)
-                {
-                    set.Add((topic, partition));
-                }
-
-                if (flexible)
-                {
-                    r.SkipTaggedFields();
-                }
+                _ = r.ReadInt32(); // current leader epoch
             }
 
-            if (flexible)
+            if (r.ReadInt64() == -1)
             {
-                r.SkipTaggedFields();
+                set.Add((topic, partition));
             }
-        }
+
+            r.SkipTaggedFieldsIf(flexible);
+        });
 
         return set.Count == 0 ? null : set;
     }
@@ -259,41 +245,26 @@ internal static class FetchRewriter
     public static void RewriteListOffsets(byte[] frame, short version, HashSet<(string Topic, int Partition)> latest, Func<string, int, long, long> stable)
     {
         var flexible = TxnWire.IsFlexible(TxnWire.ListOffsets, version);
-        var r = TxnWire.ResponseReader(frame, flexible);
+        var r = WireReader.AtResponseBody(frame.AsSpan(4), flexible);
         _ = r.ReadInt32(); // throttle (v2+)
-        var topics = r.ReadArrayLength(flexible);
-        for (var t = 0; t < topics; t++)
+        r.ReadTopics(flexible, (ref WireReader r, string topic) =>
         {
-            var topic = r.ReadString(flexible) ?? "";
-            var partitions = r.ReadArrayLength(flexible);
-            for (var p = 0; p < partitions; p++)
+            var partition = r.ReadInt32();
+            var error = r.ReadInt16();
+            _ = r.ReadInt64(); // timestamp
+            var offsetAt = 4 + r.Position;
+            var offset = r.ReadInt64();
+            if (version >= 4)
             {
-                var partition = r.ReadInt32();
-                var error = r.ReadInt16();
-                _ = r.ReadInt64(); // timestamp
-                var offsetAt = 4 + r.Position;
-                var offset = r.ReadInt64();
-                if (version >= 4)
-                {
-                    _ = r.ReadInt32(); // leader epoch
-                }
-
-                if (flexible)
-                {
-                    r.SkipTaggedFields();
-                }
-
-                if (error == 0 && offset >= 0 && latest.Contains((topic, partition)))
-                {
-                    BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(offsetAt), stable(topic, partition, offset));
-                }
+                _ = r.ReadInt32(); // leader epoch
             }
 
-            if (flexible)
+            r.SkipTaggedFieldsIf(flexible);
+            if (error == 0 && offset >= 0 && latest.Contains((topic, partition)))
             {
-                r.SkipTaggedFields();
+                BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(offsetAt), stable(topic, partition, offset));
             }
-        }
+        });
     }
 
     /// <summary>The groups of an OffsetFetch request that asks for stable offsets only (v7+, require_stable, KIP-447),
@@ -307,7 +278,7 @@ internal static class FetchRewriter
         }
 
         var flexible = TxnWire.IsFlexible(TxnWire.OffsetFetch, version);
-        var r = TxnWire.BodyReader(frame, flexible);
+        var r = WireReader.AtRequestBody(frame, flexible);
         var groups = new HashSet<string>(StringComparer.Ordinal);
         var groupCount = version >= 8 ? r.ReadArrayLength(flexible) : 1;
         for (var g = 0; g < groupCount; g++)
@@ -325,16 +296,10 @@ internal static class FetchRewriter
                 _ = r.ReadString(flexible);
                 var partitions = r.ReadArrayLength(flexible);
                 r.Skip(Math.Max(partitions, 0) * 4);
-                if (flexible)
-                {
-                    r.SkipTaggedFields();
-                }
+                r.SkipTaggedFieldsIf(flexible);
             }
 
-            if (version >= 8 && flexible)
-            {
-                r.SkipTaggedFields();
-            }
+            r.SkipTaggedFieldsIf(version >= 8 && flexible);
         }
 
         requireStableAt = r.Position;
@@ -361,55 +326,37 @@ internal static class FetchRewriter
     public static void RewriteOffsetFetch(byte[] frame, short version, string? singleGroup, Func<string, string, int, bool> pending)
     {
         var flexible = TxnWire.IsFlexible(TxnWire.OffsetFetch, version);
-        var r = TxnWire.ResponseReader(frame, flexible);
+        var r = WireReader.AtResponseBody(frame.AsSpan(4), flexible);
         _ = r.ReadInt32(); // throttle (v3+)
         var groupCount = version >= 8 ? r.ReadArrayLength(flexible) : 1;
         for (var g = 0; g < groupCount; g++)
         {
             var group = version >= 8 ? r.ReadString(flexible) ?? "" : singleGroup ?? "";
-            var topics = r.ReadArrayLength(flexible);
-            for (var t = 0; t < topics; t++)
+            r.ReadTopics(flexible, (ref WireReader r, string topic) =>
             {
-                var topic = r.ReadString(flexible) ?? "";
-                var partitions = r.ReadArrayLength(flexible);
-                for (var p = 0; p < partitions; p++)
+                var partition = r.ReadInt32();
+                var offsetAt = 4 + r.Position;
+                _ = r.ReadInt64();
+                if (version >= 5)
                 {
-                    var partition = r.ReadInt32();
-                    var offsetAt = 4 + r.Position;
-                    _ = r.ReadInt64();
-                    if (version >= 5)
-                    {
-                        _ = r.ReadInt32(); // leader epoch
-                    }
-
-                    _ = r.ReadString(flexible); // metadata
-                    var errorAt = 4 + r.Position;
-                    var error = r.ReadInt16();
-                    if (flexible)
-                    {
-                        r.SkipTaggedFields();
-                    }
-
-                    if (error == 0 && pending(group, topic, partition))
-                    {
-                        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(offsetAt), -1);
-                        BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(errorAt), UnstableOffsetCommit);
-                    }
+                    _ = r.ReadInt32(); // leader epoch
                 }
 
-                if (flexible)
+                _ = r.ReadString(flexible); // metadata
+                var errorAt = 4 + r.Position;
+                var error = r.ReadInt16();
+                r.SkipTaggedFieldsIf(flexible);
+                if (error == 0 && pending(group, topic, partition))
                 {
-                    r.SkipTaggedFields();
+                    BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(offsetAt), -1);
+                    BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(errorAt), UnstableOffsetCommit);
                 }
-            }
+            });
 
             if (version >= 8)
             {
                 _ = r.ReadInt16(); // group error
-                if (flexible)
-                {
-                    r.SkipTaggedFields();
-                }
+                r.SkipTaggedFieldsIf(flexible);
             }
         }
     }
@@ -443,10 +390,7 @@ internal static class FetchRewriter
                 BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(maxAt), 7);
             }
 
-            if (flexible)
-            {
-                r.SkipTaggedFields();
-            }
+            r.SkipTaggedFieldsIf(flexible);
         }
     }
 }

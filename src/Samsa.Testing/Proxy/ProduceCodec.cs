@@ -6,6 +6,9 @@ namespace Samsa.Testing.Proxy;
 /// code sits in the response (without the size prefix), so that the proxy can rewrite it.</summary>
 internal readonly record struct PartitionAnswer(string Topic, int Partition, short ErrorCode, long BaseOffset, int ErrorCodeOffset);
 
+/// <summary>One partition's records field in a Produce request, for <see cref="ProduceCodec.ReadPartitionRecords"/>.</summary>
+internal delegate void PartitionRecords(string topic, int partition, ReadOnlySpan<byte> records);
+
 /// <summary>
 /// Decodes just enough of Produce requests (v3-v12; flexible from v9; v12 is v11's layout, KIP-890) and responses to judge idempotence:
 /// field layouts from Apache Kafka's ProduceRequest.json / ProduceResponse.json.
@@ -33,46 +36,32 @@ internal static class ProduceCodec
     /// <summary>As <see cref="ReadRequest(ReadOnlySpan{byte}, short)"/>, with the request's transactional id.</summary>
     public static List<ProducedBatch> ReadRequest(ReadOnlySpan<byte> frame, short version, out string? transactionalId)
     {
-        var flexible = version >= FirstFlexibleVersion;
-        var r = new WireReader(frame);
-        r.Skip(8); // api key, api version, correlation id
-        _ = r.ReadString(compact: false); // client id: a classic string even in header v2
-        if (flexible)
-        {
-            r.SkipTaggedFields();
-        }
+        var batches = new List<ProducedBatch>();
+        transactionalId = ReadPartitionRecords(frame, version, (topic, partition, records) => ReadBatches(topic, partition, records, batches));
+        return batches;
+    }
 
-        transactionalId = r.ReadString(flexible);
+    /// <summary>Calls <paramref name="visit"/> with each partition's records field (unless null) of a Produce request
+    /// (without its size prefix); returns its transactional id.</summary>
+    public static string? ReadPartitionRecords(ReadOnlySpan<byte> frame, short version, PartitionRecords visit)
+    {
+        var flexible = version >= FirstFlexibleVersion;
+        var r = WireReader.AtRequestBody(frame, flexible);
+        var transactionalId = r.ReadString(flexible);
         _ = r.ReadInt16(); // acks
         _ = r.ReadInt32(); // timeout
-        var batches = new List<ProducedBatch>();
-        var topics = r.ReadArrayLength(flexible);
-        for (var t = 0; t < topics; t++)
+        r.ReadTopics(flexible, (ref WireReader r, string topic) =>
         {
-            var topic = r.ReadString(flexible) ?? "";
-            var partitions = r.ReadArrayLength(flexible);
-            for (var p = 0; p < partitions; p++)
+            var partition = r.ReadInt32();
+            var records = r.ReadBytes(flexible, out var isNull);
+            if (!isNull)
             {
-                var partition = r.ReadInt32();
-                var records = r.ReadBytes(flexible, out var isNull);
-                if (!isNull)
-                {
-                    ReadBatches(topic, partition, records, batches);
-                }
-
-                if (flexible)
-                {
-                    r.SkipTaggedFields();
-                }
+                visit(topic, partition, records);
             }
 
-            if (flexible)
-            {
-                r.SkipTaggedFields();
-            }
-        }
-
-        return batches;
+            r.SkipTaggedFieldsIf(flexible);
+        });
+        return transactionalId;
     }
 
     /// <summary>
@@ -86,33 +75,16 @@ internal static class ProduceCodec
     public static List<PartitionAnswer> ReadResponse(ReadOnlySpan<byte> frame, short version, out int throttleOffset)
     {
         var flexible = version >= FirstFlexibleVersion;
-        var r = new WireReader(frame);
-        _ = r.ReadInt32(); // correlation id
-        if (flexible)
-        {
-            r.SkipTaggedFields(); // response header v1
-        }
-
+        var r = WireReader.AtResponseBody(frame, flexible);
         var answers = new List<PartitionAnswer>();
-        var topics = r.ReadArrayLength(flexible);
-        for (var t = 0; t < topics; t++)
+        r.ReadTopics(flexible, (ref WireReader r, string topic) =>
         {
-            var topic = r.ReadString(flexible) ?? "";
-            var partitions = r.ReadArrayLength(flexible);
-            for (var p = 0; p < partitions; p++)
-            {
-                var partition = r.ReadInt32();
-                var errorCodeOffset = r.Position;
-                var errorCode = r.ReadInt16();
-                answers.Add(new PartitionAnswer(topic, partition, errorCode, r.ReadInt64(), errorCodeOffset));
-                SkipPartitionRest(ref r, version, flexible);
-            }
-
-            if (flexible)
-            {
-                r.SkipTaggedFields();
-            }
-        }
+            var partition = r.ReadInt32();
+            var errorCodeOffset = r.Position;
+            var errorCode = r.ReadInt16();
+            answers.Add(new PartitionAnswer(topic, partition, errorCode, r.ReadInt64(), errorCodeOffset));
+            SkipPartitionRest(ref r, version, flexible);
+        });
 
         throttleOffset = version >= 1 && r.Remaining >= 4 ? r.Position : -1;
         return answers;
@@ -223,18 +195,12 @@ internal static class ProduceCodec
             {
                 r.Skip(4); // batch index
                 _ = r.ReadString(flexible);
-                if (flexible)
-                {
-                    r.SkipTaggedFields();
-                }
+                r.SkipTaggedFieldsIf(flexible);
             }
 
             _ = r.ReadString(flexible); // error message
         }
 
-        if (flexible)
-        {
-            r.SkipTaggedFields(); // holds CurrentLeader (tag 0) from v10
-        }
+        r.SkipTaggedFieldsIf(flexible); // holds CurrentLeader (tag 0) from v10
     }
 }

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Buffers.Binary;
-using System.Text;
 
 namespace Samsa.Testing.Proxy;
 
@@ -67,62 +65,25 @@ internal static class TxnWire
         _ => false,
     };
 
-    /// <summary>A reader positioned at the request body of <paramref name="frame"/> (without its size prefix).</summary>
-    public static WireReader BodyReader(ReadOnlySpan<byte> frame, bool flexible)
-    {
-        var r = new WireReader(frame);
-        r.Skip(8); // api key, version, correlation id
-        _ = r.ReadString(compact: false); // client id: a classic string in every header version
-        if (flexible)
-        {
-            r.SkipTaggedFields();
-        }
-
-        return r;
-    }
-
     /// <summary>The batches of a Produce request (v3+) with their attributes; null when the request carries none.</summary>
     public static List<TxnBatch> ReadProduce(ReadOnlySpan<byte> frame, short version, out string? transactionalId)
     {
-        var flexible = IsFlexible(Produce, version);
-        var r = BodyReader(frame, flexible);
-        transactionalId = r.ReadString(flexible);
-        r.Skip(6); // acks, timeout
         var batches = new List<TxnBatch>();
-        var topics = r.ReadArrayLength(flexible);
-        for (var t = 0; t < topics; t++)
+        transactionalId = ProduceCodec.ReadPartitionRecords(frame, version, (topic, partition, records) =>
         {
-            var topic = r.ReadString(flexible) ?? "";
-            var partitions = r.ReadArrayLength(flexible);
-            for (var p = 0; p < partitions; p++)
+            while (records.Length >= RecordBatch.HeaderSize)
             {
-                var partition = r.ReadInt32();
-                var records = r.ReadBytes(flexible, out var isNull);
-                while (!isNull && records.Length >= RecordBatch.HeaderSize)
+                var size = RecordBatch.Size(records);
+                if (size < RecordBatch.HeaderSize || size > records.Length)
                 {
-                    var size = RecordBatch.Size(records);
-                    if (size < RecordBatch.HeaderSize || size > records.Length)
-                    {
-                        break;
-                    }
-
-                    batches.Add(new TxnBatch(topic, partition, RecordBatch.Attributes(records), RecordBatch.ProducerId(records),
-                        RecordBatch.Epoch(records), BinaryPrimitives.ReadInt32BigEndian(records[23..])));
-                    records = records[size..];
+                    break;
                 }
 
-                if (flexible)
-                {
-                    r.SkipTaggedFields();
-                }
+                batches.Add(new TxnBatch(topic, partition, RecordBatch.Attributes(records), RecordBatch.ProducerId(records),
+                    RecordBatch.Epoch(records), BinaryPrimitives.ReadInt32BigEndian(records[23..])));
+                records = records[size..];
             }
-
-            if (flexible)
-            {
-                r.SkipTaggedFields();
-            }
-        }
-
+        });
         return batches;
     }
 
@@ -130,7 +91,7 @@ internal static class TxnWire
     public static TxnRequest? ReadCoordinatorRequest(ReadOnlySpan<byte> frame, short apiKey, short version)
     {
         var flexible = IsFlexible(apiKey, version);
-        var r = BodyReader(frame, flexible);
+        var r = WireReader.AtRequestBody(frame, flexible);
         switch (apiKey)
         {
             case InitProducerId:
@@ -145,22 +106,7 @@ internal static class TxnWire
             case AddPartitionsToTxn when version <= 3:
             {
                 var request = new TxnRequest(apiKey, version, r.ReadString(flexible), r.ReadInt64(), r.ReadInt16());
-                var topics = r.ReadArrayLength(flexible);
-                for (var t = 0; t < topics; t++)
-                {
-                    var topic = r.ReadString(flexible) ?? "";
-                    var partitions = r.ReadArrayLength(flexible);
-                    for (var p = 0; p < partitions; p++)
-                    {
-                        request.Partitions.Add((topic, r.ReadInt32()));
-                    }
-
-                    if (flexible)
-                    {
-                        r.SkipTaggedFields();
-                    }
-                }
-
+                r.ReadTopics(flexible, (ref WireReader r, string topic) => request.Partitions.Add((topic, r.ReadInt32())));
                 return request;
             }
 
@@ -181,33 +127,18 @@ internal static class TxnWire
                     _ = r.ReadString(flexible); // group instance id
                 }
 
-                var topics = r.ReadArrayLength(flexible);
-                for (var t = 0; t < topics; t++)
+                r.ReadTopics(flexible, (ref WireReader r, string topic) =>
                 {
-                    var topic = r.ReadString(flexible) ?? "";
-                    var partitions = r.ReadArrayLength(flexible);
-                    for (var p = 0; p < partitions; p++)
+                    var partition = r.ReadInt32();
+                    var offset = r.ReadInt64();
+                    if (version >= 2)
                     {
-                        var partition = r.ReadInt32();
-                        var offset = r.ReadInt64();
-                        if (version >= 2)
-                        {
-                            _ = r.ReadInt32(); // committed leader epoch
-                        }
-
-                        request.Offsets.Add(new TxnOffset(topic, partition, offset, r.ReadString(flexible)));
-                        if (flexible)
-                        {
-                            r.SkipTaggedFields();
-                        }
+                        _ = r.ReadInt32(); // committed leader epoch
                     }
 
-                    if (flexible)
-                    {
-                        r.SkipTaggedFields();
-                    }
-                }
-
+                    request.Offsets.Add(new TxnOffset(topic, partition, offset, r.ReadString(flexible)));
+                    r.SkipTaggedFieldsIf(flexible);
+                });
                 return request;
             }
 
@@ -216,23 +147,10 @@ internal static class TxnWire
         }
     }
 
-    /// <summary>A reader positioned after the response header of <paramref name="frame"/> (with its size prefix).</summary>
-    public static WireReader ResponseReader(ReadOnlySpan<byte> frame, bool flexible)
-    {
-        var r = new WireReader(frame[4..]);
-        _ = r.ReadInt32(); // correlation id
-        if (flexible)
-        {
-            r.SkipTaggedFields();
-        }
-
-        return r;
-    }
-
     /// <summary>Error code, producer id and epoch of an InitProducerId answer.</summary>
     public static (short Error, long ProducerId, short Epoch) ReadInitProducerIdResponse(ReadOnlySpan<byte> frame, short version)
     {
-        var r = ResponseReader(frame, IsFlexible(InitProducerId, version));
+        var r = WireReader.AtResponseBody(frame[4..], IsFlexible(InitProducerId, version));
         _ = r.ReadInt32(); // throttle
         return (r.ReadInt16(), r.ReadInt64(), r.ReadInt16());
     }
@@ -240,7 +158,7 @@ internal static class TxnWire
     /// <summary>The error code of an answer whose body is throttle_time_ms then error_code (EndTxn, AddOffsetsToTxn).</summary>
     public static short ReadThrottleThenError(ReadOnlySpan<byte> frame, short apiKey, short version)
     {
-        var r = ResponseReader(frame, IsFlexible(apiKey, version));
+        var r = WireReader.AtResponseBody(frame[4..], IsFlexible(apiKey, version));
         _ = r.ReadInt32();
         return r.ReadInt16();
     }
@@ -250,32 +168,18 @@ internal static class TxnWire
     public static List<(string Topic, int Partition, short Error)> ReadPartitionErrors(ReadOnlySpan<byte> frame, short apiKey, short version, bool hasThrottle = true)
     {
         var flexible = IsFlexible(apiKey, version);
-        var r = ResponseReader(frame, flexible);
+        var r = WireReader.AtResponseBody(frame[4..], flexible);
         if (hasThrottle)
         {
             _ = r.ReadInt32();
         }
 
         var result = new List<(string, int, short)>();
-        var topics = r.ReadArrayLength(flexible);
-        for (var t = 0; t < topics; t++)
+        r.ReadTopics(flexible, (ref WireReader r, string topic) =>
         {
-            var topic = r.ReadString(flexible) ?? "";
-            var partitions = r.ReadArrayLength(flexible);
-            for (var p = 0; p < partitions; p++)
-            {
-                result.Add((topic, r.ReadInt32(), r.ReadInt16()));
-                if (flexible)
-                {
-                    r.SkipTaggedFields();
-                }
-            }
-
-            if (flexible)
-            {
-                r.SkipTaggedFields();
-            }
-        }
+            result.Add((topic, r.ReadInt32(), r.ReadInt16()));
+            r.SkipTaggedFieldsIf(flexible);
+        });
 
         return result;
     }
@@ -290,7 +194,7 @@ internal static class TxnWire
         w.Int64(producerId);
         w.Int16(epoch);
         w.TagsIf(flexible);
-        return w.End();
+        return w.Framed();
     }
 
     /// <summary>An answer of throttle then error (EndTxn, AddOffsetsToTxn v0-4), with its size prefix.</summary>
@@ -307,7 +211,7 @@ internal static class TxnWire
         }
 
         w.TagsIf(flexible);
-        return w.End();
+        return w.Framed();
     }
 
     /// <summary>An answer shaped throttle, [name, [partition, error]] with one error for every partition (AddPartitionsToTxn
@@ -317,25 +221,9 @@ internal static class TxnWire
         var flexible = IsFlexible(apiKey, version);
         var w = ResponseStart(correlationId, flexible);
         w.Int32(0);
-        var byTopic = partitions.GroupBy(p => p.Topic).ToList();
-        w.ArrayLength(byTopic.Count, flexible);
-        foreach (var topic in byTopic)
-        {
-            w.String(topic.Key, flexible);
-            var list = topic.Select(p => p.Partition).Distinct().ToList();
-            w.ArrayLength(list.Count, flexible);
-            foreach (var p in list)
-            {
-                w.Int32(p);
-                w.Int16(error);
-                w.TagsIf(flexible);
-            }
-
-            w.TagsIf(flexible);
-        }
-
+        WriteByTopic(w, partitions, flexible, () => w.Int16(error));
         w.TagsIf(flexible);
-        return w.End();
+        return w.Framed();
     }
 
     /// <summary>A Produce answer (v3-v11) with <paramref name="error"/> for every partition of the request, with its size prefix.</summary>
@@ -343,43 +231,29 @@ internal static class TxnWire
     {
         var flexible = IsFlexible(Produce, version);
         var w = ResponseStart(correlationId, flexible);
-        var byTopic = partitions.GroupBy(p => p.Topic).ToList();
-        w.ArrayLength(byTopic.Count, flexible);
-        foreach (var topic in byTopic)
+        WriteByTopic(w, partitions, flexible, () =>
         {
-            w.String(topic.Key, flexible);
-            var list = topic.Select(p => p.Partition).Distinct().ToList();
-            w.ArrayLength(list.Count, flexible);
-            foreach (var p in list)
+            w.Int16(error);
+            w.Int64(-1); // base offset
+            if (version >= 2)
             {
-                w.Int32(p);
-                w.Int16(error);
-                w.Int64(-1); // base offset
-                if (version >= 2)
-                {
-                    w.Int64(-1); // log append time
-                }
-
-                if (version >= 5)
-                {
-                    w.Int64(-1); // log start offset
-                }
-
-                if (version >= 8)
-                {
-                    w.ArrayLength(0, flexible); // record errors
-                    w.String(message, flexible);
-                }
-
-                w.TagsIf(flexible);
+                w.Int64(-1); // log append time
             }
 
-            w.TagsIf(flexible);
-        }
+            if (version >= 5)
+            {
+                w.Int64(-1); // log start offset
+            }
 
+            if (version >= 8)
+            {
+                w.ArrayLength(0, flexible); // record errors
+                w.String(message, flexible);
+            }
+        });
         w.Int32(0); // throttle time (v1+)
         w.TagsIf(flexible);
-        return w.End();
+        return w.Framed();
     }
 
     /// <summary>An InitProducerId v3 request (flexible: header v2) that bumps <paramref name="producerId"/>'s epoch (KIP-360).</summary>
@@ -391,7 +265,7 @@ internal static class TxnWire
         w.Int64(producerId);
         w.Int16(epoch);
         w.Tags();
-        return w.End();
+        return w.Framed();
     }
 
     /// <summary>An EndTxn v1 request.</summary>
@@ -402,7 +276,7 @@ internal static class TxnWire
         w.Int64(producerId);
         w.Int16(epoch);
         w.Bytes([commit ? (byte)1 : (byte)0]);
-        return w.End();
+        return w.Framed();
     }
 
     /// <summary>An OffsetCommit v2 request (generation, member id, retention -1).</summary>
@@ -423,16 +297,38 @@ internal static class TxnWire
             {
                 w.Int32(o.Partition);
                 w.Int64(o.Offset);
-                w.NullableString(o.Metadata);
+                w.NullableString(o.Metadata, compact: false);
             }
         }
 
-        return w.End();
+        return w.Framed();
     }
 
-    private static Writer RequestStart(short apiKey, short version, int correlationId, bool flexible)
+    /// <summary>Writes <paramref name="partitions"/> as [name, [partition, answer, tags], tags]: each distinct partition
+    /// once under its topic, its answer's fields from <paramref name="writeAnswer"/>.</summary>
+    private static void WriteByTopic(WireWriter w, IEnumerable<(string Topic, int Partition)> partitions, bool flexible, Action writeAnswer)
     {
-        var w = new Writer();
+        var byTopic = partitions.GroupBy(p => p.Topic).ToList();
+        w.ArrayLength(byTopic.Count, flexible);
+        foreach (var topic in byTopic)
+        {
+            w.String(topic.Key, flexible);
+            var list = topic.Select(p => p.Partition).Distinct().ToList();
+            w.ArrayLength(list.Count, flexible);
+            foreach (var p in list)
+            {
+                w.Int32(p);
+                writeAnswer();
+                w.TagsIf(flexible);
+            }
+
+            w.TagsIf(flexible);
+        }
+    }
+
+    private static WireWriter RequestStart(short apiKey, short version, int correlationId, bool flexible)
+    {
+        var w = new WireWriter();
         w.Int16(apiKey);
         w.Int16(version);
         w.Int32(correlationId);
@@ -441,109 +337,12 @@ internal static class TxnWire
         return w;
     }
 
-    private static Writer ResponseStart(int correlationId, bool flexible)
+    private static WireWriter ResponseStart(int correlationId, bool flexible)
     {
-        var w = new Writer();
+        var w = new WireWriter();
         w.Int32(correlationId);
         w.TagsIf(flexible);
         return w;
-    }
-
-    /// <summary>A growing big-endian buffer; <see cref="End"/> prefixes it with its size.</summary>
-    internal sealed class Writer
-    {
-        private readonly ArrayBufferWriter<byte> _buffer = new();
-
-        public void Int16(short v) => Int16Raw(v);
-
-        public void Int32(int v)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(_buffer.GetSpan(4), v);
-            _buffer.Advance(4);
-        }
-
-        public void Int64(long v)
-        {
-            BinaryPrimitives.WriteInt64BigEndian(_buffer.GetSpan(8), v);
-            _buffer.Advance(8);
-        }
-
-        public void UVarInt(uint v)
-        {
-            while (v >= 0x80)
-            {
-                _buffer.Write([(byte)(v | 0x80)]);
-                v >>= 7;
-            }
-
-            _buffer.Write([(byte)v]);
-        }
-
-        public void Bytes(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
-
-        public void ArrayLength(int count, bool compact)
-        {
-            if (compact)
-            {
-                UVarInt((uint)(count + 1));
-            }
-            else
-            {
-                Int32(count);
-            }
-        }
-
-        public void String(string s, bool compact)
-        {
-            var bytes = Encoding.UTF8.GetBytes(s);
-            if (compact)
-            {
-                UVarInt((uint)bytes.Length + 1);
-            }
-            else
-            {
-                Int16Raw((short)bytes.Length);
-            }
-
-            Bytes(bytes);
-        }
-
-        public void NullableString(string? s)
-        {
-            if (s is null)
-            {
-                Int16Raw(-1);
-            }
-            else
-            {
-                String(s, compact: false);
-            }
-        }
-
-        public void Tags() => UVarInt(0);
-
-        public void TagsIf(bool flexible)
-        {
-            if (flexible)
-            {
-                Tags();
-            }
-        }
-
-        public byte[] End()
-        {
-            var body = _buffer.WrittenSpan;
-            var frame = new byte[4 + body.Length];
-            BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
-            body.CopyTo(frame.AsSpan(4));
-            return frame;
-        }
-
-        private void Int16Raw(short v)
-        {
-            BinaryPrimitives.WriteInt16BigEndian(_buffer.GetSpan(2), v);
-            _buffer.Advance(2);
-        }
     }
 }
 

@@ -3,6 +3,9 @@ using System.Text;
 
 namespace Samsa.Testing.Proxy;
 
+/// <summary>Reads one partition's fields (its tagged fields included) for <see cref="WireReader.ReadTopics"/>.</summary>
+internal delegate void PartitionReader(ref WireReader reader, string topic);
+
 /// <summary>
 /// A forward-only reader of Kafka's wire types (big-endian integers, varints, classic and compact
 /// strings/arrays/bytes). The test kit has its own because it must not depend on the Samsa library
@@ -11,6 +14,27 @@ namespace Samsa.Testing.Proxy;
 internal ref struct WireReader(ReadOnlySpan<byte> buffer)
 {
     private readonly ReadOnlySpan<byte> _buffer = buffer;
+
+    /// <summary>A reader positioned at the body of <paramref name="request"/> (without its size prefix): past api key,
+    /// version, correlation id, client id (a classic string in every header version) and, from header v2, tagged fields.</summary>
+    public static WireReader AtRequestBody(ReadOnlySpan<byte> request, bool flexibleHeader)
+    {
+        var r = new WireReader(request);
+        r.Skip(8); // api key, version, correlation id
+        _ = r.ReadString(compact: false); // client id
+        r.SkipTaggedFieldsIf(flexibleHeader);
+        return r;
+    }
+
+    /// <summary>A reader positioned at the body of <paramref name="response"/> (without its size prefix): past the
+    /// correlation id and, from header v1, tagged fields.</summary>
+    public static WireReader AtResponseBody(ReadOnlySpan<byte> response, bool flexibleHeader)
+    {
+        var r = new WireReader(response);
+        _ = r.ReadInt32(); // correlation id
+        r.SkipTaggedFieldsIf(flexibleHeader);
+        return r;
+    }
 
     public int Position { get; private set; }
 
@@ -93,6 +117,33 @@ internal ref struct WireReader(ReadOnlySpan<byte> buffer)
         {
             _ = ReadUVarInt();
             Skip((int)ReadUVarInt());
+        }
+    }
+
+    /// <summary>Reads the common array of topics, each a name and an array of partitions, then tagged fields when
+    /// <paramref name="flexible"/>; <paramref name="readPartition"/> reads each partition.</summary>
+    public void ReadTopics(bool flexible, PartitionReader readPartition)
+    {
+        var topics = ReadArrayLength(flexible);
+        for (var t = 0; t < topics; t++)
+        {
+            var topic = ReadString(flexible) ?? "";
+            var partitions = ReadArrayLength(flexible);
+            for (var p = 0; p < partitions; p++)
+            {
+                readPartition(ref this, topic);
+            }
+
+            SkipTaggedFieldsIf(flexible);
+        }
+    }
+
+    /// <summary>Skips a tagged-field section when <paramref name="flexible"/>.</summary>
+    public void SkipTaggedFieldsIf(bool flexible)
+    {
+        if (flexible)
+        {
+            SkipTaggedFields();
         }
     }
 

@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
-using System.Text;
 using Samsa.Testing.Proxy;
 
 namespace Samsa.Testing.Security;
@@ -15,25 +12,10 @@ internal static class SaslWire
     public const short ApiVersions = 18;
     public const short SaslAuthenticate = 36;
 
-
-    /// <summary>The request body (after the request header) of <paramref name="frame"/> (without its size prefix).</summary>
-    public static ReadOnlySpan<byte> RequestBody(ReadOnlySpan<byte> frame, bool flexibleHeader)
-    {
-        var r = new WireReader(frame);
-        r.Skip(8); // api key, version, correlation id
-        _ = r.ReadString(compact: false); // client id
-        if (flexibleHeader)
-        {
-            r.SkipTaggedFields();
-        }
-
-        return frame[r.Position..];
-    }
-
     /// <summary>The mechanism a SaslHandshake request (v0-v1) names.</summary>
     public static string ReadHandshake(ReadOnlySpan<byte> frame)
     {
-        var r = new WireReader(RequestBody(frame, flexibleHeader: false));
+        var r = WireReader.AtRequestBody(frame, flexibleHeader: false);
         return r.ReadString(compact: false) ?? "";
     }
 
@@ -41,20 +23,20 @@ internal static class SaslWire
     public static byte[] ReadAuthenticate(ReadOnlySpan<byte> frame, short version)
     {
         var flexible = version >= 2;
-        var r = new WireReader(RequestBody(frame, flexible));
+        var r = WireReader.AtRequestBody(frame, flexible);
         return r.ReadBytes(flexible, out _).ToArray();
     }
 
     /// <summary>A SaslHandshake response (header v0) with its size prefix.</summary>
     public static byte[] HandshakeResponse(int correlationId, short errorCode, IReadOnlyList<string> mechanisms)
     {
-        var w = new Writer();
+        var w = new WireWriter();
         w.Int32(correlationId);
         w.Int16(errorCode);
         w.Int32(mechanisms.Count);
         foreach (var m in mechanisms)
         {
-            w.String(m);
+            w.String(m, compact: false);
         }
 
         return w.Framed();
@@ -64,35 +46,18 @@ internal static class SaslWire
     public static byte[] AuthenticateResponse(int correlationId, short version, short errorCode, string? errorMessage, byte[] authBytes, long sessionLifetimeMs)
     {
         var flexible = version >= 2;
-        var w = new Writer();
+        var w = new WireWriter();
         w.Int32(correlationId);
-        if (flexible)
-        {
-            w.UVarInt(0); // header tagged fields
-        }
-
+        w.TagsIf(flexible); // response header v1
         w.Int16(errorCode);
-        if (flexible)
-        {
-            w.CompactNullableString(errorMessage);
-            w.UVarInt((uint)authBytes.Length + 1);
-        }
-        else
-        {
-            w.NullableString(errorMessage);
-            w.Int32(authBytes.Length);
-        }
-
-        w.Bytes(authBytes);
+        w.NullableString(errorMessage, flexible);
+        w.PrefixedBytes(authBytes, flexible);
         if (version >= 1)
         {
             w.Int64(sessionLifetimeMs);
         }
 
-        if (flexible)
-        {
-            w.UVarInt(0);
-        }
+        w.TagsIf(flexible);
 
         return w.Framed();
     }
@@ -124,10 +89,7 @@ internal static class SaslWire
         for (var i = 0; i < count; i++)
         {
             keys.Add((r.ReadInt16(), r.ReadInt16(), r.ReadInt16()));
-            if (flexible)
-            {
-                r.SkipTaggedFields();
-            }
+            r.SkipTaggedFieldsIf(flexible);
         }
 
         var rest = frame.AsSpan(4 + r.Position); // throttle time (v1+) and, when flexible, tagged fields
@@ -135,111 +97,19 @@ internal static class SaslWire
         keys.AddRange(advertised);
         keys.Sort((a, b) => a.Key.CompareTo(b.Key));
 
-        var w = new Writer();
+        var w = new WireWriter();
         w.Int32(correlationId);
         w.Int16(errorCode);
-        if (flexible)
-        {
-            w.UVarInt((uint)keys.Count + 1);
-        }
-        else
-        {
-            w.Int32(keys.Count);
-        }
-
+        w.ArrayLength(keys.Count, flexible);
         foreach (var (key, min, max) in keys)
         {
             w.Int16(key);
             w.Int16(min);
             w.Int16(max);
-            if (flexible)
-            {
-                w.UVarInt(0);
-            }
+            w.TagsIf(flexible);
         }
 
         w.Bytes(rest);
         return w.Framed();
-    }
-
-    /// <summary>Builds a frame by hand (big-endian integers, varints, strings); shared by the test kit's fronts.</summary>
-    internal sealed class Writer
-    {
-        private readonly ArrayBufferWriter<byte> _buffer = new();
-
-        public void Int16(short v)
-        {
-            Span<byte> b = stackalloc byte[2];
-            BinaryPrimitives.WriteInt16BigEndian(b, v);
-            _buffer.Write(b);
-        }
-
-        public void Int32(int v)
-        {
-            Span<byte> b = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(b, v);
-            _buffer.Write(b);
-        }
-
-        public void Int64(long v)
-        {
-            Span<byte> b = stackalloc byte[8];
-            BinaryPrimitives.WriteInt64BigEndian(b, v);
-            _buffer.Write(b);
-        }
-
-        public void UVarInt(uint v)
-        {
-            while (v >= 0x80)
-            {
-                _buffer.Write([(byte)(v | 0x80)]);
-                v >>= 7;
-            }
-
-            _buffer.Write([(byte)v]);
-        }
-
-        public void Bytes(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
-
-        public void String(string s)
-        {
-            var bytes = Encoding.UTF8.GetBytes(s);
-            Int16((short)bytes.Length);
-            Bytes(bytes);
-        }
-
-        public void NullableString(string? s)
-        {
-            if (s is null)
-            {
-                Int16(-1);
-            }
-            else
-            {
-                String(s);
-            }
-        }
-
-        public void CompactNullableString(string? s)
-        {
-            if (s is null)
-            {
-                UVarInt(0);
-                return;
-            }
-
-            var bytes = Encoding.UTF8.GetBytes(s);
-            UVarInt((uint)bytes.Length + 1);
-            Bytes(bytes);
-        }
-
-        public byte[] Framed()
-        {
-            var body = _buffer.WrittenSpan;
-            var frame = new byte[4 + body.Length];
-            BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
-            body.CopyTo(frame.AsSpan(4));
-            return frame;
-        }
     }
 }

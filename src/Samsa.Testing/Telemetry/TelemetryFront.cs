@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using Samsa.Testing.Proxy;
-using Samsa.Testing.Security;
 
 namespace Samsa.Testing.Telemetry;
 
@@ -78,11 +77,11 @@ public sealed class TelemetryFront
         }
 
         // Both are flexible from v0: request header v2, response header v1.
-        var request = new WireReader(SaslWire.RequestBody(body, flexibleHeader: true));
+        var request = WireReader.AtRequestBody(body, flexibleHeader: true);
         var clientInstanceId = ReadUuid(ref request);
-        var w = new SaslWire.Writer();
+        var w = new WireWriter();
         w.Int32(correlationId);
-        w.UVarInt(0); // response header tagged fields
+        w.Tags(); // response header tagged fields
         w.Int32(0); // throttle_time_ms
         if (apiKey == GetTelemetrySubscriptionsKey)
         {
@@ -91,7 +90,7 @@ public sealed class TelemetryFront
             WriteUuid(w, clientInstanceId == Guid.Empty ? IssuedClientInstanceId : clientInstanceId);
             w.Int32(SubscriptionId);
             var compression = AcceptedCompressionTypes;
-            w.UVarInt((uint)compression.Count + 1);
+            w.ArrayLength(compression.Count, compact: true);
             foreach (var type in compression)
             {
                 w.Bytes([(byte)type]);
@@ -101,10 +100,10 @@ public sealed class TelemetryFront
             w.Int32(TelemetryMaxBytes);
             w.Bytes([DeltaTemporality ? (byte)1 : (byte)0]);
             var metrics = RequestedMetrics;
-            w.UVarInt((uint)metrics.Count + 1);
+            w.ArrayLength(metrics.Count, compact: true);
             foreach (var name in metrics)
             {
-                w.CompactNullableString(name);
+                w.NullableString(name, compact: true);
             }
         }
         else
@@ -132,7 +131,7 @@ public sealed class TelemetryFront
             w.Int16(error);
         }
 
-        w.UVarInt(0); // body tagged fields
+        w.Tags(); // body tagged fields
         return w.Framed();
     }
 
@@ -142,7 +141,7 @@ public sealed class TelemetryFront
         return new Guid(reader.Take(16), bigEndian: true);
     }
 
-    private static void WriteUuid(SaslWire.Writer w, Guid id)
+    private static void WriteUuid(WireWriter w, Guid id)
     {
         Span<byte> bytes = stackalloc byte[16];
         id.TryWriteBytes(bytes, bigEndian: true, out _);

@@ -23,19 +23,28 @@ public sealed class PersistenceStatusTests
         Linger = TimeSpan.Zero,
     };
 
+    /// <summary>One broker with <paramref name="topic"/> (one partition) behind a proxy; its oracle does not enforce the
+    /// sequence rules, idempotence being off.</summary>
+    private static (MockCluster Cluster, KafkaProxy Proxy) Start(string topic) =>
+        OracleHarness.Start(topic, partitions: 1, brokers: 1, enforceSequenceRules: false);
+
+    /// <summary>Produces <paramref name="value"/> (key "k") to <paramref name="topic"/> and waits for its result.</summary>
+    private static Task<DeliveryResult> ProduceAsync(IProducer<string, string> producer, string topic, string value) =>
+        producer.ProduceAsync(new ProducerRecord<string, string>(topic, "k", value)).AsTask().WaitAsync(Bound);
+
     [Fact]
     public async Task AConnectionLostAfterTheRequestWasSentLeavesTheRecordPossiblyPersisted()
     {
-        var (cluster, proxy) = OracleHarness.Start("persist-lost", partitions: 1, brokers: 1, enforceSequenceRules: false);
+        var (cluster, proxy) = Start("persist-lost");
         using var _ = cluster;
         await using var __ = proxy;
         await using var producer = new ProducerBuilder<string, string>(Options(proxy)).Build();
-        var first = await producer.ProduceAsync(new ProducerRecord<string, string>("persist-lost", "k", "first")).AsTask().WaitAsync(Bound);
+        var first = await ProduceAsync(producer, "persist-lost", "first");
         Assert.Equal(PersistenceStatus.Persisted, first.Status);
 
         proxy.CloseAfterNextRequest(KafkaApiKey.Produce);
         var error = await Assert.ThrowsAsync<KafkaNetworkException>(
-            () => producer.ProduceAsync(new ProducerRecord<string, string>("persist-lost", "k", "lost")).AsTask().WaitAsync(Bound));
+            () => ProduceAsync(producer, "persist-lost", "lost"));
         Assert.Equal(PersistenceStatus.PossiblyPersisted, error.PersistenceStatus);
         Assert.Equal(ErrorCode.LocalTransport, error.ErrorCode);
 
@@ -51,11 +60,11 @@ public sealed class PersistenceStatusTests
     [Fact]
     public async Task ALostAnswerThatTimesOutLeavesTheRecordPossiblyPersisted()
     {
-        var (cluster, proxy) = OracleHarness.Start("persist-timeout", partitions: 1, brokers: 1, enforceSequenceRules: false);
+        var (cluster, proxy) = Start("persist-timeout");
         using var _ = cluster;
         await using var __ = proxy;
         await using var producer = new ProducerBuilder<string, string>(Options(proxy) with { RequestTimeout = TimeSpan.FromMilliseconds(500) }).Build();
-        await producer.ProduceAsync(new ProducerRecord<string, string>("persist-timeout", "k", "first")).AsTask().WaitAsync(Bound);
+        await ProduceAsync(producer, "persist-timeout", "first");
 
         proxy.DropResponses(KafkaApiKey.Produce, 1);
         var report = await ProduceWithHandler(producer, new ProducerRecord<string, string>("persist-timeout", "k", "unanswered"));
@@ -68,15 +77,15 @@ public sealed class PersistenceStatusTests
     [Fact]
     public async Task ABrokerRefusalLeavesTheRecordNotPersisted()
     {
-        var (cluster, proxy) = OracleHarness.Start("persist-refused", partitions: 1, brokers: 1, enforceSequenceRules: false);
+        var (cluster, proxy) = Start("persist-refused");
         using var _ = cluster;
         await using var __ = proxy;
         await using var producer = new ProducerBuilder<string, string>(Options(proxy)).Build();
-        await producer.ProduceAsync(new ProducerRecord<string, string>("persist-refused", "k", "first")).AsTask().WaitAsync(Bound);
+        await ProduceAsync(producer, "persist-refused", "first");
 
         cluster.PushRequestErrors(KafkaApiKey.Produce, 87); // INVALID_RECORD: a definite refusal
         var error = await Assert.ThrowsAsync<KafkaBrokerException>(
-            () => producer.ProduceAsync(new ProducerRecord<string, string>("persist-refused", "k", "refused")).AsTask().WaitAsync(Bound));
+            () => ProduceAsync(producer, "persist-refused", "refused"));
         Assert.Equal(ErrorCode.InvalidRecord, error.ErrorCode);
         Assert.Equal(PersistenceStatus.NotPersisted, error.PersistenceStatus);
     }
@@ -84,7 +93,7 @@ public sealed class PersistenceStatusTests
     [Fact]
     public async Task ARecordRefusedBeforeSendingIsNotPersisted()
     {
-        var (cluster, proxy) = OracleHarness.Start("persist-early", partitions: 1, brokers: 1, enforceSequenceRules: false);
+        var (cluster, proxy) = Start("persist-early");
         using var _ = cluster;
         await using var __ = proxy;
         await using var producer = new ProducerBuilder<string, string>(Options(proxy) with { MaxRequestSize = 2_000 }).Build();
@@ -102,12 +111,12 @@ public sealed class PersistenceStatusTests
     [Fact]
     public async Task WithAcksZeroADeliveredRecordIsOnlyPossiblyPersisted()
     {
-        var (cluster, proxy) = OracleHarness.Start("persist-acks0", partitions: 1, brokers: 1, enforceSequenceRules: false);
+        var (cluster, proxy) = Start("persist-acks0");
         using var _ = cluster;
         await using var __ = proxy;
         await using var producer = new ProducerBuilder<string, string>(Options(proxy, Acks.None)).Build();
 
-        var result = await producer.ProduceAsync(new ProducerRecord<string, string>("persist-acks0", "k", "fire and forget")).AsTask().WaitAsync(Bound);
+        var result = await ProduceAsync(producer, "persist-acks0", "fire and forget");
         Assert.Equal(PersistenceStatus.PossiblyPersisted, result.Status);
         var report = await ProduceWithHandler(producer, new ProducerRecord<string, string>("persist-acks0", "k", "again"));
         Assert.True(report.IsSuccess);

@@ -17,23 +17,35 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    private static (MockCluster Cluster, KafkaProxy Proxy, TransactionFront Front) Start(string topic, int partitions = 1, bool front = true)
+    private static FrontedCluster Start(string topic, bool front = true)
     {
         ConfluentLoader.EnsureLoaded();
-        var cluster = MockCluster.Start(3);
-        cluster.CreateTopic(topic, partitions);
-        var proxy = KafkaProxy.Start(cluster);
-        return (cluster, proxy, front ? proxy.EnableTransactionFront() : null!);
+        var mock = MockCluster.Start(3);
+        mock.CreateTopic(topic, 1);
+        return FrontedCluster.Start(mock, front);
     }
 
-    private static IProducer<string, string> TransactionalProducer(KafkaProxy proxy, string transactionalId) =>
-        new ProducerBuilder<string, string>(new ProducerConfig
+    /// <summary>A transactional producer with its transactions initialized.</summary>
+    private static IProducer<string, string> InitializedProducer(FrontedCluster cluster, string transactionalId)
+    {
+        var producer = new ProducerBuilder<string, string>(new ProducerConfig
         {
-            BootstrapServers = proxy.BootstrapServers,
+            BootstrapServers = cluster.Proxy.BootstrapServers,
             TransactionalId = transactionalId,
             TransactionTimeoutMs = 30_000,
             LingerMs = 1,
         }).SetLogHandler(static (_, _) => { }).Build();
+        try
+        {
+            producer.InitTransactions(Bound);
+            return producer;
+        }
+        catch
+        {
+            producer.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Produces <paramref name="values"/> to partition 0 and waits for each acknowledgement.</summary>
     private static async Task ProduceAsync(IProducer<string, string> producer, string topic, params string[] values)
@@ -44,8 +56,15 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         }
     }
 
-    private static List<(long Offset, string Value)> Read(KafkaProxy proxy, string topic, IsolationLevel isolation) =>
-        [.. RecordReader.ReadPartition(proxy.BootstrapServers, topic, 0, Bound, isolation).Select(r => (r.Offset, Encoding.UTF8.GetString(r.Value!)))];
+    /// <summary>Begins a transaction and produces <paramref name="values"/> in it as <see cref="ProduceAsync"/> does.</summary>
+    private static Task ProduceInNewTransactionAsync(IProducer<string, string> producer, string topic, params string[] values)
+    {
+        producer.BeginTransaction();
+        return ProduceAsync(producer, topic, values);
+    }
+
+    private static List<(long Offset, string Value)> Read(FrontedCluster cluster, string topic, IsolationLevel isolation) =>
+        [.. RecordReader.ReadPartition(cluster.Proxy.BootstrapServers, topic, 0, Bound, isolation).Select(r => (r.Offset, Encoding.UTF8.GetString(r.Value!)))];
 
     private void Show(string title, IEnumerable<(long Offset, string Value)> records) =>
         output.WriteLine($"{title}: {string.Join(' ', records.Select(r => $"{r.Offset}:{r.Value}"))}");
@@ -54,26 +73,19 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task ReadCommittedSeesOnlyCommittedTransactionsInOrderAndReadUncommittedSeesEverythingWithMarkerGaps()
     {
         const string topic = "txn-rw";
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        using var producer = TransactionalProducer(proxy, "tx-rw");
-        producer.InitTransactions(Bound);
+        await using var cluster = Start(topic);
+        using var producer = InitializedProducer(cluster, "tx-rw");
 
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "c1", "c2", "c3"); // offsets 0-2, COMMIT marker at 3
+        await ProduceInNewTransactionAsync(producer, topic, "c1", "c2", "c3"); // offsets 0-2, COMMIT marker at 3
         producer.CommitTransaction(Bound);
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "a1", "a2", "a3"); // 4-6, ABORT marker at 7
+        await ProduceInNewTransactionAsync(producer, topic, "a1", "a2", "a3"); // 4-6, ABORT marker at 7
         producer.AbortTransaction(Bound);
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "c4", "c5"); // 8-9, COMMIT marker at 10
+        await ProduceInNewTransactionAsync(producer, topic, "c4", "c5"); // 8-9, COMMIT marker at 10
         producer.CommitTransaction(Bound);
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "o1", "o2"); // 11-12, still open
+        await ProduceInNewTransactionAsync(producer, topic, "o1", "o2"); // 11-12, still open
 
-        var committed = Read(proxy, topic, IsolationLevel.ReadCommitted);
-        var uncommitted = Read(proxy, topic, IsolationLevel.ReadUncommitted);
+        var committed = Read(cluster, topic, IsolationLevel.ReadCommitted);
+        var uncommitted = Read(cluster, topic, IsolationLevel.ReadUncommitted);
         Show("read_committed", committed);
         Show("read_uncommitted", uncommitted);
 
@@ -81,34 +93,30 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         Assert.Equal(
             [(0L, "c1"), (1L, "c2"), (2L, "c3"), (4L, "a1"), (5L, "a2"), (6L, "a3"), (8L, "c4"), (9L, "c5"), (11L, "o1"), (12L, "o2")],
             uncommitted);
-        Assert.Equal(11L, front.FirstOpenOffset(topic, 0));
-        Assert.True(front.FixedControlBatchCrcs > 0, "the markers' zero CRCs were fixed");
+        Assert.Equal(11L, cluster.Front.FirstOpenOffset(topic, 0));
+        Assert.True(cluster.Front.FixedControlBatchCrcs > 0, "the markers' zero CRCs were fixed");
 
         // The open transaction commits: read_committed now reaches it.
         producer.CommitTransaction(Bound);
-        Assert.Null(front.FirstOpenOffset(topic, 0));
-        committed = Read(proxy, topic, IsolationLevel.ReadCommitted);
+        Assert.Null(cluster.Front.FirstOpenOffset(topic, 0));
+        committed = Read(cluster, topic, IsolationLevel.ReadCommitted);
         Show("read_committed after the last commit", committed);
         Assert.Equal([(0L, "c1"), (1L, "c2"), (2L, "c3"), (8L, "c4"), (9L, "c5"), (11L, "o1"), (12L, "o2")], committed);
-        Assert.Equal(3, front.CommittedTransactions);
-        Assert.Equal(1, front.AbortedTransactions);
-        Assert.Empty(front.Errors);
-        Assert.Empty(proxy.Errors);
+        Assert.Equal(3, cluster.Front.CommittedTransactions);
+        Assert.Equal(1, cluster.Front.AbortedTransactions);
+        Assert.Empty(cluster.Front.Errors);
+        Assert.Empty(cluster.Proxy.Errors);
     }
 
     [Fact]
     public async Task AReadCommittedConsumerStartingBetweenTransactionsSeesExactlyTheCommittedOnesAfterIt()
     {
         const string topic = "txn-mid";
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        using var producer = TransactionalProducer(proxy, "tx-mid");
-        producer.InitTransactions(Bound);
+        await using var cluster = Start(topic);
+        using var producer = InitializedProducer(cluster, "tx-mid");
         foreach (var (values, commit) in new[] { (new[] { "a1", "a2" }, false), (["c1"], true), (["a3"], false), (["c2", "c3"], true) })
         {
-            producer.BeginTransaction();
-            await ProduceAsync(producer, topic, values);
+            await ProduceInNewTransactionAsync(producer, topic, values);
             if (commit)
             {
                 producer.CommitTransaction(Bound);
@@ -123,21 +131,21 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         // not seen the markers yet, and the consumers start past the first ones.
         foreach (var (from, expected) in new[] { (3L, new[] { "c1", "c2", "c3" }), (4L, ["c2", "c3"]), (6L, ["c2", "c3"]), (2L, ["c1", "c2", "c3"]), (0L, ["c1", "c2", "c3"]) })
         {
-            Assert.Equal(expected, ReadFrom(proxy, topic, from));
+            Assert.Equal(expected, ReadFrom(cluster, topic, from));
         }
 
-        Assert.Empty(front.Errors);
+        Assert.Empty(cluster.Front.Errors);
     }
 
-    /// <summary>Values read at read_committed (CRCs checked) from <paramref name="from"/> to the partition's end.</summary>
-    private static List<string> ReadFrom(KafkaProxy proxy, string topic, long from)
+    /// <summary>Values read at read_committed (CRCs checked unless told not to) from <paramref name="from"/> to the partition's end.</summary>
+    private static List<string> ReadFrom(FrontedCluster cluster, string topic, Offset from, bool checkCrcs = true)
     {
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
         {
-            BootstrapServers = proxy.BootstrapServers,
+            BootstrapServers = cluster.Proxy.BootstrapServers,
             GroupId = "from-" + Guid.NewGuid().ToString("N"),
             IsolationLevel = IsolationLevel.ReadCommitted,
-            CheckCrcs = true,
+            CheckCrcs = checkCrcs,
             EnablePartitionEof = true,
         }).SetLogHandler(static (_, _) => { }).Build();
         consumer.Assign(new TopicPartitionOffset(topic, 0, from));
@@ -154,22 +162,17 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task ListOffsetsAtReadCommittedAnswersTheLastStableOffset()
     {
         const string topic = "txn-lso";
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        using var producer = TransactionalProducer(proxy, "tx-lso");
-        producer.InitTransactions(Bound);
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "c1", "c2");
+        await using var cluster = Start(topic);
+        using var producer = InitializedProducer(cluster, "tx-lso");
+        await ProduceInNewTransactionAsync(producer, topic, "c1", "c2");
         producer.CommitTransaction(Bound); // marker at 2
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "o1"); // 3, open
+        await ProduceInNewTransactionAsync(producer, topic, "o1"); // 3, open
 
         long End(IsolationLevel isolation)
         {
             using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
             {
-                BootstrapServers = proxy.BootstrapServers,
+                BootstrapServers = cluster.Proxy.BootstrapServers,
                 GroupId = "lso-" + Guid.NewGuid().ToString("N"),
                 IsolationLevel = isolation,
             }).SetLogHandler(static (_, _) => { }).Build();
@@ -180,26 +183,21 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         Assert.Equal(3L, End(IsolationLevel.ReadCommitted));
         producer.AbortTransaction(Bound); // marker at 4
         Assert.Equal(5L, End(IsolationLevel.ReadCommitted));
-        Assert.Empty(front.Errors);
+        Assert.Empty(cluster.Front.Errors);
     }
 
     [Fact]
     public async Task ASecondProducerWithTheSameIdFencesTheFirstAndAbortsItsOpenTransaction()
     {
         const string topic = "txn-fence";
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        using var first = TransactionalProducer(proxy, "tx-fence");
-        first.InitTransactions(Bound);
-        var (pid, epoch) = front.ProducerOf("tx-fence")!.Value;
-        first.BeginTransaction();
-        await ProduceAsync(first, topic, "old1", "old2"); // 0-1, then aborted by the fence: marker at 2
+        await using var cluster = Start(topic);
+        using var first = InitializedProducer(cluster, "tx-fence");
+        var (pid, epoch) = cluster.Front.ProducerOf("tx-fence")!.Value;
+        await ProduceInNewTransactionAsync(first, topic, "old1", "old2"); // 0-1, then aborted by the fence: marker at 2
 
-        using var second = TransactionalProducer(proxy, "tx-fence");
-        second.InitTransactions(Bound);
-        Assert.Equal((pid, (short)(epoch + 1)), front.ProducerOf("tx-fence"));
-        Assert.Equal(1, front.FencedProducers);
+        using var second = InitializedProducer(cluster, "tx-fence");
+        Assert.Equal((pid, (short)(epoch + 1)), cluster.Front.ProducerOf("tx-fence"));
+        Assert.Equal(1, cluster.Front.FencedProducers);
 
         // The first producer's next record is refused (INVALID_PRODUCER_EPOCH), and it cannot commit.
         var late = await Assert.ThrowsAnyAsync<KafkaException>(() => first.ProduceAsync(new TopicPartition(topic, 0), new Message<string, string> { Key = "k", Value = "late" }).WaitAsync(Bound));
@@ -207,20 +205,19 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         var commit = Assert.ThrowsAny<KafkaException>(() => first.CommitTransaction(Bound));
         output.WriteLine($"commit: {commit.Error.Code} fatal={commit.Error.IsFatal}: {commit.Message}");
         Assert.True(commit.Error.IsFatal || commit.Error.Code is ErrorCode.ProducerFenced or ErrorCode.InvalidProducerEpoch, commit.Message);
-        Assert.True(front.RefusedStaleRequests >= 1);
+        Assert.True(cluster.Front.RefusedStaleRequests >= 1);
 
-        second.BeginTransaction();
-        await ProduceAsync(second, topic, "new1", "new2"); // 3-4, COMMIT marker at 5
+        await ProduceInNewTransactionAsync(second, topic, "new1", "new2"); // 3-4, COMMIT marker at 5
         second.CommitTransaction(Bound);
 
-        var committed = Read(proxy, topic, IsolationLevel.ReadCommitted);
-        var uncommitted = Read(proxy, topic, IsolationLevel.ReadUncommitted);
+        var committed = Read(cluster, topic, IsolationLevel.ReadCommitted);
+        var uncommitted = Read(cluster, topic, IsolationLevel.ReadUncommitted);
         Show("read_committed", committed);
         Show("read_uncommitted", uncommitted);
         Assert.Equal([(3L, "new1"), (4L, "new2")], committed);
         Assert.Equal([(0L, "old1"), (1L, "old2"), (3L, "new1"), (4L, "new2")], uncommitted);
-        Assert.Equal(1, front.AbortedTransactions);
-        Assert.Empty(front.Errors);
+        Assert.Equal(1, cluster.Front.AbortedTransactions);
+        Assert.Empty(cluster.Front.Errors);
     }
 
     [Theory]
@@ -229,19 +226,15 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task AnOldInitProducerIdVersionWithoutProducerIdFencesThroughTheBumpAndGetsItsOwnVersionBack(short version)
     {
         const string topic = "txn-fence-old";
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        using var first = TransactionalProducer(proxy, "tx-old-" + version);
-        first.InitTransactions(Bound);
-        var (pid, epoch) = front.ProducerOf("tx-old-" + version)!.Value;
-        first.BeginTransaction();
-        await ProduceAsync(first, topic, "old");
+        await using var cluster = Start(topic);
+        using var first = InitializedProducer(cluster, "tx-old-" + version);
+        var (pid, epoch) = cluster.Front.ProducerOf("tx-old-" + version)!.Value;
+        await ProduceInNewTransactionAsync(first, topic, "old");
 
         // InitProducerId v1 (classic) or v2 (flexible) has no producer id field (KIP-360 came with v3): the front asks the
         // mock with v3 and answers in the client's version. The other brokers answer NOT_COORDINATOR.
         var answers = new List<byte[]>();
-        foreach (var hostPort in proxy.BootstrapServers.Split(','))
+        foreach (var hostPort in cluster.Proxy.BootstrapServers.Split(','))
         {
             answers.Add(await RawInitProducerIdAsync(hostPort, version, "tx-old-" + version));
         }
@@ -252,9 +245,9 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         Assert.Equal(pid, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(fenced.AsSpan(at)));
         Assert.Equal(epoch + 1, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(fenced.AsSpan(at + 8)));
         Assert.All(answers.Where(a => a != fenced), a => Assert.Equal(16, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(a.AsSpan(version >= 2 ? 9 : 8))));
-        Assert.Equal(1, front.FencedProducers);
-        Assert.Empty(Read(proxy, topic, IsolationLevel.ReadCommitted));
-        Assert.Empty(front.Errors);
+        Assert.Equal(1, cluster.Front.FencedProducers);
+        Assert.Empty(Read(cluster, topic, IsolationLevel.ReadCommitted));
+        Assert.Empty(cluster.Front.Errors);
     }
 
     /// <summary>One hand-written InitProducerId v1 or v2 on a connection of its own; the answer without its size prefix.</summary>
@@ -307,29 +300,23 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task ACoordinatorErrorDuringTheFenceReachesTheNewProducerWhoseRetryFences(KafkaApiKey failing)
     {
         const string topic = "txn-fence-retry";
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        using var first = TransactionalProducer(proxy, "tx-fence-retry");
-        first.InitTransactions(Bound);
-        var (pid, epoch) = front.ProducerOf("tx-fence-retry")!.Value;
-        first.BeginTransaction();
-        await ProduceAsync(first, topic, "old");
+        await using var cluster = Start(topic);
+        using var first = InitializedProducer(cluster, "tx-fence-retry");
+        var (pid, epoch) = cluster.Front.ProducerOf("tx-fence-retry")!.Value;
+        await ProduceInNewTransactionAsync(first, topic, "old");
 
         // The front's own abort (EndTxn) or bump (InitProducerId) gets CONCURRENT_TRANSACTIONS once: the new producer is
         // told so, retries, and the retry fences.
-        cluster.PushRequestErrors(failing, 51);
-        using var second = TransactionalProducer(proxy, "tx-fence-retry");
-        second.InitTransactions(Bound);
-        Assert.Equal((pid, (short)(epoch + 1)), front.ProducerOf("tx-fence-retry"));
-        Assert.Equal(1, front.FencedProducers);
-        Assert.Equal(1, front.AbortedTransactions);
+        cluster.Mock.PushRequestErrors(failing, 51);
+        using var second = InitializedProducer(cluster, "tx-fence-retry");
+        Assert.Equal((pid, (short)(epoch + 1)), cluster.Front.ProducerOf("tx-fence-retry"));
+        Assert.Equal(1, cluster.Front.FencedProducers);
+        Assert.Equal(1, cluster.Front.AbortedTransactions);
 
-        second.BeginTransaction();
-        await ProduceAsync(second, topic, "new");
+        await ProduceInNewTransactionAsync(second, topic, "new");
         second.CommitTransaction(Bound);
-        Assert.Equal([(2L, "new")], Read(proxy, topic, IsolationLevel.ReadCommitted)); // old @0, ABORT @1
-        Assert.Empty(front.Errors);
+        Assert.Equal([(2L, "new")], Read(cluster, topic, IsolationLevel.ReadCommitted)); // old @0, ABORT @1
+        Assert.Empty(cluster.Front.Errors);
     }
 
     [Theory]
@@ -339,18 +326,13 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task AFencedProducersNextTransactionCallIsRefusedAsFenced(string call)
     {
         const string topic = "txn-fence-call";
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        using var first = TransactionalProducer(proxy, "tx-fence-" + call);
-        first.InitTransactions(Bound);
-        first.BeginTransaction();
-        await ProduceAsync(first, topic, "old"); // acknowledged before the fence: nothing left to send
+        await using var cluster = Start(topic);
+        using var first = InitializedProducer(cluster, "tx-fence-" + call);
+        await ProduceInNewTransactionAsync(first, topic, "old"); // acknowledged before the fence: nothing left to send
 
-        using var second = TransactionalProducer(proxy, "tx-fence-" + call);
-        second.InitTransactions(Bound);
+        using var second = InitializedProducer(cluster, "tx-fence-" + call);
 
-        using var groupMember = GroupConsumer(proxy, "g-fence-" + Guid.NewGuid().ToString("N"));
+        using var groupMember = GroupConsumer(cluster, "g-fence-" + Guid.NewGuid().ToString("N"));
         var e = Assert.ThrowsAny<KafkaException>(() =>
         {
             switch (call)
@@ -369,58 +351,47 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         output.WriteLine($"{call}: {e.Error.Code} fatal={e.Error.IsFatal}: {e.Message}");
         // librdkafka: PRODUCER_FENCED is fatal; on SendOffsetsToTransaction it reports Local_Fenced without the fatal flag.
         Assert.True(e.Error.IsFatal || e.Error.Code == ErrorCode.Local_Fenced, e.Message);
-        Assert.Equal(1, front.RefusedStaleRequests); // refused at the proxy (PRODUCER_FENCED), never forwarded
-        Assert.Equal(1, front.AbortedTransactions); // by the fence
-        Assert.Empty(Read(proxy, topic, IsolationLevel.ReadCommitted));
-        Assert.Empty(front.Errors);
+        Assert.Equal(1, cluster.Front.RefusedStaleRequests); // refused at the proxy (PRODUCER_FENCED), never forwarded
+        Assert.Equal(1, cluster.Front.AbortedTransactions); // by the fence
+        Assert.Empty(Read(cluster, topic, IsolationLevel.ReadCommitted));
+        Assert.Empty(cluster.Front.Errors);
     }
 
     [Fact]
     public async Task AnOpenTransactionHoldsBackLaterCommittedRecordsOfOtherProducersUntilItEnds()
     {
         const string topic = "txn-interleave";
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        using var slow = TransactionalProducer(proxy, "tx-slow");
-        using var quick = TransactionalProducer(proxy, "tx-quick");
-        slow.InitTransactions(Bound);
-        quick.InitTransactions(Bound);
+        await using var cluster = Start(topic);
+        using var slow = InitializedProducer(cluster, "tx-slow");
+        using var quick = InitializedProducer(cluster, "tx-quick");
 
-        slow.BeginTransaction();
-        await ProduceAsync(slow, topic, "s1"); // 0, open
-        quick.BeginTransaction();
-        await ProduceAsync(quick, topic, "q1"); // 1
+        await ProduceInNewTransactionAsync(slow, topic, "s1"); // 0, open
+        await ProduceInNewTransactionAsync(quick, topic, "q1"); // 1
         quick.CommitTransaction(Bound); // COMMIT marker at 2
         await ProduceAsync(slow, topic, "s2"); // 3
 
-        Assert.Empty(Read(proxy, topic, IsolationLevel.ReadCommitted)); // the last stable offset is 0
+        Assert.Empty(Read(cluster, topic, IsolationLevel.ReadCommitted)); // the last stable offset is 0
         slow.AbortTransaction(Bound); // ABORT marker at 4
-        quick.BeginTransaction();
-        await ProduceAsync(quick, topic, "q2"); // 5
+        await ProduceInNewTransactionAsync(quick, topic, "q2"); // 5
         quick.CommitTransaction(Bound); // 6
 
-        var committed = Read(proxy, topic, IsolationLevel.ReadCommitted);
+        var committed = Read(cluster, topic, IsolationLevel.ReadCommitted);
         Show("read_committed", committed);
         Assert.Equal([(1L, "q1"), (5L, "q2")], committed);
-        Assert.Equal([(0L, "s1"), (1L, "q1"), (3L, "s2"), (5L, "q2")], Read(proxy, topic, IsolationLevel.ReadUncommitted));
-        Assert.Empty(front.Errors);
+        Assert.Equal([(0L, "s1"), (1L, "q1"), (3L, "s2"), (5L, "q2")], Read(cluster, topic, IsolationLevel.ReadUncommitted));
+        Assert.Empty(cluster.Front.Errors);
     }
 
     [Fact]
     public async Task OffsetsOfAJoinedGroupMemberAreCommittedWithItsMemberIdAndGeneration()
     {
         const string topic = "txn-out-joined";
-        const string input = "txn-in-joined";
         var group = "gj-" + Guid.NewGuid().ToString("N");
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        cluster.CreateTopic(input, 1);
-        var tp = new TopicPartition(input, 0);
+        await using var cluster = Start(topic);
+        var tp = CreateInputPartition(cluster, "txn-in-joined");
 
-        using var member = GroupConsumer(proxy, group);
-        member.Subscribe(input);
+        using var member = GroupConsumer(cluster, group);
+        member.Subscribe(tp.Topic);
         var deadline = DateTime.UtcNow + Bound;
         while (member.Assignment.Count == 0 && DateTime.UtcNow < deadline)
         {
@@ -428,15 +399,13 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         }
 
         Assert.NotEmpty(member.Assignment);
-        using var producer = TransactionalProducer(proxy, "tx-offsets-joined");
-        producer.InitTransactions(Bound);
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "x");
+        using var producer = InitializedProducer(cluster, "tx-offsets-joined");
+        await ProduceInNewTransactionAsync(producer, topic, "x");
         producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 5)], member.ConsumerGroupMetadata, Bound);
         producer.CommitTransaction(Bound);
 
-        Assert.Empty(front.Errors); // the member id and generation were accepted
-        Assert.Equal(new Offset(5), Committed(proxy, group, tp));
+        Assert.Empty(cluster.Front.Errors); // the member id and generation were accepted
+        Assert.Equal(new Offset(5), Committed(cluster, group, tp));
         member.Close();
     }
 
@@ -444,33 +413,26 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     public async Task OffsetsSentToATransactionAreCommittedWithItAndDroppedWithAnAbort()
     {
         const string topic = "txn-out";
-        var input = "txn-in";
         var group = "g-" + Guid.NewGuid().ToString("N");
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        cluster.CreateTopic(input, 1);
-        var tp = new TopicPartition(input, 0);
+        await using var cluster = Start(topic);
+        var tp = CreateInputPartition(cluster, "txn-in");
 
-        using var consumer = GroupConsumer(proxy, group);
+        using var consumer = GroupConsumer(cluster, group);
         consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-        using var producer = TransactionalProducer(proxy, "tx-offsets");
-        producer.InitTransactions(Bound);
+        using var producer = InitializedProducer(cluster, "tx-offsets");
 
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "x");
+        await ProduceInNewTransactionAsync(producer, topic, "x");
         producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 3)], consumer.ConsumerGroupMetadata, Bound);
-        Assert.Equal(Offset.Unset, Committed(proxy, group, tp, Bound, IsolationLevel.ReadUncommitted)); // not before the commit (read_committed: retry)
+        Assert.Equal(Offset.Unset, Committed(cluster, group, tp, Bound, IsolationLevel.ReadUncommitted)); // not before the commit (read_committed: retry)
         producer.CommitTransaction(Bound);
-        Assert.Equal(new Offset(3), Committed(proxy, group, tp));
+        Assert.Equal(new Offset(3), Committed(cluster, group, tp));
 
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "y");
+        await ProduceInNewTransactionAsync(producer, topic, "y");
         producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 7)], consumer.ConsumerGroupMetadata, Bound);
         producer.AbortTransaction(Bound);
-        Assert.Equal(new Offset(3), Committed(proxy, group, tp));
-        Assert.Equal(1, front.CommittedOffsetRequests);
-        Assert.Empty(front.Errors);
+        Assert.Equal(new Offset(3), Committed(cluster, group, tp));
+        Assert.Equal(1, cluster.Front.CommittedOffsetRequests);
+        Assert.Empty(cluster.Front.Errors);
     }
 
     [Fact]
@@ -478,81 +440,62 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     {
         // The control: what the front corrects. (check.crcs would fail on the mock's markers, so it is off here.)
         const string topic = "txn-bare";
-        var (cluster, proxy, _) = Start(topic, front: false);
-        using var c = cluster;
-        await using var p = proxy;
-        using var producer = TransactionalProducer(proxy, "tx-bare");
-        producer.InitTransactions(Bound);
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "a1");
+        await using var cluster = Start(topic, front: false);
+        using var producer = InitializedProducer(cluster, "tx-bare");
+        await ProduceInNewTransactionAsync(producer, topic, "a1");
         producer.AbortTransaction(Bound);
 
-        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
-        {
-            BootstrapServers = proxy.BootstrapServers,
-            GroupId = "bare-" + Guid.NewGuid().ToString("N"),
-            IsolationLevel = IsolationLevel.ReadCommitted,
-            CheckCrcs = false,
-            EnablePartitionEof = true,
-        }).SetLogHandler(static (_, _) => { }).Build();
-        consumer.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
-        var seen = new List<string>();
-        for (var result = consumer.Consume(Bound); result is not null && !result.IsPartitionEOF; result = consumer.Consume(Bound))
-        {
-            seen.Add(result.Message.Value);
-        }
-
-        Assert.Equal(["a1"], seen);
+        Assert.Equal(["a1"], ReadFrom(cluster, topic, Offset.Beginning, checkCrcs: false));
     }
 
     [Fact]
     public async Task ARequireStableOffsetFetchIsToldToRetryWhileTheTransactionsOffsetsArePending()
     {
         const string topic = "txn-out-stable";
-        const string input = "txn-in-stable";
         var group = "gs-" + Guid.NewGuid().ToString("N");
-        var (cluster, proxy, front) = Start(topic);
-        using var _ = cluster;
-        await using var __ = proxy;
-        cluster.CreateTopic(input, 1);
-        var tp = new TopicPartition(input, 0);
-        using var member = GroupConsumer(proxy, group);
+        await using var cluster = Start(topic);
+        var tp = CreateInputPartition(cluster, "txn-in-stable");
+        using var member = GroupConsumer(cluster, group);
         member.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-        using var producer = TransactionalProducer(proxy, "tx-stable");
-        producer.InitTransactions(Bound);
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "x");
+        using var producer = InitializedProducer(cluster, "tx-stable");
+        await ProduceInNewTransactionAsync(producer, topic, "x");
         producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 1)], member.ConsumerGroupMetadata, Bound);
         producer.CommitTransaction(Bound);
 
-        producer.BeginTransaction();
-        await ProduceAsync(producer, topic, "y");
+        await ProduceInNewTransactionAsync(producer, topic, "y");
         producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 2)], member.ConsumerGroupMetadata, Bound);
 
         // read_committed consumers ask for stable offsets (KIP-447): while offsets wait for their transaction they get
         // UNSTABLE_OFFSET_COMMIT and retry, never the committed offset the transaction is about to replace.
-        var unstable = Assert.ThrowsAny<KafkaException>(() => Committed(proxy, group, tp, TimeSpan.FromSeconds(2)));
+        var unstable = Assert.ThrowsAny<KafkaException>(() => Committed(cluster, group, tp, TimeSpan.FromSeconds(2)));
         output.WriteLine($"while pending: {unstable.Error.Code}: {unstable.Message}");
-        Assert.Equal(new Offset(1), Committed(proxy, group, tp, Bound, IsolationLevel.ReadUncommitted));
+        Assert.Equal(new Offset(1), Committed(cluster, group, tp, Bound, IsolationLevel.ReadUncommitted));
 
         producer.CommitTransaction(Bound);
-        Assert.Equal(new Offset(2), Committed(proxy, group, tp));
-        Assert.Empty(front.Errors);
+        Assert.Equal(new Offset(2), Committed(cluster, group, tp));
+        Assert.Empty(cluster.Front.Errors);
     }
 
-    private static IConsumer<Ignore, Ignore> GroupConsumer(KafkaProxy proxy, string group, IsolationLevel isolation = IsolationLevel.ReadCommitted) =>
+    /// <summary>Creates the one-partition topic <paramref name="input"/>, whose offsets a test sends to transactions.</summary>
+    private static TopicPartition CreateInputPartition(FrontedCluster cluster, string input)
+    {
+        cluster.Mock.CreateTopic(input, 1);
+        return new TopicPartition(input, 0);
+    }
+
+    private static IConsumer<Ignore, Ignore> GroupConsumer(FrontedCluster cluster, string group, IsolationLevel isolation = IsolationLevel.ReadCommitted) =>
         new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
         {
-            BootstrapServers = proxy.BootstrapServers,
+            BootstrapServers = cluster.Proxy.BootstrapServers,
             GroupId = group,
             EnableAutoCommit = false,
             IsolationLevel = isolation,
         }).SetLogHandler(static (_, _) => { }).Build();
 
     /// <summary>The group's committed offset for <paramref name="tp"/>, as a new consumer of the group reads it (OffsetFetch).</summary>
-    private static Offset Committed(KafkaProxy proxy, string group, TopicPartition tp, TimeSpan? timeout = null, IsolationLevel isolation = IsolationLevel.ReadCommitted)
+    private static Offset Committed(FrontedCluster cluster, string group, TopicPartition tp, TimeSpan? timeout = null, IsolationLevel isolation = IsolationLevel.ReadCommitted)
     {
-        using var consumer = GroupConsumer(proxy, group, isolation);
+        using var consumer = GroupConsumer(cluster, group, isolation);
         return consumer.Committed([tp], timeout ?? Bound).Single().Offset;
     }
 }

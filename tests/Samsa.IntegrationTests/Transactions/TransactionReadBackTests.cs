@@ -15,28 +15,36 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    private static (MockCluster Cluster, KafkaProxy Proxy, TransactionFront Front) Start(string topic, int partitions)
-    {
-        var cluster = TransactionTests.StartCluster(topic, partitions);
-        var proxy = KafkaProxy.Start(cluster);
-        return (cluster, proxy, proxy.EnableTransactionFront());
-    }
+    private static FrontedCluster Start(string topic, int partitions) => FrontedCluster.Start(TransactionTests.StartCluster(topic, partitions));
 
-    private static IProducer<string, string> Build(KafkaProxy proxy, string transactionalId) =>
-        new ProducerBuilder<string, string>(new ProducerOptions
+    /// <summary>A Samsa transactional producer with its transactions initialized.</summary>
+    private static async Task<IProducer<string, string>> InitializedProducerAsync(FrontedCluster cluster, string transactionalId)
+    {
+        var producer = new ProducerBuilder<string, string>(new ProducerOptions
         {
-            BootstrapServers = proxy.BootstrapServers.Split(','),
+            BootstrapServers = cluster.Proxy.BootstrapServers.Split(','),
             TransactionalId = transactionalId,
             RetryBackoff = TimeSpan.FromMilliseconds(20),
         }).Build();
+        try
+        {
+            await producer.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+            return producer;
+        }
+        catch
+        {
+            await producer.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>Values per partition, in offset order, as Confluent's consumer reads them.</summary>
-    private static Dictionary<int, List<string>> Read(KafkaProxy proxy, string topic, int partitions, Ck.IsolationLevel isolation)
+    private static Dictionary<int, List<string>> Read(FrontedCluster cluster, string topic, int partitions, Ck.IsolationLevel isolation)
     {
         var result = new Dictionary<int, List<string>>();
         for (var p = 0; p < partitions; p++)
         {
-            result[p] = [.. RecordReader.ReadPartition(proxy.BootstrapServers, topic, p, Bound, isolation).Select(r => Encoding.UTF8.GetString(r.Value!))];
+            result[p] = [.. RecordReader.ReadPartition(cluster.Proxy.BootstrapServers, topic, p, Bound, isolation).Select(r => Encoding.UTF8.GetString(r.Value!))];
         }
 
         return result;
@@ -47,11 +55,8 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
     {
         const string topic = "samsa-txn-rb";
         const int partitions = 3;
-        var (cluster, proxy, front) = Start(topic, partitions);
-        using var _ = cluster;
-        await using var __ = proxy;
-        await using var producer = Build(proxy, "samsa-rb");
-        await producer.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        await using var cluster = Start(topic, partitions);
+        await using var producer = await InitializedProducerAsync(cluster, "samsa-rb");
 
         var sent = new List<(int Partition, string Value, bool Committed)>();
         for (var transaction = 0; transaction < 6; transaction++)
@@ -79,8 +84,8 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
             }
         }
 
-        var committed = Read(proxy, topic, partitions, Ck.IsolationLevel.ReadCommitted);
-        var uncommitted = Read(proxy, topic, partitions, Ck.IsolationLevel.ReadUncommitted);
+        var committed = Read(cluster, topic, partitions, Ck.IsolationLevel.ReadCommitted);
+        var uncommitted = Read(cluster, topic, partitions, Ck.IsolationLevel.ReadUncommitted);
         for (var p = 0; p < partitions; p++)
         {
             output.WriteLine($"[{p}] read_committed {committed[p].Count}, read_uncommitted {uncommitted[p].Count}");
@@ -88,27 +93,23 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
             Assert.Equal(sent.Where(s => s.Partition == p).Select(s => s.Value), uncommitted[p]);
         }
 
-        Assert.Equal(4, front.CommittedTransactions);
-        Assert.Equal(2, front.AbortedTransactions);
-        Assert.Empty(front.Errors);
-        Assert.Empty(proxy.Errors);
+        Assert.Equal(4, cluster.Front.CommittedTransactions);
+        Assert.Equal(2, cluster.Front.AbortedTransactions);
+        Assert.Empty(cluster.Front.Errors);
+        Assert.Empty(cluster.Proxy.Errors);
     }
 
     [Fact]
     public async Task ASecondSamsaProducerFencesTheFirstWhoseLaterRecordsNeverBecomeVisible()
     {
         const string topic = "samsa-txn-fence";
-        var (cluster, proxy, front) = Start(topic, 1);
-        using var _ = cluster;
-        await using var __ = proxy;
-        await using var first = Build(proxy, "samsa-fence");
-        await first.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        await using var cluster = Start(topic, 1);
+        await using var first = await InitializedProducerAsync(cluster, "samsa-fence");
         first.BeginTransaction();
         await first.ProduceAsync(new ProducerRecord<string, string>(topic, "k", "first-open")).AsTask().WaitAsync(Bound);
 
-        await using var second = Build(proxy, "samsa-fence");
-        await second.InitTransactionsAsync().AsTask().WaitAsync(Bound);
-        Assert.Equal(1, front.FencedProducers);
+        await using var second = await InitializedProducerAsync(cluster, "samsa-fence");
+        Assert.Equal(1, cluster.Front.FencedProducers);
 
         var late = await Assert.ThrowsAnyAsync<KafkaException>(() => first.ProduceAsync(new ProducerRecord<string, string>(topic, "k", "first-late")).AsTask().WaitAsync(Bound));
         output.WriteLine($"late record: {late.GetType().Name}: {late.Message}");
@@ -119,9 +120,9 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
         await second.ProduceAsync(new ProducerRecord<string, string>(topic, "k", "second")).AsTask().WaitAsync(Bound);
         await second.CommitTransactionAsync().AsTask().WaitAsync(Bound);
 
-        Assert.Equal(["second"], Read(proxy, topic, 1, Ck.IsolationLevel.ReadCommitted)[0]);
-        Assert.DoesNotContain("first-late", Read(proxy, topic, 1, Ck.IsolationLevel.ReadUncommitted)[0]);
-        Assert.Empty(front.Errors);
+        Assert.Equal(["second"], Read(cluster, topic, 1, Ck.IsolationLevel.ReadCommitted)[0]);
+        Assert.DoesNotContain("first-late", Read(cluster, topic, 1, Ck.IsolationLevel.ReadUncommitted)[0]);
+        Assert.Empty(cluster.Front.Errors);
     }
 
     [Theory]
@@ -132,16 +133,12 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
     public async Task AFencedSamsaProducersNextCoordinatorCallFailsAsFenced(string call)
     {
         const string topic = "samsa-txn-fence-call";
-        var (cluster, proxy, front) = Start(topic, 2);
-        using var _ = cluster;
-        await using var __ = proxy;
-        await using var first = Build(proxy, "samsa-fence-" + call);
-        await first.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        await using var cluster = Start(topic, 2);
+        await using var first = await InitializedProducerAsync(cluster, "samsa-fence-" + call);
         first.BeginTransaction();
         var acked = await first.ProduceAsync(new ProducerRecord<string, string>(topic, 0, "k", "old")).AsTask().WaitAsync(Bound);
 
-        await using var second = Build(proxy, "samsa-fence-" + call);
-        await second.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        await using var second = await InitializedProducerAsync(cluster, "samsa-fence-" + call);
 
         // Each call's request carries the old epoch; the front answers it PRODUCER_FENCED in that API's own shape.
         var fenced = await Assert.ThrowsAsync<ProducerFencedException>(() => call switch
@@ -152,9 +149,9 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
             _ => first.ProduceAsync(new ProducerRecord<string, string>(topic, 1 - acked.Partition, "k", "other")).AsTask(),
         }).WaitAsync(Bound);
         output.WriteLine($"{call}: {fenced.Message}");
-        Assert.Equal(1, front.RefusedStaleRequests);
-        Assert.Empty(Read(proxy, topic, 2, Ck.IsolationLevel.ReadCommitted).SelectMany(p => p.Value));
-        Assert.Empty(front.Errors);
+        Assert.Equal(1, cluster.Front.RefusedStaleRequests);
+        Assert.Empty(Read(cluster, topic, 2, Ck.IsolationLevel.ReadCommitted).SelectMany(p => p.Value));
+        Assert.Empty(cluster.Front.Errors);
     }
 
     [Fact]
@@ -163,12 +160,9 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
         const string topic = "samsa-txn-offsets";
         const string input = "samsa-txn-offsets-in";
         var group = "samsa-g-" + Guid.NewGuid().ToString("N");
-        var (cluster, proxy, front) = Start(topic, 1);
-        using var _ = cluster;
-        await using var __ = proxy;
-        cluster.CreateTopic(input, 2);
-        await using var producer = Build(proxy, "samsa-offsets");
-        await producer.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        await using var cluster = Start(topic, 1);
+        cluster.Mock.CreateTopic(input, 2);
+        await using var producer = await InitializedProducerAsync(cluster, "samsa-offsets");
 
         producer.BeginTransaction();
         await producer.ProduceAsync(new ProducerRecord<string, string>(topic, "k", "v1")).AsTask().WaitAsync(Bound);
@@ -183,11 +177,11 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
 
         using var consumer = new Ck.ConsumerBuilder<Ck.Ignore, Ck.Ignore>(new Ck.ConsumerConfig
         {
-            BootstrapServers = proxy.BootstrapServers,
+            BootstrapServers = cluster.Proxy.BootstrapServers,
             GroupId = group,
         }).SetLogHandler(static (_, _) => { }).Build();
         var offsets = consumer.Committed([new Ck.TopicPartition(input, 0), new Ck.TopicPartition(input, 1)], Bound);
         Assert.Equal([10L, 4L], offsets.OrderBy(o => o.Partition.Value).Select(o => o.Offset.Value));
-        Assert.Empty(front.Errors);
+        Assert.Empty(cluster.Front.Errors);
     }
 }

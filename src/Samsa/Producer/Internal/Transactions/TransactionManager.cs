@@ -236,9 +236,7 @@ internal sealed partial class TransactionManager : IDisposable
             switch (State)
             {
                 case TransactionState.InTransaction:
-                    _state = (int)TransactionState.Committing;
-                    _operationKind = TransactionState.Committing;
-                    return _operation = RunAsync(CommitCoreAsync, onFailure: TransactionState.AbortableError);
+                    return StartEnding(TransactionState.Committing, CommitCoreAsync);
                 case TransactionState.Committing:
                 case TransactionState.Ready when _operationKind == TransactionState.Committing:
                     return _operation!;
@@ -255,9 +253,7 @@ internal sealed partial class TransactionManager : IDisposable
             switch (State)
             {
                 case TransactionState.InTransaction or TransactionState.AbortableError:
-                    _state = (int)TransactionState.Aborting;
-                    _operationKind = TransactionState.Aborting;
-                    return _operation = RunAsync(AbortCoreAsync, onFailure: TransactionState.AbortableError);
+                    return StartEnding(TransactionState.Aborting, AbortCoreAsync);
                 case TransactionState.Aborting:
                 case TransactionState.Ready when _operationKind == TransactionState.Aborting:
                     return _operation!;
@@ -423,6 +419,14 @@ internal sealed partial class TransactionManager : IDisposable
         }
 
         TransactionLog.Ended(_logger, TransactionalId, outcome);
+    }
+
+    // Starts a commit or abort (under _lock), in state Committing or Aborting; a failure leaves the transaction abortable.
+    private Task StartEnding(TransactionState ending, Func<Task> body)
+    {
+        _state = (int)ending;
+        _operationKind = ending;
+        return _operation = RunAsync(body, onFailure: TransactionState.AbortableError);
     }
 
     // Runs an init, commit or abort: a failure leaves the state the rules say (fatal stays fatal).
