@@ -26,7 +26,8 @@ var window = 20_000;
 var sampleEvery = 64;
 var cli = ClusterProcess.DefaultCliPath();
 var output = "compare-results";
-var observe = false;
+var observeMeter = false;
+var observeTracer = false;
 for (var a = 0; a < args.Length; a++)
 {
     string Next() => a + 1 < args.Length ? args[++a] : throw new ArgumentException($"{args[a]} needs a value");
@@ -48,7 +49,9 @@ for (var a = 0; a < args.Length; a++)
         case "--sample-every": sampleEvery = int.Parse(Next()); break;
         case "--cli": cli = Next(); break;
         case "--out": output = Next(); break;
-        case "--observe": observe = true; break;
+        case "--observe": observeMeter = observeTracer = true; break;
+        case "--observe-meter": observeMeter = true; break;
+        case "--observe-tracer": observeTracer = true; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Samsa vs Confluent.Kafka, alternating A B A B against a mock cluster per cell (samsa cluster, 3 brokers, own process).
@@ -71,6 +74,7 @@ for (var a = 0; a < args.Length; a++)
                   --out PREFIX            writes PREFIX.json and PREFIX.md (default compare-results)
                   --observe               Samsa runs under the OpenTelemetry SDK: a MeterProvider on the Samsa meter (every
                                           instrument aggregated) and a TracerProvider on the Samsa source that samples nothing
+                  --observe-meter, --observe-tracer   only one of the two
                 """);
             return 0;
         default: throw new ArgumentException($"unknown argument {args[a]} (see --help)");
@@ -116,15 +120,16 @@ Console.WriteLine((timed ? $"{settings.Seconds:0.##} s of sending per run (at mo
     + $" (+{warmup:N0} warm-up), 1000 keys, acks=all, idempotent, linger 5 ms, {rounds} rounds, A B A B; {cells.Count} cells, a fresh cluster for each");
 
 // What an application under OpenTelemetry attaches; Confluent.Kafka has no instruments, so only Samsa pays for it.
-using var meterProvider = observe
+var observe = observeMeter || observeTracer;
+using var meterProvider = observeMeter
     ? OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddMeter(Samsa.SamsaTelemetry.MeterName).AddInMemoryExporter(new List<OpenTelemetry.Metrics.Metric>()).Build()
     : null;
-using var tracerProvider = observe
+using var tracerProvider = observeTracer
     ? OpenTelemetry.Sdk.CreateTracerProviderBuilder().AddSource(Samsa.SamsaTelemetry.ActivitySourceName).SetSampler(new OpenTelemetry.Trace.AlwaysOffSampler()).Build()
     : null;
 if (observe)
 {
-    Console.WriteLine("Samsa observed: OpenTelemetry MeterProvider (Samsa meter) and TracerProvider (Samsa source, AlwaysOffSampler)");
+    Console.WriteLine($"Samsa observed: OpenTelemetry{(observeMeter ? " MeterProvider (Samsa meter)" : "")}{(observeTracer ? " TracerProvider (Samsa source, AlwaysOffSampler)" : "")}");
 }
 
 var results = new List<RunResult>();
