@@ -257,47 +257,38 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
     }
 
     // The operation goes on when the caller stops waiting: the caller may wait for it again by calling once more.
-    private static async ValueTask WaitAsync(Task operation, CancellationToken cancellationToken) =>
-        await operation.WaitAsync(cancellationToken).ConfigureAwait(false);
+    private static ValueTask WaitAsync(Task operation, CancellationToken cancellationToken) => new(operation.WaitAsync(cancellationToken));
 
     private static void Wait(Task operation, TimeSpan timeout, string call)
+    {
+        if (!BlockOn(operation, timeout, call, "Call it from another thread."))
+        {
+            throw new KafkaTimeoutException($"{call} did not finish within {timeout.TotalMilliseconds:0} ms; it goes on in the background. Call {call} again to wait for it.");
+        }
+    }
+
+    // A blocking twin: never on the reporting loop (the wait would be for reports only that thread can make); the
+    // operation's own exception, not an AggregateException; false if the timeout passed first.
+    private static bool BlockOn(Task operation, TimeSpan timeout, string call, string instead)
     {
         if (ReportingThread.IsCurrent)
         {
             throw new InvalidOperationException(
-                $"{call} was called from a delivery handler, on the producer's reporting loop: it would wait for reports that only this loop can make. Call it from another thread.");
+                $"{call} was called from a delivery handler, on the producer's reporting loop: it would wait for reports that only this loop can make. {instead}");
         }
 
         try
         {
-            if (!operation.Wait(timeout))
-            {
-                throw new KafkaTimeoutException($"{call} did not finish within {timeout.TotalMilliseconds:0} ms; it goes on in the background. Call {call} again to wait for it.");
-            }
+            return operation.Wait(timeout);
         }
         catch (AggregateException e) when (e.InnerException is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
         }
     }
 
-    public bool Flush(TimeSpan timeout)
-    {
-        if (ReportingThread.IsCurrent)
-        {
-            throw new InvalidOperationException(
-                "Flush was called from a delivery handler, on the producer's reporting loop: it would wait for reports that only this loop can make. Call FlushAsync without blocking on it, or flush from another thread.");
-        }
-
-        try
-        {
-            return _engine.FlushAsync(CancellationToken.None).Wait(timeout);
-        }
-        catch (AggregateException e) when (e.InnerException is not null)
-        {
-            throw e.InnerException;
-        }
-    }
+    public bool Flush(TimeSpan timeout) => BlockOn(_engine.FlushAsync(CancellationToken.None), timeout, "Flush", "Call FlushAsync without blocking on it, or flush from another thread.");
 
     public ValueTask DisposeAsync()
     {

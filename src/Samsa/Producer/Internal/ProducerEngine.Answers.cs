@@ -103,7 +103,7 @@ internal sealed partial class ProducerEngine
     public void OnThrottled(BrokerAddress broker, int throttleTimeMs) => RetryLog.Throttled(_logger, broker, throttleTimeMs);
 
     // KIP-580: exponential backoff with ±20% jitter, so that many clients do not retry in step.
-    private TimeSpan RetryBackoff(int attempts)
+    internal TimeSpan RetryBackoff(int attempts)
     {
         var baseMs = Options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempts - 1));
         var capped = Math.Min(baseMs, Math.Max(Options.RetryBackoff.TotalMilliseconds, Options.RetryBackoffMax.TotalMilliseconds));

@@ -309,7 +309,7 @@ internal sealed partial class TransactionManager
                 // unknown, and every coordinator request may be sent again safely.
                 ForgetCoordinator(keyType, key);
                 TransactionLog.CoordinatorRetry(_logger, what, attempts, e.Message);
-                await Task.Delay(Backoff(attempts), token).ConfigureAwait(false);
+                await Task.Delay(_engine.RetryBackoff(attempts), token).ConfigureAwait(false);
                 continue;
             }
 
@@ -327,7 +327,7 @@ internal sealed partial class TransactionManager
                 or ErrorCode.ConcurrentTransactions or ErrorCode.UnknownTopicOrPartition or ErrorCode.RequestTimedOut)
             {
                 TransactionLog.CoordinatorRetry(_logger, what, attempts, error);
-                var backoff = error == ErrorCode.ConcurrentTransactions && concurrentTransactionsBackoff is { } shorter ? shorter : Backoff(attempts);
+                var backoff = error == ErrorCode.ConcurrentTransactions && concurrentTransactionsBackoff is { } shorter ? shorter : _engine.RetryBackoff(attempts);
                 await Task.Delay(backoff, token).ConfigureAwait(false);
                 continue;
             }
@@ -389,13 +389,6 @@ internal sealed partial class TransactionManager
         {
             _coordinators.Remove((keyType, key));
         }
-    }
-
-    private TimeSpan Backoff(int attempts)
-    {
-        var options = _engine.Options;
-        var ms = Math.Min(options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempts - 1, 16)), Math.Max(options.RetryBackoff.TotalMilliseconds, options.RetryBackoffMax.TotalMilliseconds));
-        return TimeSpan.FromMilliseconds(ms * (0.8 + (Random.Shared.NextDouble() * 0.4)));
     }
 
     /// <summary>What a coordinator's error means for the producer: fatal, the transaction must abort, or a plain error.</summary>

@@ -112,7 +112,7 @@ internal sealed partial class TransactionManager : IDisposable
         }
 
         EndAppend();
-        return RefusalFor(state, $"A record for topic '{topic}'");
+        return RefusalFor(state, $"A record for topic '{topic}'", isRecord: true);
     }
 
     /// <summary>A record that will be appended later (it waits for metadata or memory) keeps the transaction's count up until then.</summary>
@@ -577,13 +577,13 @@ internal sealed partial class TransactionManager : IDisposable
         }
     }
 
-    private KafkaException RefusalFor(TransactionState state, string what) => state switch
+    private KafkaException RefusalFor(TransactionState state, string what, bool isRecord = false) => state switch
     {
         TransactionState.Fatal => _engine.FatalError ?? new TransactionStateException($"{what} is not possible: the transactional producer '{TransactionalId}' has failed for good. Dispose it."),
         TransactionState.AbortableError => AbortRequired(_abortableError, what),
         TransactionState.Uninitialized or TransactionState.Initializing =>
             new TransactionStateException($"{what} is not possible yet: the transactional producer '{TransactionalId}' is {Describe(state)}. Call InitTransactions first (once), then BeginTransaction."),
-        TransactionState.Ready when what.StartsWith("A record", StringComparison.Ordinal) =>
+        TransactionState.Ready when isRecord =>
             new TransactionStateException($"{what} was refused: the transactional producer '{TransactionalId}' has no open transaction (it is {Describe(state)}). Call BeginTransaction before producing; it was not sent."),
         _ => new TransactionStateException($"{what} is not possible now: the transactional producer '{TransactionalId}' is {Describe(state)}."),
     };
