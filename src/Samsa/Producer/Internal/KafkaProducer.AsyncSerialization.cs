@@ -119,15 +119,8 @@ internal sealed partial class KafkaProducer<TKey, TValue>
 
         // The span starts at the append: the serializer's wait is the caller's, not the producer's.
         var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
-        if (AppendSerialized(record, keyBuffer.WrittenSpan, record.Key is null, valueBuffer.WrittenSpan, record.Value is null, promise, null, MemoryWait.Async, telemetry, out var waitingForMemory, out _) is { } error)
-        {
-            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
-            Acknowledge(record.Topic, record.Partition, record.Timestamp, error);
-            promise.Fail(error);
-            return promise.Task;
-        }
-
-        return cancellationToken.CanBeCanceled ? WaitCancellableAsync(promise, waitingForMemory, cancellationToken) : promise.Task;
+        var error = AppendSerialized(record, keyBuffer.WrittenSpan, record.Key is null, valueBuffer.WrittenSpan, record.Value is null, promise, null, MemoryWait.Async, telemetry, out var waitingForMemory, out _);
+        return DeliveryOf(record, promise, error, telemetry, waitingForMemory, cancellationToken);
     }
 
     // Runs the component's asynchronous serializer if it has one, else its synchronous one; a throw becomes a faulted task.

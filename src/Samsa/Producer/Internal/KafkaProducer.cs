@@ -104,16 +104,8 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
         var promise = DeliveryPromise.Rent();
         var telemetry = _engine.Telemetry.Begin(record.Topic, record.Key, record.Value is null, record.Headers);
-        if (SerializeAndAppend(record, promise, null, MemoryWait.Async, telemetry, out var waitingForMemory, out _) is { } error)
-        {
-            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
-            Acknowledge(record.Topic, record.Partition, record.Timestamp, error);
-            promise.Fail(error);
-            return promise.Task;
-        }
-
-        // Only a caller who can cancel pays for a wrapper; the others await the pooled promise itself.
-        return cancellationToken.CanBeCanceled ? WaitCancellableAsync(promise, waitingForMemory, cancellationToken) : promise.Task;
+        var error = SerializeAndAppend(record, promise, null, MemoryWait.Async, telemetry, out var waitingForMemory, out _);
+        return DeliveryOf(record, promise, error, telemetry, waitingForMemory, cancellationToken);
     }
 
     public void Produce(string topic, Message<TKey, TValue> message, Action<DeliveryReport>? deliveryHandler = null)
@@ -580,6 +572,21 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         }
 
         return error;
+    }
+
+    // What ProduceAsync returns once the record is appended or waits (error null), or refused: the refusal is told to
+    // the telemetry and the interceptors. Only a caller who can cancel pays for a wrapper; the others await the pooled promise.
+    private ValueTask<DeliveryResult> DeliveryOf(in ProducerRecord<TKey, TValue> record, DeliveryPromise promise, KafkaException? error, in RecordTelemetry telemetry, PendingRecord? waitingForMemory, CancellationToken cancellationToken)
+    {
+        if (error is not null)
+        {
+            _engine.Telemetry.OnRejected(record.Topic, error, telemetry);
+            Acknowledge(record.Topic, record.Partition, record.Timestamp, error);
+            promise.Fail(error);
+            return promise.Task;
+        }
+
+        return cancellationToken.CanBeCanceled ? WaitCancellableAsync(promise, waitingForMemory, cancellationToken) : promise.Task;
     }
 
     private async ValueTask<DeliveryResult> WaitCancellableAsync(DeliveryPromise promise, PendingRecord? waitingForMemory, CancellationToken cancellationToken)
