@@ -491,19 +491,7 @@ public sealed class TransactionOracle
             return;
         }
 
-        var producer = Producer(id);
-        if (producer.Current is { } open)
-        {
-            // The coordinator aborts an open transaction when its transactional id is initialised again. An EndTxn
-            // sent but never answered is in doubt; a real coordinator that received it would have completed it.
-            open.Outcome = open.EndRequested ? TransactionOutcome.InDoubt : TransactionOutcome.Aborted;
-            open.EndedByInit = true;
-            producer.LastEnded = open;
-            producer.Current = null;
-        }
-
-        producer.Fence(pid, epoch);
-        _transactionalIdOf[pid] = id;
+        OnProducerIdChanged(id, pid, epoch);
     }
 
     /// <summary>
@@ -519,6 +507,8 @@ public sealed class TransactionOracle
             var producer = Producer(transactionalId);
             if (producer.Current is { } open)
             {
+                // The coordinator aborts an open transaction when its transactional id is initialised again. An EndTxn
+                // sent but never answered is in doubt; a real coordinator that received it would have completed it.
                 open.Outcome = open.EndRequested ? TransactionOutcome.InDoubt : TransactionOutcome.Aborted;
                 open.EndedByInit = true;
                 producer.LastEnded = open;
