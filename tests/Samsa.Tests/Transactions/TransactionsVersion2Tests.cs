@@ -109,11 +109,14 @@ public sealed class TransactionsVersion2Tests
         await producer.InitTransactionsAsync(CancellationToken.None).AsTask().WaitAsync(Bound);
 
         await RunTransactionAsync(producer, 3, 3, commit: true);
+        // The first transaction's records may leave in one Produce request or several, as linger and scheduling decide.
+        var producesOfFirst = broker.Of(ApiKey.Produce).Count;
         await RunTransactionAsync(producer, 3, 6, commit: true);
 
         var ends = broker.Of(ApiKey.EndTxn).Select(e => (int)Assert.IsType<EndTxnRequest>(e.Body).ProducerEpoch).ToList();
         Assert.Equal([0, 0, 1], ends);
-        Assert.All(broker.Of(ApiKey.Produce).Skip(1).SelectMany(BatchesOf), b => Assert.Equal(1, b.Epoch));
+        Assert.All(broker.Of(ApiKey.Produce).Take(producesOfFirst).SelectMany(BatchesOf), b => Assert.Equal(0, b.Epoch));
+        Assert.All(broker.Of(ApiKey.Produce).Skip(producesOfFirst).SelectMany(BatchesOf), b => Assert.Equal(1, b.Epoch));
         Assert.Empty(broker.Errors);
         broker.Oracle.Verify();
     }
