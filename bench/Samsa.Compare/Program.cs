@@ -28,6 +28,7 @@ var cli = ClusterProcess.DefaultCliPath();
 var output = "compare-results";
 var observeMeter = false;
 var observeTracer = false;
+var rootSpans = true;
 for (var a = 0; a < args.Length; a++)
 {
     string Next() => a + 1 < args.Length ? args[++a] : throw new ArgumentException($"{args[a]} needs a value");
@@ -52,6 +53,7 @@ for (var a = 0; a < args.Length; a++)
         case "--observe": observeMeter = observeTracer = true; break;
         case "--observe-meter": observeMeter = true; break;
         case "--observe-tracer": observeTracer = true; break;
+        case "--no-root-spans": rootSpans = false; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Samsa vs Confluent.Kafka, alternating A B A B against a mock cluster per cell (samsa cluster, 3 brokers, own process).
@@ -75,6 +77,8 @@ for (var a = 0; a < args.Length; a++)
                   --observe               Samsa runs under the OpenTelemetry SDK: a MeterProvider on the Samsa meter (every
                                           instrument aggregated) and a TracerProvider on the Samsa source that samples nothing
                   --observe-meter, --observe-tracer   only one of the two
+                  --no-root-spans         Samsa runs with samsa.tracing.root.spans=false (its records, produced under no
+                                          activity, are not offered to the tracer)
                 """);
             return 0;
         default: throw new ArgumentException($"unknown argument {args[a]} (see --help)");
@@ -115,7 +119,7 @@ var cells = preset switch
 // A fixed count by default, as the published figures were taken; a time budget for the presets, so that the
 // matrix's cells (0.05 to 3+ M records/s) all take about as long and the whole matrix fits in 15 minutes.
 var timed = records is null && (seconds is not null || preset is not null);
-var settings = new RunSettings(timed ? null : records ?? 500_000, seconds ?? (preset == "quick" ? 0.3 : 1.0), maxRecords, warmup, window, sampleEvery);
+var settings = new RunSettings(timed ? null : records ?? 500_000, seconds ?? (preset == "quick" ? 0.3 : 1.0), maxRecords, warmup, window, sampleEvery, rootSpans);
 Console.WriteLine((timed ? $"{settings.Seconds:0.##} s of sending per run (at most {maxRecords:N0} records), then the acks" : $"{settings.Records:N0} records per run")
     + $" (+{warmup:N0} warm-up), 1000 keys, acks=all, idempotent, linger 5 ms, {rounds} rounds, A B A B; {cells.Count} cells, a fresh cluster for each");
 
@@ -129,7 +133,7 @@ using var tracerProvider = observeTracer
     : null;
 if (observe)
 {
-    Console.WriteLine($"Samsa observed: OpenTelemetry{(observeMeter ? " MeterProvider (Samsa meter)" : "")}{(observeTracer ? " TracerProvider (Samsa source, AlwaysOffSampler)" : "")}");
+    Console.WriteLine($"Samsa observed: OpenTelemetry{(observeMeter ? " MeterProvider (Samsa meter)" : "")}{(observeTracer ? " TracerProvider (Samsa source, AlwaysOffSampler)" : "")}{(rootSpans ? "" : "; samsa.tracing.root.spans=false")}");
 }
 
 var results = new List<RunResult>();
@@ -166,7 +170,7 @@ static double Median(IEnumerable<double> values)
 
 var summary = new List<Dictionary<string, object>>();
 var md = new StringBuilder();
-md.AppendLine($"librdkafka {librdkafka}; {(observe ? "Samsa under OpenTelemetry (meter on every instrument, tracer sampling nothing); " : "")}{(timed ? $"{settings.Seconds:0.##} s of sending per run" : $"{settings.Records:N0} records per run")}, {rounds} rounds, medians over rounds; " +
+md.AppendLine($"librdkafka {librdkafka}; {(observe ? "Samsa under OpenTelemetry (meter on every instrument, tracer sampling nothing); " : "")}{(rootSpans ? "" : "samsa.tracing.root.spans=false; ")}{(timed ? $"{settings.Seconds:0.##} s of sending per run" : $"{settings.Records:N0} records per run")}, {rounds} rounds, medians over rounds; " +
     "S = Samsa, C = Confluent.Kafka, ratio = Samsa records/s ÷ Confluent records/s.").AppendLine();
 md.AppendLine("| path | value | codec | rtt | partitions | records/s S | records/s C | **ratio** | MB/s S | MB/s C | CPU µs/rec S | CPU µs/rec C | alloc B/rec S | alloc B/rec C | p99 ms S | p99 ms C | errors S/C |");
 md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -223,7 +227,7 @@ var json = JsonSerializer.Serialize(new
     cores = Environment.ProcessorCount,
     settings = new
     {
-        mode = preset ?? "custom", observed = observe, records = settings.Records, seconds = timed ? settings.Seconds : (double?)null, max_records = maxRecords,
+        mode = preset ?? "custom", observed = observe, root_spans = rootSpans, records = settings.Records, seconds = timed ? settings.Seconds : (double?)null, max_records = maxRecords,
         warmup, window, sample_every = sampleEvery, rounds, keys = 1000, acks = "all", idempotence = true, linger_ms = 5, brokers = 3,
         mb_per_sec = "values only, 10^6 bytes", duration_seconds = elapsed.Elapsed.TotalSeconds,
     },

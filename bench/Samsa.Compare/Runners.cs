@@ -16,7 +16,7 @@ internal sealed record Cell(string Path, int ValueSize, string Codec, int RttMs,
 /// <see cref="Seconds"/> (at most <see cref="MaxRecords"/>), then waits for what is still in flight, so cells
 /// from 0.05 to 3+ M records/s all take about as long.
 /// </summary>
-internal sealed record RunSettings(long? Records, double Seconds, long MaxRecords, int Warmup, int Window, int SampleEvery)
+internal sealed record RunSettings(long? Records, double Seconds, long MaxRecords, int Warmup, int Window, int SampleEvery, bool RootSpans)
 {
     /// <summary>The most records a run may send; the latency samples are preallocated for that many.</summary>
     public long Limit => Records ?? MaxRecords;
@@ -177,6 +177,7 @@ internal static class Runners
             EnableIdempotence = true,
             Linger = TimeSpan.FromMilliseconds(5),
             CompressionType = SamsaCodec(c.Codec),
+            RootSpans = settings.RootSpans,
         };
         var value = Value(c.ValueSize);
         var producer = new ProducerBuilder<string, byte[]>(options).SetCloseTimeout(TimeSpan.FromSeconds(10)).Build();

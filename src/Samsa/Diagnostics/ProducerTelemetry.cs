@@ -17,11 +17,12 @@ internal sealed class ProducerTelemetry : IDisposable
     private readonly long _startedAtMs = Environment.TickCount64;
     private PushMetrics? _push;
 
-    public ProducerTelemetry(ProducerEngine engine, string clientId, bool injectTraceHeaders, bool countRecordTotals)
+    public ProducerTelemetry(ProducerEngine engine, string clientId, bool injectTraceHeaders, bool rootSpans, bool countRecordTotals)
     {
         _engine = engine;
         ClientId = clientId;
         InjectTraceHeaders = injectTraceHeaders;
+        RootSpans = rootSpans;
         RecordTotals = countRecordTotals ? new RecordTotals() : null;
         ProducerMetrics.Register(this);
     }
@@ -39,6 +40,9 @@ internal sealed class ProducerTelemetry : IDisposable
     }
 
     public bool InjectTraceHeaders { get; }
+
+    /// <summary>Whether a record produced with no current activity may start a trace (<c>samsa.tracing.root.spans</c>).</summary>
+    public bool RootSpans { get; }
 
     // What the observable gauges read, when a listener collects.
     public long BufferUsed => _engine.Memory.Used;
@@ -64,7 +68,7 @@ internal sealed class ProducerTelemetry : IDisposable
     public RecordTelemetry Begin<TKey>(string topic, TKey? key, bool valueIsNull, Headers? headers)
     {
         var accepted = ProducerMetrics.OperationDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
-        var trace = SendTrace.Start(topic, key, valueIsNull, ClientId, headers, InjectTraceHeaders);
+        var trace = SendTrace.Start(topic, key, valueIsNull, ClientId, headers, InjectTraceHeaders, RootSpans);
         return new RecordTelemetry(accepted, trace);
     }
 

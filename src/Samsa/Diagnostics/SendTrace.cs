@@ -53,8 +53,13 @@ internal sealed class SendTrace
     /// <param name="clientId">The producer's client id.</param>
     /// <param name="userHeaders">The caller's headers: a trace-context field they hold already is not added again.</param>
     /// <param name="injectHeaders">Whether to write the trace context into the record's headers.</param>
+    /// <param name="rootSpans">
+    /// Whether a record with no <see cref="Activity.Current"/> may start a trace. When false such a record is not offered
+    /// to the sampler at all, because the OpenTelemetry SDK answers a dropped root with <c>PropagationData</c> and the
+    /// runtime then allocates an <see cref="Activity"/> per record only for Samsa to throw it away.
+    /// </param>
     /// <typeparam name="TKey">The key's type: generic, so that a value-type key is never boxed on the way to the check.</typeparam>
-    public static SendTrace? Start<TKey>(string topic, TKey? key, bool valueIsNull, string clientId, Headers? userHeaders, bool injectHeaders)
+    public static SendTrace? Start<TKey>(string topic, TKey? key, bool valueIsNull, string clientId, Headers? userHeaders, bool injectHeaders, bool rootSpans)
     {
         if (!Source.HasListeners())
         {
@@ -62,6 +67,11 @@ internal sealed class SendTrace
         }
 
         var previous = Activity.Current;
+        if (previous is null && !rootSpans)
+        {
+            return null;
+        }
+
         // A constant name here, the real one once sampled: an unsampled call builds no string.
         var activity = Source.StartActivity(Send, ActivityKind.Producer);
         if (activity is null)

@@ -51,6 +51,7 @@ internal static class ProducerConfigKeys
 
     /// <summary>Samsa's own key (no Java equivalent): trace context into record headers.</summary>
     public const string TracingInjectHeaders = "samsa.tracing.inject.headers";
+    public const string TracingRootSpans = "samsa.tracing.root.spans";
     public const string EnableMetricsPush = "enable.metrics.push";
 
     /// <summary>Every key <see cref="ProducerConfigParser"/> understands, besides the TLS keys (<see cref="Security.TlsConfigKeys"/>).</summary>
@@ -63,7 +64,7 @@ internal static class ProducerConfigKeys
         ReconnectBackoffMaxMs, SocketConnectionSetupTimeoutMs, SocketConnectionSetupTimeoutMaxMs,
         ConnectionsMaxIdleMs, SendBufferBytes, ReceiveBufferBytes, ClientDnsLookup, PartitionerClass,
         Partitioner, PartitionerIgnoreKeys, PartitionerAdaptivePartitioningEnable, PartitionerAvailabilityTimeoutMs,
-        KeySerializer, ValueSerializer, TransactionalId, TransactionTimeoutMs, SecurityProtocol, TracingInjectHeaders, EnableMetricsPush, .. SaslConfigKeys.All,
+        KeySerializer, ValueSerializer, TransactionalId, TransactionTimeoutMs, SecurityProtocol, TracingInjectHeaders, TracingRootSpans, EnableMetricsPush, .. SaslConfigKeys.All,
     ];
 }
 
@@ -195,6 +196,7 @@ internal static class ProducerConfigParser
                 case ProducerConfigKeys.TransactionTimeoutMs: o = o with { TransactionTimeout = ParseMs(key, v) }; break;
                 case ProducerConfigKeys.SecurityProtocol: o = o with { SecurityProtocol = ParseSecurityProtocol(key, v) }; break;
                 case ProducerConfigKeys.TracingInjectHeaders: o = o with { InjectTraceHeaders = ParseBool(key, v) }; break;
+                case ProducerConfigKeys.TracingRootSpans: o = o with { RootSpans = ParseBool(key, v) }; break;
                 case ProducerConfigKeys.EnableMetricsPush: o = o with { EnableMetricsPush = ParseBool(key, v) }; break;
                 case var _ when Security.TlsConfigParser.Handles(key): o = o with { Tls = Security.TlsConfigParser.Parse(o.Tls, key, raw) }; break;
                 default:

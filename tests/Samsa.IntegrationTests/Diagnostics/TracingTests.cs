@@ -140,6 +140,62 @@ public sealed class TracingTests(MockClusterFixture fixture)
         Assert.Empty(Assert.Single(RecordReader.ReadAll(fixture.BootstrapServers, topic, 1)).Headers);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WithoutRootSpansOnlyRecordsUnderACallersActivityAreOfferedToTheSampler(bool rootSpans)
+    {
+        var sampler = new RootSendsCounted(Environment.CurrentManagedThreadId);
+        using var bed = new TelemetryBed(metrics: false, sampler: sampler);
+        var clientId = $"roots-{rootSpans}-{Guid.NewGuid():N}";
+        var topic = fixture.CreateTopic(1);
+        var options = ProducerOptions.FromProperties(new Dictionary<string, string>
+        {
+            ["bootstrap.servers"] = fixture.BootstrapServers,
+            ["client.id"] = clientId,
+            ["samsa.tracing.root.spans"] = rootSpans ? "true" : "false",
+        });
+        await using (var producer = new ProducerBuilder<string, string>(options).Build())
+        {
+            // Produce is synchronous up to the append: the sampler runs on this thread, before any await.
+            for (var i = 0; i < 3; i++)
+            {
+                producer.Produce(new ProducerRecord<string, string>(topic, $"root-{i}", "v"));
+            }
+
+            using (TelemetryBed.TestSource.StartActivity("parent"))
+            {
+                producer.Produce(new ProducerRecord<string, string>(topic, "child", "v"));
+            }
+
+            Assert.True(producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.Equal(rootSpans ? 3 : 0, sampler.Offered);
+        Assert.Equal("child", Assert.Single(bed.SendSpans(clientId)).GetTagItem("messaging.kafka.message.key"));
+        var read = RecordReader.ReadAll(fixture.BootstrapServers, topic, 4);
+        Assert.Equal(["root-0", "root-1", "root-2", "child"], read.Select(r => Encoding.UTF8.GetString(r.Key!)));
+        Assert.Equal([0, 0, 0, 1], read.Select(r => r.Headers.Count(h => h.Key == "traceparent")));
+    }
+
+    /// <summary>Samples as <see cref="TestRootsOnly"/> does, counting the root "send" spans offered on one thread.</summary>
+    private sealed class RootSendsCounted(int thread) : Sampler
+    {
+        private readonly TestRootsOnly _inner = new();
+
+        public int Offered { get; private set; }
+
+        public override SamplingResult ShouldSample(in SamplingParameters parameters)
+        {
+            if (parameters.ParentContext.TraceId == default && parameters.Name == "send" && Environment.CurrentManagedThreadId == thread)
+            {
+                Offered++;
+            }
+
+            return _inner.ShouldSample(parameters);
+        }
+    }
+
     [Fact]
     public async Task ACallersOwnTraceparentIsKeptAndNotAddedTwice()
     {

@@ -135,6 +135,7 @@ public sealed class ProducerOptionsTests
         ["security.protocol"] = "plaintext",
         ["enable.metrics.push"] = "false",
         ["samsa.tracing.inject.headers"] = "false",
+        ["samsa.tracing.root.spans"] = "false",
     };
 
     [Fact]
@@ -181,6 +182,7 @@ public sealed class ProducerOptionsTests
         Assert.Equal(SecurityProtocol.Plaintext, o.SecurityProtocol);
         Assert.False(o.EnableMetricsPush);
         Assert.False(o.InjectTraceHeaders);
+        Assert.False(o.RootSpans);
 
         // Everything validates once the settings that conflict with the transactional id are gone.
         Assert.Equal(TimeSpan.FromMinutes(1), o.TransactionTimeout);

@@ -87,6 +87,55 @@ public sealed class TelemetryUnitTests
     }
 
     [Fact]
+    public void RootSpansAreOnByDefaultAndTakeABoolean()
+    {
+        Assert.True(ProducerOptions.Default.RootSpans);
+        Assert.False(Parse(("samsa.tracing.root.spans", "false")).RootSpans);
+        var invalid = Assert.Throws<ConfigException>(() => Parse(("samsa.tracing.root.spans", "off")));
+        Assert.Equal("samsa.tracing.root.spans", invalid.Key);
+    }
+
+    [Fact]
+    public void WithoutRootSpansARecordWithNoCurrentActivityIsNeverOfferedToTheSampler()
+    {
+        // The OpenTelemetry SDK's answer to a root it drops: an activity kept only to propagate the trace id.
+        var testThread = Environment.CurrentManagedThreadId;
+        var offered = 0;
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SamsaTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
+            {
+                // Other test classes produce in parallel under this global listener: count this thread's calls only.
+                if (Environment.CurrentManagedThreadId == testThread)
+                {
+                    offered++;
+                }
+
+                return options.Parent.TraceId == default ? ActivitySamplingResult.PropagationData : ActivitySamplingResult.AllDataAndRecorded;
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        Activity.Current = null;
+
+        // Offered, each unsampled root costs the record an activity; not offered, nothing.
+        Assert.True(AllocatedByStart(rootSpans: true) > 100_000, "a PropagationData activity per record");
+        offered = 0;
+        Assert.Equal(0, AllocatedByStart(rootSpans: false));
+        Assert.Equal(0, offered);
+
+        // A record under the caller's activity is offered and traced either way.
+        using var parent = new Activity("caller").SetIdFormat(ActivityIdFormat.W3C).Start();
+        parent.ActivityTraceFlags = ActivityTraceFlags.Recorded;
+        var child = SendTrace.Start("orders", "k", valueIsNull: false, "client", userHeaders: null, injectHeaders: true, rootSpans: false);
+        Assert.NotNull(child);
+        Assert.Equal(1, offered);
+        Assert.Equal(parent.SpanId, child.Activity.ParentSpanId);
+        child.Succeed("0", 7);
+        Assert.Same(parent, Activity.Current);
+    }
+
+    [Fact]
     public void ASampledRecordGetsASpanThatIsNotTheCallersCurrentActivity()
     {
         using var listener = new ActivityListener
@@ -99,7 +148,7 @@ public sealed class TelemetryUnitTests
         using var parent = new Activity("caller").SetIdFormat(ActivityIdFormat.W3C).Start();
         parent.ActivityTraceFlags = ActivityTraceFlags.Recorded;
 
-        var trace = SendTrace.Start("orders", "key-1", valueIsNull: false, "client", userHeaders: null, injectHeaders: true);
+        var trace = SendTrace.Start("orders", "key-1", valueIsNull: false, "client", userHeaders: null, injectHeaders: true, rootSpans: true);
 
         Assert.NotNull(trace);
         Assert.Same(parent, Activity.Current);
@@ -110,7 +159,7 @@ public sealed class TelemetryUnitTests
         Assert.Equal(trace.Activity.Id, System.Text.Encoding.ASCII.GetString(traceparent.Value!));
 
         // A key that is not a string is not recorded; headers are not injected when asked not to.
-        var binary = SendTrace.Start("orders", new byte[] { 1 }, valueIsNull: true, "client", userHeaders: null, injectHeaders: false);
+        var binary = SendTrace.Start("orders", new byte[] { 1 }, valueIsNull: true, "client", userHeaders: null, injectHeaders: false, rootSpans: true);
         Assert.NotNull(binary);
         Assert.Null(binary.Activity.GetTagItem("messaging.kafka.message.key"));
         Assert.Equal(true, binary.Activity.GetTagItem("messaging.kafka.message.tombstone"));
@@ -129,8 +178,9 @@ public sealed class TelemetryUnitTests
     }
 
     // A string key and a value-type key (which must not be boxed to be looked at).
-    private static long AllocatedByStart() =>
-        Measure(static () => SendTrace.Start("topic", "key", false, "client", null, true) is null && SendTrace.Start("topic", 42L, false, "client", null, true) is null);
+    private static long AllocatedByStart(bool rootSpans = true) => rootSpans
+        ? Measure(static () => SendTrace.Start("topic", "key", false, "client", null, true, rootSpans: true) is null && SendTrace.Start("topic", 42L, false, "client", null, true, rootSpans: true) is null)
+        : Measure(static () => SendTrace.Start("topic", "key", false, "client", null, true, rootSpans: false) is null && SendTrace.Start("topic", 42L, false, "client", null, true, rootSpans: false) is null);
 
     // This thread's allocations over 1000 calls, after a warm-up (JIT, statics); -1 if a call returned false.
     private static long Measure(Func<bool> call)

@@ -87,7 +87,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Transactions = options.TransactionalId is not null ? new TransactionManager(this, Identity!, loggers.Producer) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
-        Telemetry = new Diagnostics.ProducerTelemetry(this, ClientId, options.InjectTraceHeaders, countRecordTotals: options.EnableMetricsPush);
+        Telemetry = new Diagnostics.ProducerTelemetry(this, ClientId, options.InjectTraceHeaders, options.RootSpans, countRecordTotals: options.EnableMetricsPush);
         ClientTelemetry = options.EnableMetricsPush ? new Diagnostics.ClientTelemetry(this) : null;
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
