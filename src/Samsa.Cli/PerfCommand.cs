@@ -244,7 +244,7 @@ internal static class PerfCommand
         // What the process holds before the producer exists: the runtime and the benchmark's own probes.
         var residentBeforeProducer = Environment.WorkingSet;
         using var meter = args.PrintMetrics || args.Observe ? new MeterCollector(unsampledTracer: args.Observe) : null;
-        var producer = new ProducerBuilder<string, byte[]>(options).SetCloseTimeout(TimeSpan.FromSeconds(5)).Build();
+        var producer = new ProducerBuilder<string, byte[]>(options).SetLoggerFactory(args.Settings.Log(context)).SetCloseTimeout(TimeSpan.FromSeconds(5)).Build();
         await using (producer.ConfigureAwait(false))
         {
             await producer.ProduceAsync(new ProducerRecord<string, byte[]>(args.Topic, keys[0], value[0]), ct).ConfigureAwait(false);

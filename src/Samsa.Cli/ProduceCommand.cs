@@ -258,7 +258,7 @@ internal static class ProduceCommand
 
         long lines = 0, produced = 0, acknowledged = 0, failed = 0;
         var stopwatch = Stopwatch.StartNew();
-        var producer = new ProducerBuilder<string, string>(options).Build();
+        var producer = new ProducerBuilder<string, string>(options).SetLoggerFactory(args.Settings.Log(context)).Build();
         await using (producer.ConfigureAwait(false))
         {
             var ct = context.Cancellation;
@@ -354,7 +354,7 @@ internal static class ProduceCommand
         var fatal = false;
         var stopwatch = Stopwatch.StartNew();
         var ct = context.Cancellation;
-        var producer = new ProducerBuilder<string, string>(options).Build();
+        var producer = new ProducerBuilder<string, string>(options).SetLoggerFactory(args.Settings.Log(context)).Build();
         await using (producer.ConfigureAwait(false))
         {
             try

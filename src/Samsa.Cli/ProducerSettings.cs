@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Samsa.Testing;
 
 namespace Samsa.Cli;
@@ -77,6 +78,14 @@ internal sealed class ProducerSettings
         HelpName = "N",
     };
 
+    public Option<string> LogLevel { get; } = new("--log-level")
+    {
+        Description = "The producer's log on stderr from this level up: trace, debug, information, warning, error, critical or none. " +
+            "At warning (the default) a broker that cannot be reached is reported within seconds, not only when records time out.",
+        HelpName = "LEVEL",
+        DefaultValueFactory = _ => "warning",
+    };
+
     public ProducerSettings(bool withBatchingOptions, bool withProducerProps = false)
     {
         WithBatchingOptions = withBatchingOptions;
@@ -89,6 +98,13 @@ internal sealed class ProducerSettings
         LingerMs.Validators.Add(result => NotNegative(result, LingerMs));
         BatchSize.Validators.Add(result => NotNegative(result, BatchSize));
         ProducerConfig.AcceptExistingOnly();
+        LogLevel.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && !StderrLog.LevelNames.Contains(result.Tokens[0].Value, StringComparer.OrdinalIgnoreCase))
+            {
+                result.AddError($"--log-level must be one of {string.Join(", ", StderrLog.LevelNames)}; got '{result.Tokens[0].Value}'.");
+            }
+        });
     }
 
     private bool WithBatchingOptions { get; }
@@ -114,6 +130,7 @@ internal sealed class ProducerSettings
         }
 
         command.Options.Add(ProducerConfig);
+        command.Options.Add(LogLevel);
     }
 
     /// <summary>Adds a "must be key=value" validator (also used for --header).</summary>
@@ -204,13 +221,19 @@ internal sealed class ProducerSettings
                 "give HOST:PORT[,HOST:PORT...], or leave the option out entirely to use the embedded cluster.");
         }
 
-        return new ResolvedSettings(options, options.BootstrapServers.Count > 0);
+        return new ResolvedSettings(options, options.BootstrapServers.Count > 0, StderrLog.ParseLevel(parseResult.GetValue(LogLevel) ?? "warning"));
     }
 }
 
-/// <summary>Parsed producer options; <see cref="HasBootstrap"/> false means "use the embedded cluster".</summary>
-internal sealed record ResolvedSettings(ProducerOptions Options, bool HasBootstrap)
+/// <summary>
+/// Parsed producer options; <see cref="HasBootstrap"/> false means "use the embedded cluster". <see cref="LogLevel"/>
+/// is the lowest level of the producer's log that goes to stderr.
+/// </summary>
+internal sealed record ResolvedSettings(ProducerOptions Options, bool HasBootstrap, LogLevel LogLevel)
 {
+    /// <summary>The producer's loggers: its events from <see cref="LogLevel"/> up, on the command's stderr.</summary>
+    public ILoggerFactory Log(CliContext context) => new StderrLog(context, LogLevel);
+
     /// <summary>
     /// Starts the embedded cluster when no bootstrap servers were given (and says so on stderr), and
     /// returns the final options. The caller disposes the returned cluster (null when not started).

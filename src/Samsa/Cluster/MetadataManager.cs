@@ -111,7 +111,7 @@ internal sealed class MetadataManager : IDisposable
                 lastError ??= Volatile.Read(ref _lastRefreshFailure);
                 var why = known is not null && known.Error != ErrorCode.None
                     ? $"the broker answered {ErrorCodes.Name(known.Error)}"
-                    : lastError?.Message ?? "no metadata arrived";
+                    : lastError?.Message.TrimEnd('.') ?? "no metadata arrived";
                 throw new KafkaTimeoutException(
                     $"Topic '{topic}' was not found in the cluster's metadata within max.block.ms ({maxBlock.TotalMilliseconds:0} ms): {why}.",
                     lastError) { Topic = topic };
