@@ -28,7 +28,7 @@ var cli = ClusterProcess.DefaultCliPath();
 var output = "compare-results";
 var observeMeter = false;
 var observeTracer = false;
-var rootSpans = true;
+var rootSpans = false;
 for (var a = 0; a < args.Length; a++)
 {
     string Next() => a + 1 < args.Length ? args[++a] : throw new ArgumentException($"{args[a]} needs a value");
@@ -53,7 +53,7 @@ for (var a = 0; a < args.Length; a++)
         case "--observe": observeMeter = observeTracer = true; break;
         case "--observe-meter": observeMeter = true; break;
         case "--observe-tracer": observeTracer = true; break;
-        case "--no-root-spans": rootSpans = false; break;
+        case "--root-spans": rootSpans = true; break;
         case "-h" or "--help":
             Console.WriteLine("""
                 Samsa vs Confluent.Kafka, alternating A B A B against a mock cluster per cell (samsa cluster, 3 brokers, own process).
@@ -77,8 +77,8 @@ for (var a = 0; a < args.Length; a++)
                   --observe               Samsa runs under the OpenTelemetry SDK: a MeterProvider on the Samsa meter (every
                                           instrument aggregated) and a TracerProvider on the Samsa source that samples nothing
                   --observe-meter, --observe-tracer   only one of the two
-                  --no-root-spans         Samsa runs with samsa.tracing.root.spans=false (its records, produced under no
-                                          activity, are not offered to the tracer)
+                  --root-spans            Samsa runs with samsa.tracing.root.spans=true: its records, produced under no
+                                          activity, are offered to the tracer (each a root span)
                 """);
             return 0;
         default: throw new ArgumentException($"unknown argument {args[a]} (see --help)");
@@ -133,7 +133,7 @@ using var tracerProvider = observeTracer
     : null;
 if (observe)
 {
-    Console.WriteLine($"Samsa observed: OpenTelemetry{(observeMeter ? " MeterProvider (Samsa meter)" : "")}{(observeTracer ? " TracerProvider (Samsa source, AlwaysOffSampler)" : "")}{(rootSpans ? "" : "; samsa.tracing.root.spans=false")}");
+    Console.WriteLine($"Samsa observed: OpenTelemetry{(observeMeter ? " MeterProvider (Samsa meter)" : "")}{(observeTracer ? " TracerProvider (Samsa source, AlwaysOffSampler)" : "")}{(rootSpans ? "; samsa.tracing.root.spans=true" : "")}");
 }
 
 var results = new List<RunResult>();
@@ -170,7 +170,7 @@ static double Median(IEnumerable<double> values)
 
 var summary = new List<Dictionary<string, object>>();
 var md = new StringBuilder();
-md.AppendLine($"librdkafka {librdkafka}; {(observe ? "Samsa under OpenTelemetry (meter on every instrument, tracer sampling nothing); " : "")}{(rootSpans ? "" : "samsa.tracing.root.spans=false; ")}{(timed ? $"{settings.Seconds:0.##} s of sending per run" : $"{settings.Records:N0} records per run")}, {rounds} rounds, medians over rounds; " +
+md.AppendLine($"librdkafka {librdkafka}; {(observe ? "Samsa under OpenTelemetry (meter on every instrument, tracer sampling nothing); " : "")}{(rootSpans ? "samsa.tracing.root.spans=true; " : "")}{(timed ? $"{settings.Seconds:0.##} s of sending per run" : $"{settings.Records:N0} records per run")}, {rounds} rounds, medians over rounds; " +
     "S = Samsa, C = Confluent.Kafka, ratio = Samsa records/s ÷ Confluent records/s.").AppendLine();
 md.AppendLine("| path | value | codec | rtt | partitions | records/s S | records/s C | **ratio** | MB/s S | MB/s C | CPU µs/rec S | CPU µs/rec C | alloc B/rec S | alloc B/rec C | p99 ms S | p99 ms C | errors S/C |");
 md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -54,8 +54,8 @@ internal sealed class SendTrace
     /// <param name="userHeaders">The caller's headers: a trace-context field they hold already is not added again.</param>
     /// <param name="injectHeaders">Whether to write the trace context into the record's headers.</param>
     /// <param name="rootSpans">
-    /// Whether a record with no <see cref="Activity.Current"/> may start a trace. When false such a record is not offered
-    /// to the sampler at all, because the OpenTelemetry SDK answers a dropped root with <c>PropagationData</c> and the
+    /// Whether a record with no <see cref="Activity.Current"/> may start a trace. When false (the default) such a record is
+    /// not offered to the sampler at all, because the OpenTelemetry SDK answers a dropped root with <c>PropagationData</c> and the
     /// runtime then allocates an <see cref="Activity"/> per record only for Samsa to throw it away.
     /// </param>
     /// <typeparam name="TKey">The key's type: generic, so that a value-type key is never boxed on the way to the check.</typeparam>

@@ -135,7 +135,7 @@ public sealed class ProducerOptionsTests
         ["security.protocol"] = "plaintext",
         ["enable.metrics.push"] = "false",
         ["samsa.tracing.inject.headers"] = "false",
-        ["samsa.tracing.root.spans"] = "false",
+        ["samsa.tracing.root.spans"] = "true",
     };
 
     [Fact]
@@ -182,7 +182,7 @@ public sealed class ProducerOptionsTests
         Assert.Equal(SecurityProtocol.Plaintext, o.SecurityProtocol);
         Assert.False(o.EnableMetricsPush);
         Assert.False(o.InjectTraceHeaders);
-        Assert.False(o.RootSpans);
+        Assert.True(o.RootSpans);
 
         // Everything validates once the settings that conflict with the transactional id are gone.
         Assert.Equal(TimeSpan.FromMinutes(1), o.TransactionTimeout);

@@ -87,10 +87,11 @@ public sealed class TelemetryUnitTests
     }
 
     [Fact]
-    public void RootSpansAreOnByDefaultAndTakeABoolean()
+    public void RootSpansAreOffByDefaultAndTakeABoolean()
     {
-        Assert.True(ProducerOptions.Default.RootSpans);
-        Assert.False(Parse(("samsa.tracing.root.spans", "false")).RootSpans);
+        Assert.False(ProducerOptions.Default.RootSpans);
+        Assert.False(Parse(("bootstrap.servers", "b:9092")).RootSpans);
+        Assert.True(Parse(("samsa.tracing.root.spans", "TRUE")).RootSpans);
         var invalid = Assert.Throws<ConfigException>(() => Parse(("samsa.tracing.root.spans", "off")));
         Assert.Equal("samsa.tracing.root.spans", invalid.Key);
     }
