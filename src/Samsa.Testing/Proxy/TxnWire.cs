@@ -80,7 +80,7 @@ internal static class TxnWire
                 }
 
                 batches.Add(new TxnBatch(topic, partition, RecordBatch.Attributes(records), RecordBatch.ProducerId(records),
-                    RecordBatch.Epoch(records), BinaryPrimitives.ReadInt32BigEndian(records[23..])));
+                    RecordBatch.Epoch(records), RecordBatch.LastOffsetDelta(records)));
                 records = records[size..];
             }
         });
@@ -362,11 +362,17 @@ internal static class RecordBatch
 
     public static short Attributes(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt16BigEndian(batch[AttributesOffset..]);
 
-    public static long LastOffset(ReadOnlySpan<byte> batch) => BaseOffset(batch) + BinaryPrimitives.ReadInt32BigEndian(batch[23..]);
+    public static int LastOffsetDelta(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt32BigEndian(batch[23..]);
+
+    public static long LastOffset(ReadOnlySpan<byte> batch) => BaseOffset(batch) + LastOffsetDelta(batch);
 
     public static long ProducerId(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt64BigEndian(batch[43..]);
 
     public static short Epoch(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt16BigEndian(batch[51..]);
+
+    public static int BaseSequence(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt32BigEndian(batch[53..]);
+
+    public static int RecordCount(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt32BigEndian(batch[57..]);
 
     public static uint Crc(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadUInt32BigEndian(batch[CrcOffset..]);
 
