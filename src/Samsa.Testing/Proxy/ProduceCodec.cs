@@ -34,6 +34,13 @@ internal static class ProduceCodec
         return batches;
     }
 
+    /// <summary>The transactional id of a Produce request (without its size prefix), its batches left unread.</summary>
+    public static string? ReadTransactionalId(ReadOnlySpan<byte> frame, short version)
+    {
+        var flexible = version >= FirstFlexibleVersion;
+        return WireReader.AtRequestBody(frame, flexible).ReadString(flexible);
+    }
+
     /// <summary>Calls <paramref name="visit"/> with each partition's records field (unless null) of a Produce request
     /// (without its size prefix); returns its transactional id.</summary>
     public static string? ReadPartitionRecords(ReadOnlySpan<byte> frame, short version, PartitionRecords visit)
