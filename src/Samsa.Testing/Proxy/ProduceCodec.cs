@@ -20,13 +20,6 @@ internal static class ProduceCodec
     /// <summary>Produce v3 is the first to carry v2 record batches (and a transactional id).</summary>
     public const short FirstBatchVersion = 3;
 
-    /// <summary>Record batch v2 header: the offset of each field and its size (61 bytes).</summary>
-    private const int BatchHeaderSize = 61;
-    private const int BatchLengthOffset = 8;
-    private const int MagicOffset = 16;
-    private const int AttributesOffset = 21;
-    private const int ProducerIdOffset = 43;
-
     /// <summary>
     /// The batches of a Produce request, per partition. <paramref name="frame"/> is the request without its
     /// size prefix, starting at the request header.
@@ -39,6 +32,13 @@ internal static class ProduceCodec
         var batches = new List<ProducedBatch>();
         transactionalId = ReadPartitionRecords(frame, version, (topic, partition, records) => ReadBatches(topic, partition, records, batches));
         return batches;
+    }
+
+    /// <summary>The transactional id of a Produce request (without its size prefix), its batches left unread.</summary>
+    public static string? ReadTransactionalId(ReadOnlySpan<byte> frame, short version)
+    {
+        var flexible = version >= FirstFlexibleVersion;
+        return WireReader.AtRequestBody(frame, flexible).ReadString(flexible);
     }
 
     /// <summary>Calls <paramref name="visit"/> with each partition's records field (unless null) of a Produce request
@@ -93,13 +93,12 @@ internal static class ProduceCodec
     /// <summary>Every v2 batch in a partition's records field (a producer sends one; more are tolerated).</summary>
     public static void ReadBatches(string topic, int partition, ReadOnlySpan<byte> records, List<ProducedBatch> into)
     {
-        while (records.Length >= BatchHeaderSize)
+        while (records.Length >= RecordBatch.HeaderSize)
         {
-            var header = new WireReader(records[BatchLengthOffset..]);
-            var size = 12 + header.ReadInt32(); // base offset and length fields come before what the length counts
-            if (records[MagicOffset] != 2 || size < BatchHeaderSize || size > records.Length)
+            var size = RecordBatch.Size(records);
+            if (RecordBatch.Magic(records) != 2 || size < RecordBatch.HeaderSize || size > records.Length)
             {
-                throw new FormatException($"{topic}[{partition}]: not a complete v2 record batch (magic {records[MagicOffset]}, size {size}, {records.Length} bytes).");
+                throw new FormatException($"{topic}[{partition}]: not a complete v2 record batch (magic {RecordBatch.Magic(records)}, size {size}, {records.Length} bytes).");
             }
 
             into.Add(ReadBatch(topic, partition, records[..size]));
@@ -109,23 +108,18 @@ internal static class ProduceCodec
 
     private static ProducedBatch ReadBatch(string topic, int partition, ReadOnlySpan<byte> batch)
     {
-        // attributes (int16) and lastOffsetDelta (int32) are adjacent.
-        var r = new WireReader(batch[AttributesOffset..]);
-        var attributes = r.ReadInt16();
-        var lastOffsetDelta = r.ReadInt32();
-        r = new WireReader(batch[ProducerIdOffset..]);
-        var producerId = r.ReadInt64();
-        var epoch = r.ReadInt16();
-        var baseSequence = r.ReadInt32();
-        var count = r.ReadInt32();
+        var attributes = RecordBatch.Attributes(batch);
+        var producerId = RecordBatch.ProducerId(batch);
+        var baseSequence = RecordBatch.BaseSequence(batch);
+        var count = RecordBatch.RecordCount(batch);
 
         var codec = attributes & 0x07;
         var recordBytes = codec switch
         {
-            0 => batch[BatchHeaderSize..],
+            0 => batch[RecordBatch.HeaderSize..],
             // gzip needs nothing beyond the runtime; snappy, lz4 and zstd would need packages the test
             // kit does not take on, so their records stay opaque (counted, not decoded).
-            1 => Gunzip(batch[BatchHeaderSize..]),
+            1 => Gunzip(batch[RecordBatch.HeaderSize..]),
             _ => default,
         };
         var decoded = codec is 0 or 1;
@@ -139,10 +133,10 @@ internal static class ProduceCodec
             }
         }
 
-        return new ProducedBatch(topic, partition, producerId, epoch, baseSequence, count, records)
+        return new ProducedBatch(topic, partition, producerId, RecordBatch.Epoch(batch), baseSequence, count, records)
         {
             IsCompressed = !decoded,
-            LastOffsetDelta = lastOffsetDelta,
+            LastOffsetDelta = RecordBatch.LastOffsetDelta(batch),
             Attributes = attributes,
         };
     }

@@ -297,7 +297,7 @@ public sealed class TransactionFront
         {
             case TxnWire.InitProducerId:
             {
-                var (error, pid, epoch) = TxnWire.ReadInitProducerIdResponse(frame, request.Version);
+                var (error, pid, epoch) = TxnWire.ReadInitProducerIdResponse(frame.AsSpan(4), request.Version);
                 if (error == 0)
                 {
                     lock (_gate)
@@ -311,11 +311,12 @@ public sealed class TransactionFront
 
             case TxnWire.AddPartitionsToTxn:
             {
-                var added = TxnWire.ReadPartitionErrors(frame, request.ApiKey, request.Version).Where(p => p.Error == 0).ToList();
+                // Before v4 (all the front reads) the answer has no top-level error.
+                var added = TxnWire.ReadAddPartitionsToTxnResponse(frame.AsSpan(4), request.Version, out _).Where(p => p.Error == 0).ToList();
                 lock (_gate)
                 {
                     var s = State(id);
-                    foreach (var (topic, partition, _) in added)
+                    foreach (var (_, topic, partition, _) in added)
                     {
                         s.Ongoing = true;
                         s.Partitions.Add((topic, partition));
@@ -326,7 +327,7 @@ public sealed class TransactionFront
             }
 
             case TxnWire.AddOffsetsToTxn:
-                if (TxnWire.ReadThrottleThenError(frame, request.ApiKey, request.Version) == 0)
+                if (TxnWire.ReadThrottleThenError(frame.AsSpan(4), request.ApiKey, request.Version).Error == 0)
                 {
                     lock (_gate)
                     {
@@ -338,7 +339,7 @@ public sealed class TransactionFront
 
             case TxnWire.TxnOffsetCommit:
             {
-                var accepted = TxnWire.ReadPartitionErrors(frame, request.ApiKey, request.Version).Where(p => p.Error == 0).Select(p => (p.Topic, p.Partition)).ToHashSet();
+                var accepted = TxnWire.ReadPartitionErrors(frame.AsSpan(4), request.ApiKey, request.Version).Where(p => p.Error == 0).Select(p => (p.Topic, p.Partition)).ToHashSet();
                 lock (_gate)
                 {
                     var s = State(id);
@@ -360,7 +361,7 @@ public sealed class TransactionFront
 
             case TxnWire.EndTxn:
             {
-                if (TxnWire.ReadThrottleThenError(frame, request.ApiKey, request.Version) != 0)
+                if (TxnWire.ReadThrottleThenError(frame.AsSpan(4), request.ApiKey, request.Version).Error != 0)
                 {
                     return;
                 }
@@ -419,7 +420,7 @@ public sealed class TransactionFront
             try
             {
                 var answer = await RoundTripAsync(broker, TxnWire.EndTxnRequest(NextCorrelation(), id, producerId, epoch, commit: false), ct).ConfigureAwait(false);
-                error = TxnWire.ReadThrottleThenError(answer, TxnWire.EndTxn, 1);
+                error = TxnWire.ReadThrottleThenError(answer.AsSpan(4), TxnWire.EndTxn, 1).Error;
             }
             catch (Exception e) when (e is IOException or SocketException or FormatException or OperationCanceledException)
             {
@@ -442,7 +443,7 @@ public sealed class TransactionFront
         try
         {
             var answer = await RoundTripAsync(broker, TxnWire.InitProducerIdRequest(NextCorrelation(), id, request.TimeoutMs, producerId, epoch), ct).ConfigureAwait(false);
-            var (error, newPid, newEpoch) = TxnWire.ReadInitProducerIdResponse(answer, 3);
+            var (error, newPid, newEpoch) = TxnWire.ReadInitProducerIdResponse(answer.AsSpan(4), 3);
             lock (_gate)
             {
                 if (error == 0)
@@ -485,7 +486,7 @@ public sealed class TransactionFront
             var request = TxnWire.OffsetCommitRequest(NextCorrelation(), group, offsets.GenerationId, offsets.MemberId, offsets.ByPartition.Values);
             var answer = await RoundTripAsync(target ?? broker, request, ct).ConfigureAwait(false);
             Interlocked.Increment(ref _offsetCommits);
-            foreach (var (topic, partition, error) in TxnWire.ReadPartitionErrors(answer, TxnWire.OffsetCommit, 2, hasThrottle: false).Where(e => e.Error != 0))
+            foreach (var (topic, partition, error) in TxnWire.ReadPartitionErrors(answer.AsSpan(4), TxnWire.OffsetCommit, 2, hasThrottle: false).Where(e => e.Error != 0))
             {
                 _errors.Enqueue($"OffsetCommit of group {group} (generation {offsets.GenerationId}, member '{offsets.MemberId}') for {topic}[{partition}] answered error {error}");
             }

@@ -32,7 +32,6 @@ namespace Samsa.Testing.Proxy;
 /// </remarks>
 public sealed class TransactionOracle
 {
-    private const short ProduceKey = 0;
     private const short FirstImplicitAddProduceVersion = 12; // KIP-890 part 2 (transactions version 2)
 
     private readonly Lock _gate = new();
@@ -58,29 +57,27 @@ public sealed class TransactionOracle
             return;
         }
 
-        var apiKey = (short)((request[0] << 8) | request[1]);
-        if (apiKey is not (ProduceKey or TxnCodec.InitProducerIdKey or TxnCodec.AddPartitionsToTxnKey or TxnCodec.AddOffsetsToTxnKey
-            or TxnCodec.EndTxnKey or TxnCodec.TxnOffsetCommitKey))
+        var header = new WireReader(request);
+        var apiKey = header.ReadInt16();
+        if (apiKey is not (TxnWire.Produce or TxnWire.InitProducerId or TxnWire.AddPartitionsToTxn or TxnWire.AddOffsetsToTxn
+            or TxnWire.EndTxn or TxnWire.TxnOffsetCommit))
         {
             return;
         }
 
-        var r = new WireReader(request);
-        var header = TxnCodec.ReadHeader(ref r);
+        var version = header.ReadInt16();
+        var correlationId = header.ReadInt32();
         lock (_gate)
         {
-            Pending? pending = header.ApiKey switch
+            Pending? pending = apiKey switch
             {
-                ProduceKey => ProduceRequest(request, header.Version),
-                TxnCodec.InitProducerIdKey => InitProducerIdRequest(ref r, header.Version),
-                TxnCodec.AddPartitionsToTxnKey => AddPartitionsRequest(ref r, header.Version),
-                TxnCodec.AddOffsetsToTxnKey => AddOffsetsRequest(ref r, header.Version),
-                TxnCodec.EndTxnKey => EndTxnRequest(ref r, header.Version),
-                _ => TxnOffsetCommitRequest(ref r, header.Version),
+                TxnWire.Produce => ProduceRequest(request, version),
+                TxnWire.AddPartitionsToTxn => AddPartitionsRequest(TxnWire.ReadAddPartitionsToTxn(request, version)),
+                _ => CoordinatorRequest(TxnWire.ReadCoordinatorRequest(request, apiKey, version)),
             };
             if (pending is not null)
             {
-                _pending[(connectionId, header.CorrelationId)] = pending with { ApiKey = header.ApiKey, Version = header.Version };
+                _pending[(connectionId, correlationId)] = pending with { ApiKey = apiKey, Version = version };
             }
         }
     }
@@ -106,27 +103,25 @@ public sealed class TransactionOracle
                 return;
             }
 
-            var r = new WireReader(response);
-            _ = TxnCodec.ReadResponseHeader(ref r, pending.ApiKey, pending.Version);
             switch (pending.ApiKey)
             {
-                case ProduceKey:
+                case TxnWire.Produce:
                     ProduceResponse(pending, response);
                     break;
-                case TxnCodec.InitProducerIdKey:
-                    InitProducerIdResponse(pending, ref r);
+                case TxnWire.InitProducerId:
+                    InitProducerIdResponse(pending, response);
                     break;
-                case TxnCodec.AddPartitionsToTxnKey:
-                    AddPartitionsResponse(pending, ref r);
+                case TxnWire.AddPartitionsToTxn:
+                    AddPartitionsResponse(pending, response);
                     break;
-                case TxnCodec.AddOffsetsToTxnKey:
-                    AddOffsetsResponse(pending, ref r);
+                case TxnWire.AddOffsetsToTxn:
+                    AddOffsetsResponse(pending, response);
                     break;
-                case TxnCodec.EndTxnKey:
-                    EndTxnResponse(pending, ref r);
+                case TxnWire.EndTxn:
+                    EndTxnResponse(pending, response);
                     break;
                 default:
-                    TxnOffsetCommitResponse(pending, ref r);
+                    TxnOffsetCommitResponse(pending, response);
                     break;
             }
         }
@@ -249,7 +244,7 @@ public sealed class TransactionOracle
         }
 
         // Cheap exit for the common case: nothing transactional has been seen.
-        if (_producers.Count == 0 && !HasTransactionalId(request, version))
+        if (_producers.Count == 0 && ProduceCodec.ReadTransactionalId(request, version) is null)
         {
             return null;
         }
@@ -262,13 +257,6 @@ public sealed class TransactionOracle
         }
 
         return owners.Any(o => o is not null) ? new Pending { Batches = batches, Owners = owners } : null;
-    }
-
-    private static bool HasTransactionalId(ReadOnlySpan<byte> request, short version)
-    {
-        var r = new WireReader(request);
-        _ = TxnCodec.ReadHeader(ref r);
-        return r.ReadString(version >= ProduceCodec.FirstFlexibleVersion) is not null;
     }
 
     /// <summary>Applies the batch rules; returns the transaction the batch belongs to (null: not transactional).</summary>
@@ -347,23 +335,28 @@ public sealed class TransactionOracle
         return current;
     }
 
-    private static Pending InitProducerIdRequest(ref WireReader r, short version)
+    /// <summary>Applies InitProducerId, AddOffsetsToTxn, EndTxn or TxnOffsetCommit (null: none of them).</summary>
+    private Pending? CoordinatorRequest(TxnRequest? request) => request?.ApiKey switch
     {
-        var (id, _, _) = TxnCodec.ReadInitProducerIdRequest(ref r, version);
-        return new Pending { TransactionalId = id };
-    }
+        TxnWire.InitProducerId => new Pending { TransactionalId = request.TransactionalId },
+        TxnWire.AddOffsetsToTxn => AddOffsetsRequest(request),
+        TxnWire.EndTxn => EndTxnRequest(request),
+        TxnWire.TxnOffsetCommit => TxnOffsetCommitRequest(request),
+        _ => null,
+    };
 
-    private Pending AddPartitionsRequest(ref WireReader r, short version)
+    private Pending AddPartitionsRequest(List<TxnRequest> transactions)
     {
-        var transactions = TxnCodec.ReadAddPartitionsRequest(ref r, version);
         var pending = new Pending();
-        foreach (var (id, pid, epoch, verifyOnly, partitions) in transactions)
+        foreach (var request in transactions)
         {
-            if (verifyOnly)
+            if (request.VerifyOnly)
             {
                 continue; // a broker's check, not a client's add
             }
 
+            var (id, pid, epoch) = (request.TransactionalId ?? "", request.ProducerId, request.Epoch);
+            List<TopicPartition> partitions = [.. request.Partitions.Select(p => new TopicPartition(p.Topic, p.Partition))];
             var producer = Producer(id);
             if (producer.IsZombie(pid, epoch))
             {
@@ -382,9 +375,9 @@ public sealed class TransactionOracle
         return pending;
     }
 
-    private Pending? AddOffsetsRequest(ref WireReader r, short version)
+    private Pending? AddOffsetsRequest(TxnRequest request)
     {
-        var (id, pid, epoch, group) = TxnCodec.ReadAddOffsetsRequest(ref r, version);
+        var (id, pid, epoch, group) = (request.TransactionalId ?? "", request.ProducerId, request.Epoch, request.GroupId ?? "");
         var producer = Producer(id);
         if (producer.IsZombie(pid, epoch))
         {
@@ -395,9 +388,9 @@ public sealed class TransactionOracle
         return new Pending { TransactionalId = id, Transaction = txn, GroupId = group };
     }
 
-    private Pending? EndTxnRequest(ref WireReader r, short version)
+    private Pending? EndTxnRequest(TxnRequest request)
     {
-        var (id, pid, epoch, committed) = TxnCodec.ReadEndTxnRequest(ref r, version);
+        var (id, pid, epoch, committed) = (request.TransactionalId ?? "", request.ProducerId, request.Epoch, request.Commit);
         var producer = Producer(id);
         if (producer.IsZombie(pid, epoch))
         {
@@ -423,13 +416,13 @@ public sealed class TransactionOracle
         txn.EndRequested = true;
         txn.CommitRequested = committed;
         txn.Outcome = TransactionOutcome.Ending;
-        txn.UsesVersion2 |= version >= 5;
+        txn.UsesVersion2 |= request.Version >= 5;
         return new Pending { TransactionalId = id, Transaction = txn };
     }
 
-    private Pending? TxnOffsetCommitRequest(ref WireReader r, short version)
+    private Pending? TxnOffsetCommitRequest(TxnRequest request)
     {
-        var (id, group, pid, epoch, offsets) = TxnCodec.ReadTxnOffsetCommitRequest(ref r, version);
+        var (id, group, pid, epoch, version) = (request.TransactionalId ?? "", request.GroupId ?? "", request.ProducerId, request.Epoch, request.Version);
         var producer = Producer(id);
         if (producer.IsZombie(pid, epoch))
         {
@@ -451,7 +444,13 @@ public sealed class TransactionOracle
             Violation(txn, $"TxnOffsetCommit v{version} for group '{group}' sent before AddOffsetsToTxn for that group was answered without error in this transaction.");
         }
 
-        return new Pending { TransactionalId = id, Transaction = txn, GroupId = group, Offsets = offsets };
+        return new Pending
+        {
+            TransactionalId = id,
+            Transaction = txn,
+            GroupId = group,
+            Offsets = [.. request.Offsets.Select(o => (new TopicPartition(o.Topic, o.Partition), o.Offset))],
+        };
     }
 
     // ---- answers ----
@@ -483,9 +482,9 @@ public sealed class TransactionOracle
         }
     }
 
-    private void InitProducerIdResponse(Pending pending, ref WireReader r)
+    private void InitProducerIdResponse(Pending pending, ReadOnlySpan<byte> response)
     {
-        var (error, pid, epoch) = TxnCodec.ReadInitProducerIdResponse(ref r);
+        var (error, pid, epoch) = TxnWire.ReadInitProducerIdResponse(response, pending.Version);
         if (error != 0 || pending.TransactionalId is not { } id)
         {
             return;
@@ -520,9 +519,9 @@ public sealed class TransactionOracle
         }
     }
 
-    private static void AddPartitionsResponse(Pending pending, ref WireReader r)
+    private static void AddPartitionsResponse(Pending pending, ReadOnlySpan<byte> response)
     {
-        var results = TxnCodec.ReadAddPartitionsResponse(ref r, pending.Version, out var topLevelError);
+        var results = TxnWire.ReadAddPartitionsToTxnResponse(response, pending.Version, out var topLevelError);
         foreach (var (id, txn, partitions) in pending.Adds)
         {
             foreach (var tp in partitions)
@@ -530,7 +529,7 @@ public sealed class TransactionOracle
                 var error = topLevelError;
                 if (error == 0)
                 {
-                    var match = results.FindIndex(x => (x.TransactionalId is null || x.TransactionalId == id) && x.Partition == tp);
+                    var match = results.FindIndex(x => (x.TransactionalId is null || x.TransactionalId == id) && x.Topic == tp.Topic && x.Partition == tp.Partition);
                     error = match < 0 ? (short)-1 : results[match].Error;
                 }
 
@@ -542,18 +541,18 @@ public sealed class TransactionOracle
         }
     }
 
-    private static void AddOffsetsResponse(Pending pending, ref WireReader r)
+    private static void AddOffsetsResponse(Pending pending, ReadOnlySpan<byte> response)
     {
-        var (error, _, _) = TxnCodec.ReadErrorResponse(ref r, TxnCodec.AddOffsetsToTxnKey, pending.Version);
+        var (error, _, _) = TxnWire.ReadThrottleThenError(response, TxnWire.AddOffsetsToTxn, pending.Version);
         if (error == 0 && pending.Transaction is { } txn && pending.GroupId is { } group)
         {
             txn.GroupsAdded.Add(group);
         }
     }
 
-    private void EndTxnResponse(Pending pending, ref WireReader r)
+    private void EndTxnResponse(Pending pending, ReadOnlySpan<byte> response)
     {
-        var (error, pid, epoch) = TxnCodec.ReadErrorResponse(ref r, TxnCodec.EndTxnKey, pending.Version);
+        var (error, pid, epoch) = TxnWire.ReadThrottleThenError(response, TxnWire.EndTxn, pending.Version);
         if (pending.Transaction is not { } txn || pending.TransactionalId is not { } id)
         {
             return;
@@ -599,9 +598,9 @@ public sealed class TransactionOracle
         }
     }
 
-    private static void TxnOffsetCommitResponse(Pending pending, ref WireReader r)
+    private static void TxnOffsetCommitResponse(Pending pending, ReadOnlySpan<byte> response)
     {
-        var results = TxnCodec.ReadTxnOffsetCommitResponse(ref r, pending.Version);
+        var results = TxnWire.ReadPartitionErrors(response, TxnWire.TxnOffsetCommit, pending.Version);
         if (pending.Transaction is not { } txn || pending.GroupId is not { } group)
         {
             return;
@@ -614,7 +613,7 @@ public sealed class TransactionOracle
 
         foreach (var (tp, offset) in pending.Offsets)
         {
-            var match = results.FindIndex(x => x.Partition == tp);
+            var match = results.FindIndex(x => x.Topic == tp.Topic && x.Partition == tp.Partition);
             if (match >= 0 && results[match].Error == 0)
             {
                 offsets[tp] = offset;

@@ -40,12 +40,8 @@ internal static class TxnAdmin
         Int64(body, producerId);
         Int16(body, epoch);
         body.Add(0); // tagged fields
-        var answer = await CallAsync(port, apiKey: 22, version: 3, flexible: true, body, ct).ConfigureAwait(false);
-        var r = new WireReader(answer);
-        _ = r.ReadInt32(); // correlation id
-        r.SkipTaggedFields(); // response header v1
-        _ = r.ReadInt32(); // throttle
-        return (r.ReadInt16(), r.ReadInt64(), r.ReadInt16());
+        var answer = await CallAsync(port, TxnWire.InitProducerId, version: 3, flexible: true, body, ct).ConfigureAwait(false);
+        return TxnWire.ReadInitProducerIdResponse(answer, 3);
     }
 
     private static async Task<byte[]> CallAsync(int port, short apiKey, short version, bool flexible, List<byte> body, CancellationToken ct)

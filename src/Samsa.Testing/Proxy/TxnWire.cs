@@ -12,7 +12,8 @@ internal readonly record struct TxnBatch(string Topic, int Partition, short Attr
 internal readonly record struct TxnOffset(string Topic, int Partition, long Offset, string? Metadata);
 
 /// <summary>The fields of the coordinator requests (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
-/// TxnOffsetCommit) the front needs; <see cref="Partitions"/> and <see cref="Offsets"/> only where the request has them.</summary>
+/// TxnOffsetCommit) the front and the oracle need; <see cref="Partitions"/> and <see cref="Offsets"/> only where the request
+/// has them.</summary>
 internal sealed record TxnRequest(short ApiKey, short Version, string? TransactionalId, long ProducerId, short Epoch)
 {
     public int TimeoutMs { get; init; }
@@ -25,15 +26,22 @@ internal sealed record TxnRequest(short ApiKey, short Version, string? Transacti
 
     public string MemberId { get; init; } = "";
 
+    /// <summary>AddPartitionsToTxn v4+ (KIP-890): a broker asking whether the partitions are in the transaction, not
+    /// a producer adding them.</summary>
+    public bool VerifyOnly { get; init; }
+
     public List<(string Topic, int Partition)> Partitions { get; init; } = [];
 
     public List<TxnOffset> Offsets { get; init; } = [];
 }
 
 /// <summary>
-/// The wire forms the transaction front reads and writes, by hand from Apache Kafka's JSON message definitions
-/// (InitProducerId, AddPartitionsToTxn v0-3, AddOffsetsToTxn, EndTxn, TxnOffsetCommit, Produce, OffsetCommit v2):
-/// just the fields it needs, independent of Samsa's generated code.
+/// The wire forms the transaction front and the <see cref="TransactionOracle"/> read, and those the front writes, by hand
+/// from Apache Kafka's JSON message definitions (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
+/// TxnOffsetCommit, Produce, OffsetCommit v2): just the fields they need, independent of Samsa's generated code.
+/// Frames are read without their size prefix. Versions above the definitions are read with the layout of the highest
+/// one (KIP-890: TxnOffsetCommit v5 and Produce v12 only announce new broker behaviour; EndTxn v5 adds the producer id
+/// and epoch to its answer, which the JSON already lists).
 /// </summary>
 internal static class TxnWire
 {
@@ -52,10 +60,13 @@ internal static class TxnWire
     public const short TransactionalBit = 0x10;
     public const short ControlBit = 0x20;
 
-    /// <summary>The version from which each coordinator API is flexible (compact strings, tagged fields).</summary>
+    /// <summary>AddPartitionsToTxn v4 (KIP-890) batches several transactions in one request, for brokers.</summary>
+    private const short FirstBatchedAddPartitionsVersion = 4;
+
+    /// <summary>The version from which each API is flexible (compact strings, tagged fields).</summary>
     public static bool IsFlexible(short apiKey, short version) => apiKey switch
     {
-        Produce => version >= 9,
+        Produce => version >= ProduceCodec.FirstFlexibleVersion,
         Fetch => version >= 12,
         ListOffsets => version >= 6,
         OffsetCommit => version >= 8,
@@ -80,14 +91,15 @@ internal static class TxnWire
                 }
 
                 batches.Add(new TxnBatch(topic, partition, RecordBatch.Attributes(records), RecordBatch.ProducerId(records),
-                    RecordBatch.Epoch(records), BinaryPrimitives.ReadInt32BigEndian(records[23..])));
+                    RecordBatch.Epoch(records), RecordBatch.LastOffsetDelta(records)));
                 records = records[size..];
             }
         });
         return batches;
     }
 
-    /// <summary>Reads one of the coordinator requests; null for an API or version the front does not read.</summary>
+    /// <summary>Reads one of the coordinator requests; null for another API, and for AddPartitionsToTxn v4+, which carries
+    /// several transactions (<see cref="ReadAddPartitionsToTxn"/>).</summary>
     public static TxnRequest? ReadCoordinatorRequest(ReadOnlySpan<byte> frame, short apiKey, short version)
     {
         var flexible = IsFlexible(apiKey, version);
@@ -103,12 +115,8 @@ internal static class TxnWire
                 return new TxnRequest(apiKey, version, id, pid, epoch) { TimeoutMs = timeout };
             }
 
-            case AddPartitionsToTxn when version <= 3:
-            {
-                var request = new TxnRequest(apiKey, version, r.ReadString(flexible), r.ReadInt64(), r.ReadInt16());
-                r.ReadTopics(flexible, (ref WireReader r, string topic) => request.Partitions.Add((topic, r.ReadInt32())));
-                return request;
-            }
+            case AddPartitionsToTxn when version < FirstBatchedAddPartitionsVersion:
+                return ReadAddPartitionsTransaction(ref r, version, flexible);
 
             case AddOffsetsToTxn:
                 return new TxnRequest(apiKey, version, r.ReadString(flexible), r.ReadInt64(), r.ReadInt16()) { GroupId = r.ReadString(flexible) };
@@ -147,42 +155,106 @@ internal static class TxnWire
         }
     }
 
+    /// <summary>The transactions of an AddPartitionsToTxn request: one before v4, a list from v4.</summary>
+    public static List<TxnRequest> ReadAddPartitionsToTxn(ReadOnlySpan<byte> frame, short version)
+    {
+        var flexible = IsFlexible(AddPartitionsToTxn, version);
+        var r = WireReader.AtRequestBody(frame, flexible);
+        if (version < FirstBatchedAddPartitionsVersion)
+        {
+            return [ReadAddPartitionsTransaction(ref r, version, flexible)];
+        }
+
+        var transactions = new List<TxnRequest>();
+        var count = r.ReadArrayLength(flexible);
+        for (var i = 0; i < count; i++)
+        {
+            transactions.Add(ReadAddPartitionsTransaction(ref r, version, flexible));
+            r.SkipTaggedFields();
+        }
+
+        return transactions;
+    }
+
+    private static TxnRequest ReadAddPartitionsTransaction(ref WireReader r, short version, bool flexible)
+    {
+        var request = new TxnRequest(AddPartitionsToTxn, version, r.ReadString(flexible), r.ReadInt64(), r.ReadInt16())
+        {
+            VerifyOnly = version >= FirstBatchedAddPartitionsVersion && r.ReadInt8() != 0,
+        };
+        r.ReadTopics(flexible, (ref WireReader r, string topic) => request.Partitions.Add((topic, r.ReadInt32())));
+        return request;
+    }
+
     /// <summary>Error code, producer id and epoch of an InitProducerId answer.</summary>
     public static (short Error, long ProducerId, short Epoch) ReadInitProducerIdResponse(ReadOnlySpan<byte> frame, short version)
     {
-        var r = WireReader.AtResponseBody(frame[4..], IsFlexible(InitProducerId, version));
+        var r = WireReader.AtResponseBody(frame, IsFlexible(InitProducerId, version));
         _ = r.ReadInt32(); // throttle
         return (r.ReadInt16(), r.ReadInt64(), r.ReadInt16());
     }
 
-    /// <summary>The error code of an answer whose body is throttle_time_ms then error_code (EndTxn, AddOffsetsToTxn).</summary>
-    public static short ReadThrottleThenError(ReadOnlySpan<byte> frame, short apiKey, short version)
+    /// <summary>The error code of an answer whose body is throttle_time_ms then error_code (EndTxn, AddOffsetsToTxn); for
+    /// EndTxn v5+ (KIP-890) also the producer id and the epoch of the next transaction, else -1.</summary>
+    public static (short Error, long ProducerId, short Epoch) ReadThrottleThenError(ReadOnlySpan<byte> frame, short apiKey, short version)
     {
-        var r = WireReader.AtResponseBody(frame[4..], IsFlexible(apiKey, version));
-        _ = r.ReadInt32();
-        return r.ReadInt16();
+        var r = WireReader.AtResponseBody(frame, IsFlexible(apiKey, version));
+        _ = r.ReadInt32(); // throttle
+        var error = r.ReadInt16();
+        return apiKey == EndTxn && version >= 5 && r.Remaining >= 10 ? (error, r.ReadInt64(), r.ReadInt16()) : (error, -1, -1);
     }
 
-    /// <summary>The per-partition errors of an answer shaped throttle, [name, [partition, error]] (AddPartitionsToTxn v0-3,
-    /// TxnOffsetCommit; OffsetCommit v2 without the throttle).</summary>
+    /// <summary>Per partition the error code of an AddPartitionsToTxn answer: from v4 of every transaction, keyed by
+    /// transactional id (null before v4). <paramref name="topLevelError"/> (v4+, else 0) applies to every partition.</summary>
+    public static List<(string? TransactionalId, string Topic, int Partition, short Error)> ReadAddPartitionsToTxnResponse(
+        ReadOnlySpan<byte> frame, short version, out short topLevelError)
+    {
+        var flexible = IsFlexible(AddPartitionsToTxn, version);
+        var r = WireReader.AtResponseBody(frame, flexible);
+        _ = r.ReadInt32(); // throttle
+        var result = new List<(string?, string, int, short)>();
+        topLevelError = 0;
+        if (version < FirstBatchedAddPartitionsVersion)
+        {
+            ReadTopicErrors(ref r, flexible, (topic, partition, error) => result.Add((null, topic, partition, error)));
+            return result;
+        }
+
+        topLevelError = r.ReadInt16();
+        var count = r.ReadArrayLength(flexible);
+        for (var i = 0; i < count; i++)
+        {
+            var id = r.ReadString(flexible);
+            ReadTopicErrors(ref r, flexible, (topic, partition, error) => result.Add((id, topic, partition, error)));
+            r.SkipTaggedFields();
+        }
+
+        return result;
+    }
+
+    /// <summary>The per-partition errors of an answer shaped throttle, [name, [partition, error]] (TxnOffsetCommit;
+    /// OffsetCommit v2 without the throttle).</summary>
     public static List<(string Topic, int Partition, short Error)> ReadPartitionErrors(ReadOnlySpan<byte> frame, short apiKey, short version, bool hasThrottle = true)
     {
         var flexible = IsFlexible(apiKey, version);
-        var r = WireReader.AtResponseBody(frame[4..], flexible);
+        var r = WireReader.AtResponseBody(frame, flexible);
         if (hasThrottle)
         {
             _ = r.ReadInt32();
         }
 
         var result = new List<(string, int, short)>();
-        r.ReadTopics(flexible, (ref WireReader r, string topic) =>
-        {
-            result.Add((topic, r.ReadInt32(), r.ReadInt16()));
-            r.SkipTaggedFieldsIf(flexible);
-        });
-
+        ReadTopicErrors(ref r, flexible, (topic, partition, error) => result.Add((topic, partition, error)));
         return result;
     }
+
+    /// <summary>Reads [name, [partition, error]], handing each partition's error to <paramref name="add"/>.</summary>
+    private static void ReadTopicErrors(ref WireReader r, bool flexible, Action<string, int, short> add) =>
+        r.ReadTopics(flexible, (ref WireReader r, string topic) =>
+        {
+            add(topic, r.ReadInt32(), r.ReadInt16());
+            r.SkipTaggedFieldsIf(flexible);
+        });
 
     /// <summary>An InitProducerId answer in <paramref name="version"/>, with its size prefix.</summary>
     public static byte[] InitProducerIdResponse(int correlationId, short version, short error, long producerId, short epoch)
@@ -362,11 +434,17 @@ internal static class RecordBatch
 
     public static short Attributes(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt16BigEndian(batch[AttributesOffset..]);
 
-    public static long LastOffset(ReadOnlySpan<byte> batch) => BaseOffset(batch) + BinaryPrimitives.ReadInt32BigEndian(batch[23..]);
+    public static int LastOffsetDelta(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt32BigEndian(batch[23..]);
+
+    public static long LastOffset(ReadOnlySpan<byte> batch) => BaseOffset(batch) + LastOffsetDelta(batch);
 
     public static long ProducerId(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt64BigEndian(batch[43..]);
 
     public static short Epoch(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt16BigEndian(batch[51..]);
+
+    public static int BaseSequence(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt32BigEndian(batch[53..]);
+
+    public static int RecordCount(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt32BigEndian(batch[57..]);
 
     public static uint Crc(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadUInt32BigEndian(batch[CrcOffset..]);
 
