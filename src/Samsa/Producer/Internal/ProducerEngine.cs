@@ -44,6 +44,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     // Buffers of batches that grew under backlog, and of compressed batches; a quarter of buffer.memory
     // at most is kept for reuse (see BatchBufferPool).
     private readonly BatchBufferPool _batchBuffers;
+    private readonly DeliveryChunks _deliveryChunks;
 
     /// <summary>Where records that wait for memory or metadata keep their bytes.</summary>
     public PendingBytesArena PendingBytes { get; }
@@ -82,6 +83,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Memory = new BufferMemory(options.BufferMemory);
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         _batchBuffers = new BatchBufferPool(options.BufferMemory);
+        _deliveryChunks = new DeliveryChunks(options.BufferMemory);
         PendingBytes = new PendingBytesArena(_batchBuffers, keptBytes: options.BufferMemory);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff, loggers.Producer, transactional: options.TransactionalId is not null) : null;
         Transactions = options.TransactionalId is not null ? new TransactionManager(this, Identity!, loggers.Producer) : null;
@@ -223,7 +225,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
         if (reused is null)
         {
-            return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs, _batchBuffers);
+            return new(partition, Math.Min(Options.BatchSize, 1 << 20), MonotonicClock.NowMs, _batchBuffers, _deliveryChunks);
         }
 
         reused.Reuse(partition, MonotonicClock.NowMs);

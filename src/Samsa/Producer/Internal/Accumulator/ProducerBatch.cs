@@ -39,7 +39,7 @@ internal enum BatchState
 /// Every field that says where the batch stands (state, sequence, flags) is read and written under
 /// its partition's lock; the encoded bytes are touched only by the sender that holds the batch.
 /// </remarks>
-internal sealed class ProducerBatch(PartitionAccumulator partition, int initialCapacity, long createdTicks, System.Buffers.ArrayPool<byte>? buffers = null) : IDisposable
+internal sealed class ProducerBatch(PartitionAccumulator partition, int initialCapacity, long createdTicks, System.Buffers.ArrayPool<byte>? buffers = null, DeliveryChunks? deliveryChunks = null) : IDisposable
 {
     private List<FlushWaiter>? _flushWaiters;
     private ProducerIdAndEpoch _sealedIdentity = ProducerIdAndEpoch.None;
@@ -49,8 +49,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
 
     public RecordBatchBuilder Builder { get; } = new(initialCapacity, buffers);
 
-    // Sized for records of about 100 bytes, so a typical batch never regrows its list.
-    public List<PendingDelivery> Deliveries { get; } = new(Math.Max(16, initialCapacity / 100));
+    public DeliveryList Deliveries { get; } = new(deliveryChunks ?? new DeliveryChunks(0));
 
     /// <summary>When the first record went in; linger and delivery.timeout.ms count from here.</summary>
     public long CreatedTicks { get; private set; } = createdTicks;
@@ -125,8 +124,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     {
         var keep = Builder.RecordCount / 2;
         Builder.MoveRecordsTo(tail.Builder, keep);
-        tail.Deliveries.AddRange(CollectionsMarshal.AsSpan(Deliveries)[keep..]);
-        Deliveries.RemoveRange(keep, Deliveries.Count - keep);
+        Deliveries.MoveTailTo(tail.Deliveries, keep);
 
         // The reservation follows the bytes, so buffer.memory is given back as each half is reported.
         var tailShare = (int)((long)ReservedBytes * tail.Builder.SizeInBytes / (Builder.SizeInBytes + tail.Builder.SizeInBytes));
