@@ -46,6 +46,7 @@ internal sealed class RecordBatchBuilder : IDisposable
     private PooledBufferWriter? _compressed;
     private long _maxTimestamp;
     private bool _sealed;
+    private bool _disposed;
 
     /// <param name="initialCapacity">The buffer's starting size; it grows as records need.</param>
     /// <param name="pool">Where the record and compression buffers come from; <see cref="ArrayPool{T}.Shared"/> when null.</param>
@@ -68,30 +69,23 @@ internal sealed class RecordBatchBuilder : IDisposable
     /// <summary>The largest record timestamp so far (timestamps may go backwards).</summary>
     public long MaxTimestamp => _maxTimestamp;
 
-    /// <summary>Empties the builder for the next batch; what <see cref="Seal"/> returned becomes invalid.</summary>
+    /// <summary>
+    /// Empties the builder for the next batch; what <see cref="Seal"/> returned becomes invalid. After
+    /// <see cref="ReleaseBuffers"/> it takes a buffer of the initial size from the pool again.
+    /// </summary>
     public void Reset()
     {
-        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_buffer.Length == 0)
+        {
+            _buffer = _pool.Rent(_initialCapacity);
+        }
+
         _length = HeaderSize;
         RecordCount = 0;
         FirstTimestamp = 0;
         _maxTimestamp = 0;
         _sealed = false;
-
-        // A huge record, or a batch grown under backlog, must not pin a large array to a pooled
-        // batch: the pool holds many batches, and buffer.memory bounds only what is in use.
-        if (_buffer.Length > 4 * _initialCapacity)
-        {
-            _pool.Return(_buffer);
-            _buffer = _pool.Rent(_initialCapacity);
-        }
-
-        if (_compressed is { Capacity: var capacity } && capacity > 4 * _initialCapacity)
-        {
-            _compressed.Dispose();
-            _compressed = null;
-        }
-
         _compressed?.Reset();
     }
 
@@ -364,7 +358,23 @@ internal sealed class RecordBatchBuilder : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(batch[CrcOffset..], Crc32C.Compute(batch[AttributesOffset..]));
     }
 
+    /// <summary>
+    /// Gives the buffers back to the pool while the builder waits to be reused (<see cref="Reset"/> takes new ones), so
+    /// that idle builders hold no memory the pool does not account for.
+    /// </summary>
+    public void ReleaseBuffers()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ReturnBuffers();
+    }
+
     public void Dispose()
+    {
+        _disposed = true;
+        ReturnBuffers();
+    }
+
+    private void ReturnBuffers()
     {
         var buffer = _buffer;
         _buffer = [];

@@ -1,4 +1,5 @@
 using Samsa.Producer.Internal;
+using Samsa.Records;
 
 namespace Samsa.Tests.Producer;
 
@@ -42,5 +43,23 @@ public sealed class BatchBufferPoolTests
 
         Assert.Equal(4096, pool.Rent(0).Length);
         Assert.Equal(20 << 20, pool.Rent(20 << 20).Length); // larger than it keeps: exactly the size asked
+    }
+
+    [Fact]
+    public void AParkedBuilderHoldsNoArrayAndTakesOneAgainWhenReset()
+    {
+        var pool = new BatchBufferPool(retainedLimit: 1 << 20);
+        var builder = new RecordBatchBuilder(16 * 1024, pool);
+        Assert.True(builder.TryAppend(1, default, true, new byte[40_000], false, null, 1 << 20)); // grows to 64 KiB
+        builder.Seal(CompressionType.Zstd, 3, -1, -1, -1, false);
+
+        builder.ReleaseBuffers();
+        Assert.True(pool.RetainedBytes >= 64 * 1024, $"{pool.RetainedBytes} bytes came back"); // its buffer and the compressed one
+
+        builder.Reset();
+        Assert.True(builder.TryAppend(1, default, true, new byte[100], false, null, 1 << 20));
+        Assert.Equal(1, builder.RecordCount);
+        builder.Dispose();
+        Assert.Throws<ObjectDisposedException>(builder.Reset);
     }
 }

@@ -8,7 +8,7 @@ public sealed class PendingBytesArenaTests
     public void EachRecordKeepsItsOwnBytesUntilReleasedAndFullChunksGoBackOnce()
     {
         var pool = new BatchBufferPool(retainedLimit: 64 << 20);
-        var arena = new PendingBytesArena(pool, keptBytes: 64 << 20);
+        var arena = new PendingBytesArena(pool);
         var stored = new List<(PendingBytes Bytes, byte Fill, int Length)>();
         for (var i = 0; i < 3_000; i++)
         {
@@ -42,10 +42,24 @@ public sealed class PendingBytesArenaTests
     }
 
     [Fact]
+    public void EmptiedChunksGoBackToTheProducersPoolWithinItsLimit()
+    {
+        var pool = new BatchBufferPool(retainedLimit: 2 << 20);
+        var arena = new PendingBytesArena(pool);
+        var stored = Enumerable.Range(0, 4_000).Select(_ => arena.Store([1], new byte[1000])).ToList(); // four chunks
+        Assert.Equal(0, pool.RetainedBytes);
+
+        stored.ForEach(arena.Release);
+
+        // Three full chunks came back (the one being filled stays with the arena); the pool keeps two within its limit.
+        Assert.Equal(2L << 20, pool.RetainedBytes);
+    }
+
+    [Fact]
     public void ALargeRecordGetsAnArrayOfItsOwnThatGoesBackWhenReleased()
     {
         var pool = new BatchBufferPool(retainedLimit: 64 << 20);
-        var arena = new PendingBytesArena(pool, keptBytes: 64 << 20);
+        var arena = new PendingBytesArena(pool);
         var large = arena.Store([], new byte[600_000]);
         Assert.Equal(0, large.Offset);
 
@@ -61,7 +75,7 @@ public sealed class PendingBytesArenaFifoTests
     public void RecordsLeavingInArrivalOrderReuseAFewChunks()
     {
         // Sustained backpressure: 10,000 records of 10 KB wait at any time, the oldest leaving as a new one comes.
-        var arena = new PendingBytesArena(new BatchBufferPool(retainedLimit: 0), keptBytes: 8 << 20);
+        var arena = new PendingBytesArena(new BatchBufferPool(retainedLimit: 8 << 20));
         var waiting = new Queue<PendingBytes>();
         var arrays = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
         var value = new byte[10_240];

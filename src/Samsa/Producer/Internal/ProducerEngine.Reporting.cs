@@ -108,8 +108,7 @@ internal sealed partial class ProducerEngine
         {
             if (_batchPool.Count < _maxPooledBatches)
             {
-                // Clear the references now, so a pooled batch keeps no caller's objects alive.
-                batch.Deliveries.Clear();
+                batch.Park();
                 _batchPool.Push(batch);
                 return;
             }

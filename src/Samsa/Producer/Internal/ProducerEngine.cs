@@ -37,7 +37,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     // interceptors, so the reporting loop pays one null check for them.
     private readonly IAcknowledgementSink? _acknowledgements;
 
-    // Reported batches, kept for reuse: their record buffers and delivery lists are already grown.
+    // Reported batches, kept for reuse (their arrays wait in the buffer pool meanwhile, see ProducerBatch.Park).
     // As many as buffer.memory can keep in use at once, so a busy producer stops allocating them.
     private readonly Stack<ProducerBatch> _batchPool = new();
 
@@ -84,7 +84,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         _maxPooledBatches = (int)Math.Clamp(options.BufferMemory / Math.Max(1, options.BatchSize), 16, 4096);
         _batchBuffers = new BatchBufferPool(options.BufferMemory);
         _deliveryChunks = new DeliveryChunks(options.BufferMemory);
-        PendingBytes = new PendingBytesArena(_batchBuffers, keptBytes: options.BufferMemory);
+        PendingBytes = new PendingBytesArena(_batchBuffers);
         Identity = options.EnableIdempotence ? new ProducerIdentity(Metadata, options.RetryBackoff, loggers.Producer, transactional: options.TransactionalId is not null) : null;
         Transactions = options.TransactionalId is not null ? new TransactionManager(this, Identity!, loggers.Producer) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);

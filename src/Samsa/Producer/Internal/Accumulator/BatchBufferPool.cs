@@ -4,7 +4,8 @@ using System.Numerics;
 namespace Samsa.Producer.Internal;
 
 /// <summary>
-/// The arrays one producer's batches are built and compressed in, kept for reuse up to a fixed total.
+/// The arrays one producer's records are held in (batch buffers, compression outputs, the chunks of records that
+/// wait), kept for reuse up to <c>buffer.memory</c> in total: the one store of the producer's idle arrays.
 /// </summary>
 /// <remarks>
 /// <see cref="ArrayPool{T}.Shared"/> keeps only a few dozen arrays of each size per core. A producer with

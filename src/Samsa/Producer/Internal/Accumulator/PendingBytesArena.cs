@@ -10,11 +10,11 @@ namespace Samsa.Producer.Internal;
 /// Under sustained backpressure every <c>ProduceAsync</c> past <c>buffer.memory</c> waits, and there may be tens of
 /// thousands of them. An array each would be more than the shared pool keeps, so each would be a fresh allocation that
 /// lives until its turn comes: survivors that the GC copies from generation to generation. Records wait and leave
-/// roughly in arrival order, so chunks fill and empty in order and are reused whole. Free chunks are kept up to
-/// <paramref name="keptBytes"/> (memory freed in a burst, by a response completing many batches, frees many chunks
-/// at once), the rest go to the GC. A record too large to share a chunk takes an array from <paramref name="pool"/>.
+/// roughly in arrival order, so chunks fill and empty in order and are reused whole. Chunks come from and go back to
+/// <paramref name="pool"/>, the producer's one store of idle arrays, whose limit covers them with the batches' arrays;
+/// a record too large to share a chunk takes an array of its own from there too.
 /// </remarks>
-internal sealed class PendingBytesArena(ArrayPool<byte> pool, long keptBytes)
+internal sealed class PendingBytesArena(ArrayPool<byte> pool)
 {
     private const int ChunkSize = 1 << 20;
 
@@ -22,7 +22,6 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool, long keptBytes)
     private const int LargestShared = ChunkSize / 8;
 
     private readonly object _lock = new();
-    private readonly Stack<byte[]> _freeChunks = new();
     private Chunk? _current;
 
     /// <summary>Copies <paramref name="key"/> then <paramref name="value"/> into the arena; release the slice once with <see cref="Release"/>.</summary>
@@ -38,7 +37,7 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool, long keptBytes)
         int offset;
         if (length > LargestShared)
         {
-            chunk = new Chunk(pool.Rent(length)) { Used = length, Live = 1, Retired = true, OneRecord = true };
+            chunk = new Chunk(pool.Rent(length)) { Used = length, Live = 1, Retired = true };
             offset = 0;
         }
         else
@@ -53,11 +52,11 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool, long keptBytes)
                         full.Retired = true;
                         if (full.Live == 0)
                         {
-                            GiveBackLocked(full);
+                            pool.Return(full.Array);
                         }
                     }
 
-                    _current = new Chunk(_freeChunks.TryPop(out var free) ? free : GC.AllocateUninitializedArray<byte>(ChunkSize));
+                    _current = new Chunk(pool.Rent(ChunkSize));
                 }
 
                 chunk = _current;
@@ -94,19 +93,7 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool, long keptBytes)
                 return;
             }
 
-            GiveBackLocked(chunk);
-        }
-    }
-
-    private void GiveBackLocked(Chunk chunk)
-    {
-        if (chunk.OneRecord)
-        {
             pool.Return(chunk.Array);
-        }
-        else if ((_freeChunks.Count + 1L) * ChunkSize <= keptBytes)
-        {
-            _freeChunks.Push(chunk.Array);
         }
     }
 
@@ -119,11 +106,8 @@ internal sealed class PendingBytesArena(ArrayPool<byte> pool, long keptBytes)
 
         public int Live { get; set; }
 
-        // No longer the chunk being filled (or a record's own): it is given back when Live reaches 0.
+        // No longer the chunk being filled (or a large record's own array): it is given back when Live reaches 0.
         public bool Retired { get; set; }
-
-        // A large record's own array, from the pool, not a shared chunk.
-        public bool OneRecord { get; init; }
     }
 }
 

@@ -170,7 +170,18 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
         }
     }
 
-    /// <summary>Makes a reported batch a new, empty one, keeping its buffers.</summary>
+    /// <summary>
+    /// A reported batch goes to the engine's pool of batches: it drops its references to the records' callers and
+    /// gives its arrays back to the buffer pool, where every idle array of the producer counts against one limit.
+    /// </summary>
+    public void Park()
+    {
+        Deliveries.Clear();
+        Sealed = default;
+        Builder.ReleaseBuffers();
+    }
+
+    /// <summary>Makes a parked batch a new, empty one, with buffers of the initial size.</summary>
     public void Reuse(PartitionAccumulator partition, long createdTicks)
     {
         Partition = partition;
