@@ -24,6 +24,27 @@ public sealed class BadInputTests(MockClusterFixture fixture)
         MaxRequestSize = maxRequestSize,
     };
 
+    [Fact]
+    public async Task ABatchTheCodecCannotEncodeFailsWithTheCauseAndTheSenderGoesOn()
+    {
+        // A codec that throws (here an undefined codec, which Build would refuse; in the field a codec bug or an
+        // assembly trimmed away) used to stop the broker's sender: its records, and every one after, waited for ever.
+        var topic = fixture.CreateTopic(1, "bad-codec");
+        var options = (Options() with { EnableIdempotence = true }).Validate() with { CompressionType = (CompressionType)7 };
+        var engine = new Samsa.Producer.Internal.ProducerEngine(options, Samsa.Diagnostics.SamsaLoggers.Null);
+        await using var producer = new Samsa.Producer.Internal.KafkaProducer<string, string>(
+            engine, Serializers.Utf8, Serializers.Utf8, partitioner: null, closeTimeout: TimeSpan.FromSeconds(5));
+
+        foreach (var attempt in new[] { "first", "second" })
+        {
+            var error = await Assert.ThrowsAsync<KafkaException>(
+                () => producer.ProduceAsync(new ProducerRecord<string, string>(topic, 0, "k", attempt)).AsTask().WaitAsync(Bound));
+            Assert.StartsWith($"Could not encode a batch of {topic}", error.Message);
+            Assert.IsType<ArgumentOutOfRangeException>(error.InnerException);
+            Assert.False(error.IsRetriable);
+        }
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]

@@ -330,14 +330,34 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
-        foreach (var batch in batches)
+        for (var i = 0; i < batches.Count; i++)
         {
-            if (batch.Seal(options.CompressionType, _engine.CompressionLevel, isTransactional: transactions is not null))
+            var batch = batches[i];
+            try
             {
-                _engine.Telemetry.OnBatchSealed(batch, options.CompressionType);
+                if (batch.Seal(options.CompressionType, _engine.CompressionLevel, isTransactional: transactions is not null))
+                {
+                    _engine.Telemetry.OnBatchSealed(batch, options.CompressionType);
+                }
+            }
+            catch (Exception e)
+            {
+                // A codec that throws (a bug, an assembly trimmed away) fails this batch alone, for good: unhandled,
+                // it stopped this sender, and every record behind it waited for ever.
+                batches.RemoveAt(i--);
+                _engine.OnAttemptFailed(batch, new KafkaException(
+                    $"Could not encode a batch of {batch.Partition} with compression {options.CompressionType}: {e.Message}",
+                    innerException: e), maybeWritten: false);
+                continue;
             }
 
             batch.Attempts++;
+        }
+
+        if (batches.Count == 0)
+        {
+            _inFlight.Release();
+            return;
         }
 
         frame.Reset();
