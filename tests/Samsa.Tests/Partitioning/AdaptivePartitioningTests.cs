@@ -69,6 +69,26 @@ public sealed class AdaptivePartitioningTests
     }
 
     [Fact]
+    public void MorePartitionsThanTheStackTakesAreWeightedWithoutNewArraysPerSwitch()
+    {
+        // 300 partitions, the last 100 with long queues: weights 51 for the first 200, 1 for the others.
+        var queued = Enumerable.Range(0, 300).Select(p => p >= 200 ? 50 : 0).ToArray();
+        var load = new FakeLoad(adaptive: true, queued: queued);
+        var counts = CountChoices(load, partitionCount: 300, seed: 4);
+        Assert.True(counts[..200].Sum() > counts[200..].Sum() * 10, $"{counts[..200].Sum()} against {counts[200..].Sum()}");
+
+        // Each switch allocates its one small sticky state, not two arrays of 300 ints (2.4 KB) as it did.
+        var sticky = new StickyPartitioner(batchSize: 1, new Random(9));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            sticky.OnAppended("t", sticky.CurrentPartition("t", 300, [], load), 1);
+        }
+
+        Assert.InRange((GC.GetAllocatedBytesForCurrentThread() - before) / 1000, 0, 100);
+    }
+
+    [Fact]
     public void QueuesAreReadOnlyWhenSwitching()
     {
         var reads = new int[1];
