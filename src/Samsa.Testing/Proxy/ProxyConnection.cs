@@ -38,7 +38,7 @@ internal sealed class ProxyConnection : IDisposable
 
     private readonly int _id;
 
-    public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client, int id = 0)
+    public ProxyConnection(KafkaProxy proxy, ProxyBroker broker, Socket client, int id)
     {
         _id = id;
         _proxy = proxy;
@@ -182,18 +182,12 @@ internal sealed class ProxyConnection : IDisposable
 
             frame = txnVerdict.Forward ?? frame;
 
-            var addApis = addSaslApis ? SaslApis() : [];
+            var addApis = addSaslApis ? SaslWire.SaslApis(_proxy.Sasl!.MaxSaslAuthenticateVersion) : [];
             if (_proxy.Telemetry is { } telemetry)
             {
                 if (telemetry.Answer(apiKey, correlationId, body) is { } answer)
                 {
-                    // After every answer owed before it, as a broker answers in order.
-                    while (Volatile.Read(ref _answersOwed) > 0)
-                    {
-                        await Task.Delay(1, ct).ConfigureAwait(false);
-                    }
-
-                    await SendToClientAsync(answer, ct).ConfigureAwait(false);
+                    await AnswerHereAsync(answer, ct).ConfigureAwait(false);
                     continue;
                 }
 
@@ -378,10 +372,6 @@ internal sealed class ProxyConnection : IDisposable
             buffer = buffer[n..];
         }
     }
-
-    // The SASL APIs a SASL front adds to ApiVersions answers (SaslHandshake v0-v1, SaslAuthenticate up to the front's version).
-    private (short Key, short Min, short Max)[] SaslApis() =>
-        [(SaslWire.SaslHandshake, 0, 1), (SaslWire.SaslAuthenticate, 0, _proxy.Sasl!.MaxSaslAuthenticateVersion)];
 
     private sealed record PendingRequest(short ApiKey, short Version, List<ProducedBatch> Batches, bool DropResponse, bool CloseOnResponse, (short Key, short Min, short Max)[] AddApis)
     {

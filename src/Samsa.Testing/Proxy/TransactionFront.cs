@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
 
 namespace Samsa.Testing.Proxy;
@@ -419,7 +417,7 @@ public sealed class TransactionFront
             short error;
             try
             {
-                var answer = await RoundTripAsync(broker, TxnWire.EndTxnRequest(NextCorrelation(), id, producerId, epoch, commit: false), ct).ConfigureAwait(false);
+                var answer = await TxnAdmin.RoundTripAsync(broker.UpstreamPort, TxnWire.EndTxnRequest(NextCorrelation(), id, producerId, epoch, commit: false), OwnRequestBound, ct).ConfigureAwait(false);
                 error = TxnWire.ReadThrottleThenError(answer.AsSpan(4), TxnWire.EndTxn, 1).Error;
             }
             catch (Exception e) when (e is IOException or SocketException or FormatException or OperationCanceledException)
@@ -442,7 +440,7 @@ public sealed class TransactionFront
 
         try
         {
-            var answer = await RoundTripAsync(broker, TxnWire.InitProducerIdRequest(NextCorrelation(), id, request.TimeoutMs, producerId, epoch), ct).ConfigureAwait(false);
+            var answer = await TxnAdmin.RoundTripAsync(broker.UpstreamPort, TxnWire.InitProducerIdRequest(NextCorrelation(), id, request.TimeoutMs, producerId, epoch), OwnRequestBound, ct).ConfigureAwait(false);
             var (error, newPid, newEpoch) = TxnWire.ReadInitProducerIdResponse(answer.AsSpan(4), 3);
             lock (_gate)
             {
@@ -484,7 +482,7 @@ public sealed class TransactionFront
             // The mock's OffsetCommit does not check that it is the group coordinator, only that one exists: the broker
             // that took the TxnOffsetCommit (the group coordinator) is used when it is this one, else this broker.
             var request = TxnWire.OffsetCommitRequest(NextCorrelation(), group, offsets.GenerationId, offsets.MemberId, offsets.ByPartition.Values);
-            var answer = await RoundTripAsync(target ?? broker, request, ct).ConfigureAwait(false);
+            var answer = await TxnAdmin.RoundTripAsync((target ?? broker).UpstreamPort, request, OwnRequestBound, ct).ConfigureAwait(false);
             Interlocked.Increment(ref _offsetCommits);
             foreach (var (topic, partition, error) in TxnWire.ReadPartitionErrors(answer.AsSpan(4), TxnWire.OffsetCommit, 2, hasThrottle: false).Where(e => e.Error != 0))
             {
@@ -555,34 +553,4 @@ public sealed class TransactionFront
     }
 
     private int NextCorrelation() => Interlocked.Increment(ref _correlation);
-
-    /// <summary>One request on a connection of the front's own, straight to the mock broker (no proxy, no SASL).</summary>
-    private static async Task<byte[]> RoundTripAsync(ProxyBroker broker, byte[] request, CancellationToken ct)
-    {
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bound.CancelAfter(OwnRequestBound);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, broker.UpstreamPort), bound.Token).ConfigureAwait(false);
-        await socket.SendAsync(request, SocketFlags.None, bound.Token).ConfigureAwait(false);
-        var size = new byte[4];
-        await ReceiveAsync(socket, size, bound.Token).ConfigureAwait(false);
-        var frame = new byte[4 + BinaryPrimitives.ReadInt32BigEndian(size)];
-        size.CopyTo(frame, 0);
-        await ReceiveAsync(socket, frame.AsMemory(4), bound.Token).ConfigureAwait(false);
-        return frame;
-    }
-
-    private static async Task ReceiveAsync(Socket socket, Memory<byte> buffer, CancellationToken ct)
-    {
-        while (buffer.Length > 0)
-        {
-            var n = await socket.ReceiveAsync(buffer, SocketFlags.None, ct).ConfigureAwait(false);
-            if (n == 0)
-            {
-                throw new IOException("the broker closed the connection");
-            }
-
-            buffer = buffer[n..];
-        }
-    }
 }

@@ -33,8 +33,6 @@ internal sealed class PartitionTxnLog
     private readonly List<TxnRange> _ranges = [];
     private readonly Dictionary<long, TxnRange> _open = [];
 
-    public IReadOnlyList<TxnRange> Ranges => _ranges;
-
     /// <summary>A transactional batch of <paramref name="producerId"/> stored at <paramref name="baseOffset"/>..<paramref name="lastOffset"/>.</summary>
     public void Append(long producerId, long baseOffset, long lastOffset)
     {
@@ -60,8 +58,6 @@ internal sealed class PartitionTxnLog
         range.State = commit ? TxnRangeState.Committed : TxnRangeState.Aborted;
         return true;
     }
-
-    public bool HasOpen(long producerId) => _open.ContainsKey(producerId);
 
     /// <summary>The first offset of the earliest open transaction, or null when none is open.</summary>
     public long? FirstOpenOffset => _open.Count == 0 ? null : _open.Values.Min(r => r.FirstOffset);

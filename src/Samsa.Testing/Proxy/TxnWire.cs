@@ -50,6 +50,7 @@ internal static class TxnWire
     public const short ListOffsets = 2;
     public const short OffsetCommit = 8;
     public const short OffsetFetch = 9;
+    public const short FindCoordinator = 10;
     public const short ApiVersions = 18;
     public const short InitProducerId = 22;
     public const short AddPartitionsToTxn = 24;
@@ -71,12 +72,13 @@ internal static class TxnWire
         ListOffsets => version >= 6,
         OffsetCommit => version >= 8,
         OffsetFetch => version >= 6,
+        FindCoordinator => version >= 3,
         InitProducerId => version >= 2,
         AddPartitionsToTxn or AddOffsetsToTxn or EndTxn or TxnOffsetCommit => version >= 3,
         _ => false,
     };
 
-    /// <summary>The batches of a Produce request (v3+) with their attributes; null when the request carries none.</summary>
+    /// <summary>The batches of a Produce request (v3+) with their attributes; empty when the request carries none.</summary>
     public static List<TxnBatch> ReadProduce(ReadOnlySpan<byte> frame, short version, out string? transactionalId)
     {
         var batches = new List<TxnBatch>();
@@ -328,6 +330,26 @@ internal static class TxnWire
         return w.Framed();
     }
 
+    /// <summary>A FindCoordinator v1 request for the transaction coordinator (key type 1) of <paramref name="transactionalId"/>.</summary>
+    public static byte[] FindTransactionCoordinatorRequest(int correlationId, string transactionalId)
+    {
+        var w = RequestStart(FindCoordinator, 1, correlationId, flexible: false);
+        w.String(transactionalId, compact: false);
+        w.Bytes([1]); // key type: transaction
+        return w.Framed();
+    }
+
+    /// <summary>The coordinator's node id in a FindCoordinator v1 answer (without its size prefix), or -1 on an error.</summary>
+    public static int ReadFindCoordinatorNode(ReadOnlySpan<byte> frame)
+    {
+        var r = WireReader.AtResponseBody(frame, flexibleHeader: false);
+        _ = r.ReadInt32(); // throttle time
+        var error = r.ReadInt16();
+        _ = r.ReadString(compact: false); // error message
+        var node = r.ReadInt32();
+        return error == 0 ? node : -1;
+    }
+
     /// <summary>An InitProducerId v3 request (flexible: header v2) that bumps <paramref name="producerId"/>'s epoch (KIP-360).</summary>
     public static byte[] InitProducerIdRequest(int correlationId, string transactionalId, int timeoutMs, long producerId, short epoch)
     {
@@ -447,31 +469,6 @@ internal static class RecordBatch
     public static int RecordCount(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt32BigEndian(batch[57..]);
 
     public static uint Crc(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadUInt32BigEndian(batch[CrcOffset..]);
-
-    /// <summary>Whether a control batch's only record is a COMMIT marker (control type 1; ABORT is 0).</summary>
-    public static bool IsCommitMarker(ReadOnlySpan<byte> batch)
-    {
-        try
-        {
-            var r = new WireReader(batch[HeaderSize..]);
-            _ = r.ReadVarInt(); // record length
-            _ = r.ReadInt8(); // attributes
-            _ = r.ReadVarLong(); // timestamp delta
-            _ = r.ReadVarInt(); // offset delta
-            var keyLength = r.ReadVarInt();
-            if (keyLength < 4)
-            {
-                return false;
-            }
-
-            _ = r.ReadInt16(); // control record version
-            return r.ReadInt16() == 1;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>Writes the CRC-32C of the batch (attributes to the end) into its CRC field.</summary>
     public static void WriteCrc(Span<byte> batch) =>

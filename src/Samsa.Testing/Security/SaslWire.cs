@@ -63,14 +63,11 @@ internal static class SaslWire
     }
 
     /// <summary>
-    /// The broker's ApiVersions answer (with its size prefix) with SaslHandshake and SaslAuthenticate added, as a SASL
-    /// listener advertises them. An error answer (a too-new request version) is returned unchanged.
+    /// The APIs a SASL listener advertises in its ApiVersions answers: SaslHandshake v0-v1, and SaslAuthenticate from v0
+    /// to <paramref name="maxAuthenticateVersion"/>.
     /// </summary>
-    /// <param name="frame">The answer, with its size prefix.</param>
-    /// <param name="version">The ApiVersions version it answers.</param>
-    /// <param name="maxAuthenticateVersion">SaslAuthenticate is advertised as v0 to this (SaslHandshake always as v0-v1).</param>
-    public static byte[] AddSaslApis(byte[] frame, short version, short maxAuthenticateVersion) =>
-        AddApis(frame, version, [(SaslHandshake, 0, 1), (SaslAuthenticate, 0, maxAuthenticateVersion)]);
+    public static (short Key, short Min, short Max)[] SaslApis(short maxAuthenticateVersion) =>
+        [(SaslHandshake, 0, 1), (SaslAuthenticate, 0, maxAuthenticateVersion)];
 
     /// <summary>An ApiVersions answer with <paramref name="advertised"/> added (replacing the same keys), in key order.</summary>
     public static byte[] AddApis(byte[] frame, short version, (short Key, short Min, short Max)[] advertised)

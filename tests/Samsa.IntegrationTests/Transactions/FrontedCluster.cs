@@ -7,20 +7,21 @@ namespace Samsa.IntegrationTests.Transactions;
 /// without; disposing stops the proxy, then the cluster.</summary>
 internal sealed class FrontedCluster : IAsyncDisposable
 {
-    private readonly TransactionFront? _front;
-
     private FrontedCluster(MockCluster mock, bool withFront)
     {
         Mock = mock;
         Proxy = KafkaProxy.Start(mock);
-        _front = withFront ? Proxy.EnableTransactionFront() : null;
+        if (withFront)
+        {
+            Proxy.EnableTransactionFront();
+        }
     }
 
     public MockCluster Mock { get; }
 
     public KafkaProxy Proxy { get; }
 
-    public TransactionFront Front => _front ?? throw new InvalidOperationException("Started without the transaction front.");
+    public TransactionFront Front => Proxy.TransactionFront ?? throw new InvalidOperationException("Started without the transaction front.");
 
     public static FrontedCluster Start(MockCluster mock, bool withFront = true)
     {

@@ -17,13 +17,7 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    private static FrontedCluster Start(string topic, bool front = true)
-    {
-        ConfluentLoader.EnsureLoaded();
-        var mock = MockCluster.Start(3);
-        mock.CreateTopic(topic, 1);
-        return FrontedCluster.Start(mock, front);
-    }
+    private static FrontedCluster Start(string topic, bool front = true) => FrontedCluster.Start(TransactionTests.StartCluster(topic, 1), front);
 
     /// <summary>A transactional producer with its transactions initialized.</summary>
     private static IProducer<string, string> InitializedProducer(FrontedCluster cluster, string transactionalId)
