@@ -66,7 +66,7 @@ internal sealed class MeterCollector : IDisposable
         {
             if (!_aggregates.TryGetValue(instrument.Name, out var aggregate))
             {
-                aggregate = new Aggregate(instrument is Histogram<long> or Histogram<int> or Histogram<double>, instrument.IsObservable && instrument.GetType().Name.StartsWith("ObservableGauge", StringComparison.Ordinal));
+                aggregate = new Aggregate(instrument is Histogram<long> or Histogram<int> or Histogram<double>, instrument is ObservableGauge<long> or ObservableGauge<int> or ObservableGauge<double>);
                 _aggregates[instrument.Name] = aggregate;
             }
 

@@ -54,11 +54,11 @@ internal sealed partial class SamsaProducerLifetime(ProducerFactory factory, ILo
         }
     }
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Error,
+    [LoggerMessage(EventId = SamsaLogEvents.HostingDisposeTimedOut, Level = LogLevel.Error,
         Message = "The Samsa producer {Name} was not disposed within {Seconds} s (its CloseTimeout and a grace period), probably held by a delivery handler that blocks; the host stops without waiting for it")]
     private partial void LogDisposeTimedOut(string name, double seconds);
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = SamsaLogEvents.HostingFlushTimedOut, Level = LogLevel.Warning,
         Message = "The Samsa producer {Name} was not flushed within the host's shutdown timeout; records still unsent get SamsaProducerOptions.CloseTimeout more while it is disposed, then fail")]
     private partial void LogFlushTimedOut(string name);
 }

@@ -28,7 +28,7 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private int _started;
     private Subscription? _subscription;
-    private Subscription? _logged;
+    private int? _loggedId;
 
     /// <summary>The client instance id the broker gave (KIP-714), or <see cref="Guid.Empty"/> before the first answer.</summary>
     public Guid ClientInstanceId { get; private set; }
@@ -94,7 +94,7 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken token)
     {
-        var backoff = engine.Options.RetryBackoff;
+        var failedAttempts = 0;
         while (!token.IsCancellationRequested)
         {
             Subscription? subscription;
@@ -104,8 +104,7 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
             }
             catch (Exception e) when (e is KafkaException { IsRetriable: true } or KafkaNetworkException or KafkaTimeoutException && !token.IsCancellationRequested)
             {
-                await Task.Delay(backoff, token).ConfigureAwait(false);
-                backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, Math.Max(engine.Options.RetryBackoffMax.TotalMilliseconds, 1)));
+                await Task.Delay(engine.RetryBackoff(++failedAttempts), token).ConfigureAwait(false);
                 continue;
             }
 
@@ -114,7 +113,7 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
                 return; // the brokers do not support KIP-714, or refused it for good
             }
 
-            backoff = engine.Options.RetryBackoff;
+            failedAttempts = 0;
             Volatile.Write(ref _subscription, subscription);
             if (subscription.RequestedMetrics.Count == 0)
             {
@@ -124,10 +123,10 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
                 continue;
             }
 
-            if (subscription.Id != _logged?.Id)
+            if (subscription.Id != _loggedId)
             {
                 TelemetryLog.Subscribed(engine.Loggers.Producer, subscription.RequestedMetrics.Count, subscription.Id, (long)subscription.PushInterval.TotalMilliseconds);
-                _logged = subscription;
+                _loggedId = subscription.Id;
             }
 
             var totals = engine.Telemetry.RecordTotals!; // counted whenever metrics push is on, as this loop is

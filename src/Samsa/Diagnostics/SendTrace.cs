@@ -27,7 +27,7 @@ internal readonly struct RecordTelemetry(long acceptedTimestamp, SendTrace? trac
 /// </summary>
 internal sealed class SendTrace
 {
-    public static readonly ActivitySource Source = new(SamsaTelemetry.ActivitySourceName, typeof(SendTrace).Assembly.GetName().Version?.ToString());
+    public static readonly ActivitySource Source = new(SamsaTelemetry.ActivitySourceName, ProducerMetrics.Meter.Version);
 
     private static readonly Header[] s_noHeaders = [];
 
@@ -86,7 +86,6 @@ internal sealed class SendTrace
             // keeps no span and writes no headers for such a record, so that an unsampled record costs no more
             // than that; a consumer starts its own trace for it.
             activity.Stop();
-            Activity.Current = previous;
             return null;
         }
 

@@ -41,8 +41,8 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     // As many as buffer.memory can keep in use at once, so a busy producer stops allocating them.
     private readonly Stack<ProducerBatch> _batchPool = new();
 
-    // Buffers of batches that grew under backlog, and of compressed batches; a quarter of buffer.memory
-    // at most is kept for reuse (see BatchBufferPool).
+    // Every idle array of the producer (batch buffers, compression outputs, waiting records' chunks), up to
+    // buffer.memory in total (see BatchBufferPool); and the chunks the batches' delivery lists are made of.
     private readonly BatchBufferPool _batchBuffers;
     private readonly DeliveryChunks _deliveryChunks;
 
