@@ -33,6 +33,6 @@ public abstract class AccumulatorTestBed : IAsyncDisposable
     private protected ProducerBatch? Drain(ProducerIdAndEpoch identity)
     {
         var next = long.MaxValue;
-        return Partition.TryDrain(Sender, MonotonicClock.NowMs, identity, int.MaxValue, true, ref next);
+        return Partition.TryDrain(Sender, MonotonicClock.NowMs, identity, int.MaxValue, true, ref next, out _);
     }
 }

@@ -102,6 +102,31 @@ public sealed class ActivePartitionTests : IAsyncDisposable
         Assert.Equal(Rounds, drained);
     }
 
+    [Fact]
+    public async Task ABatchTooLargeForWhatWasLeftOfARequestOpensTheNextOne()
+    {
+        // Two partitions on one broker: a small batch keeps coming on the first, a large one waits on the second.
+        // Each request starting at the small one could never take the large one (it does not fit behind it), so
+        // the large one starts the next request.
+        await using var engine = new ProducerEngine(
+            new ProducerOptions { BootstrapServers = ["127.0.0.1:1"], EnableIdempotence = false, Linger = TimeSpan.Zero, MaxRequestSize = 1000 }.Validate(),
+            Samsa.Diagnostics.SamsaLoggers.Null);
+        await using var sender = new BrokerSender(engine, new BrokerAddress(1, "127.0.0.1", 1));
+        var small = new PartitionAccumulator("t", 0, engine);
+        var large = new PartitionAccumulator("t", 1, engine);
+        small.MoveTo(sender);
+        large.MoveTo(sender);
+        small.Append(1, default, true, new byte[10], false, null, default, 10, out _);
+        large.Append(1, default, true, new byte[990], false, null, default, 990, out _);
+
+        var first = DrainOnce(sender);
+        Assert.Same(small, Assert.Single(first).Partition);
+
+        small.Append(1, default, true, new byte[10], false, null, default, 10, out _);
+        var second = DrainOnce(sender);
+        Assert.Same(large, second[0].Partition);
+    }
+
     private static List<ProducerBatch> DrainOnce(BrokerSender sender)
     {
         var batches = new List<ProducerBatch>();

@@ -181,7 +181,7 @@ public sealed class PartitionSequenceTests() : AccumulatorTestBed(new ProducerOp
         Assert.NotNull(Drain(Epoch0));
         var other = new BrokerSender(Engine, new BrokerAddress(2, "127.0.0.1", 2));
         var next = long.MaxValue;
-        Assert.Null(Partition.TryDrain(other, MonotonicClock.NowMs, Epoch0, int.MaxValue, true, ref next));
+        Assert.Null(Partition.TryDrain(other, MonotonicClock.NowMs, Epoch0, int.MaxValue, true, ref next, out _));
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public sealed class SenderOwnershipTests : IAsyncDisposable
         partition.BeginFlush(new FlushWaiter());
         var sender = new BrokerSender(_engine, new BrokerAddress(1, "127.0.0.1", 1));
         var next = long.MaxValue;
-        var batch = partition.TryDrain(sender, MonotonicClock.NowMs, ProducerIdAndEpoch.None, int.MaxValue, true, ref next)!;
+        var batch = partition.TryDrain(sender, MonotonicClock.NowMs, ProducerIdAndEpoch.None, int.MaxValue, true, ref next, out _)!;
 
         await _engine.DisposeAsync();
         _engine.OnStored(batch, 41, -1);
@@ -100,7 +100,7 @@ public sealed class SenderOwnershipTests : IAsyncDisposable
         partition.Append(1, default, true, [1], false, null, default, 10, out _);
         partition.BeginFlush(new FlushWaiter());
         var next = long.MaxValue;
-        var inFlight = partition.TryDrain(oldSender, MonotonicClock.NowMs, ProducerIdAndEpoch.None, int.MaxValue, true, ref next)!;
+        var inFlight = partition.TryDrain(oldSender, MonotonicClock.NowMs, ProducerIdAndEpoch.None, int.MaxValue, true, ref next, out _)!;
 
         partition.MoveTo(newSender);
         newSender.Start(); // drains nothing yet: the old sender holds the partition

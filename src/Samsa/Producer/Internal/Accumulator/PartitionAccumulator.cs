@@ -179,20 +179,25 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         }
     }
 
-    // The open batch would not go now anyway: the partition's in-flight slots are all taken, or full
+    // The open batch would not go now anyway: the partition's in-flight slots are all taken, or its
+    // broker's request slots are (partitions sharing a broker share its max.in.flight requests), or full
     // batches are already queued ahead of it. Under a sustained load that queue never empties, so
     // waiting for it to would keep every batch at batch.size.
     private bool IsBacklogged =>
         _open is not null
-        && (_inFlightCount >= engine.Options.MaxInFlightRequestsPerConnection || _sentCount < _batches.Count - 1);
+        && (_inFlightCount >= engine.Options.MaxInFlightRequestsPerConnection
+            || _sentCount < _batches.Count - 1
+            || Sender is { AllSlotsTaken: true });
 
     /// <summary>
     /// Takes the next batch this sender may send now, if it fits in <paramref name="bytesLeft"/> (a
     /// first batch always fits), and marks it in flight. Otherwise lowers <paramref name="nextWakeMs"/>
     /// to when one will be ready; a batch waiting for an answer is woken by that answer instead.
+    /// <paramref name="didNotFit"/>: a batch was ready but larger than <paramref name="bytesLeft"/>.
     /// </summary>
-    public ProducerBatch? TryDrain(BrokerSender sender, long nowMs, ProducerIdAndEpoch identity, int bytesLeft, bool isFirstInRequest, ref long nextWakeMs)
+    public ProducerBatch? TryDrain(BrokerSender sender, long nowMs, ProducerIdAndEpoch identity, int bytesLeft, bool isFirstInRequest, ref long nextWakeMs, out bool didNotFit)
     {
+        didNotFit = false;
         var idempotent = identity.ProducerId >= 0;
         lock (Lock)
         {
@@ -245,6 +250,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
 
             if (!isFirstInRequest && candidate.Builder.SizeInBytes > bytesLeft)
             {
+                didNotFit = true;
                 return null;
             }
 

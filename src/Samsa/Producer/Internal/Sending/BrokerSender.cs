@@ -68,6 +68,15 @@ internal sealed class BrokerSender : IAsyncDisposable
 
     public void Wake() => _wake.Set();
 
+    /// <summary>
+    /// Every request slot (<c>max.in.flight.requests.per.connection</c>) is taken: nothing more goes to this broker
+    /// before an answer frees one, so its partitions' open batches may grow meanwhile.
+    /// </summary>
+    public bool AllSlotsTaken => _inFlight.CurrentCount == 0;
+
+    /// <summary>Takes a request slot for the next request; the answer (or the failure) to that request frees it.</summary>
+    internal Task TakeSlotAsync(CancellationToken token) => _inFlight.WaitAsync(token);
+
     public void Assign(PartitionAccumulator partition)
     {
         lock (_assigned)
@@ -173,10 +182,16 @@ internal sealed class BrokerSender : IAsyncDisposable
                     continue;
                 }
 
+                // A request slot first, then the drain: while every slot is taken the partitions' open batches keep
+                // growing (they count as backlogged), so the request that takes the freed slot carries what
+                // accumulated meanwhile rather than a batch cut off when the slot was still far away.
+                await TakeSlotAsync(token).ConfigureAwait(false);
+                now = MonotonicClock.NowMs;
                 var nextWake = long.MaxValue;
                 Drain(now, identity, batches, ref nextWake);
                 if (batches.Count == 0)
                 {
+                    _inFlight.Release();
                     var sleep = nextWake == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, nextWake - now));
                     Interlocked.Exchange(ref _wakeAtMs, nextWake == long.MaxValue ? long.MaxValue : now + (long)sleep.TotalMilliseconds);
                     await _wake.WaitAsync(sleep).ConfigureAwait(false);
@@ -184,7 +199,6 @@ internal sealed class BrokerSender : IAsyncDisposable
                     continue;
                 }
 
-                await _inFlight.WaitAsync(token).ConfigureAwait(false);
                 await SendAsync(batches, frame, token).ConfigureAwait(false);
                 batches.Clear();
             }
@@ -252,6 +266,7 @@ internal sealed class BrokerSender : IAsyncDisposable
             // when max.request.size cuts a request short.
             var count = _active.Count;
             var emptied = 0;
+            PartitionAccumulator? firstLeftOut = null;
             for (var n = 0; n < count; n++)
             {
                 var partition = _active[(_drainStart + n) % count];
@@ -266,7 +281,12 @@ internal sealed class BrokerSender : IAsyncDisposable
                     continue;
                 }
 
-                var batch = partition.TryDrain(this, nowMs, identity, bytesLeft, batches.Count == 0, ref nextWakeMs);
+                var batch = partition.TryDrain(this, nowMs, identity, bytesLeft, batches.Count == 0, ref nextWakeMs, out var didNotFit);
+                if (didNotFit)
+                {
+                    firstLeftOut ??= partition;
+                }
+
                 if (batch is null)
                 {
                     // A batch appended after this check finds the flag cleared and lists the partition again.
@@ -293,6 +313,14 @@ internal sealed class BrokerSender : IAsyncDisposable
             {
                 _active.RemoveAll(static p => !p.ListedActive);
                 _drainStart = _active.Count == 0 ? 0 : _drainStart % _active.Count;
+            }
+
+            // A batch too large for what was left of this request opens the next one. Otherwise a partition with
+            // large (backlogged) batches behind one with small ones would never fit: the small one, first again
+            // after every answer, would take each request, and the large backlog would wait for ever.
+            if (firstLeftOut is not null)
+            {
+                _drainStart = Math.Max(0, _active.IndexOf(firstLeftOut));
             }
         }
 
