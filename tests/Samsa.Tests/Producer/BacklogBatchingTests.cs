@@ -3,8 +3,8 @@ using Samsa.Producer.Internal;
 namespace Samsa.Tests.Producer;
 
 /// <summary>
-/// Under backlog (every in-flight slot of the partition or of its broker taken, or full batches queued) the open
-/// batch grows past batch.size; otherwise batch.size closes it, as in Java.
+/// Under backlog (every in-flight slot of the partition taken) the open batch grows past batch.size;
+/// otherwise batch.size closes it, as in Java.
 /// </summary>
 public sealed class BacklogBatchingTests() : AccumulatorTestBed(new ProducerOptions { BootstrapServers = ["127.0.0.1:1"], BatchSize = 200, Linger = TimeSpan.FromHours(1), MaxInFlightRequestsPerConnection = 2 })
 {
@@ -64,24 +64,6 @@ public sealed class BacklogBatchingTests() : AccumulatorTestBed(new ProducerOpti
         Assert.NotNull(grown); // ready at once, although linger.ms has not passed
         Assert.Equal(40, grown.Builder.RecordCount);
         Engine.OnStored(second, 0, -1);
-    }
-
-    [Fact]
-    public async Task WithEveryRequestSlotOfTheBrokerTakenTheOpenBatchGrows()
-    {
-        // The partition has nothing in flight itself: the broker's two request slots went to other partitions'
-        // requests. Its open batch cannot go before an answer frees a slot, so it grows instead of closing at batch.size.
-        Partition.MoveTo(Sender);
-        await Sender.TakeSlotAsync(CancellationToken.None);
-        await Sender.TakeSlotAsync(CancellationToken.None);
-        Assert.True(Sender.AllSlotsTaken);
-
-        AppendRecords(40);
-        lock (Partition.Lock)
-        {
-            var batch = Assert.Single(Partition.Batches);
-            Assert.Equal(40, batch.Builder.RecordCount);
-        }
     }
 
     private void AppendRecords(int count)

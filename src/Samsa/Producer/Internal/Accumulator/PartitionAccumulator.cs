@@ -179,15 +179,14 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         }
     }
 
-    // The open batch would not go now anyway: the partition's in-flight slots are all taken, or its
-    // broker's request slots are (partitions sharing a broker share its max.in.flight requests), or full
+    // The open batch would not go now anyway: the partition's in-flight slots are all taken, or full
     // batches are already queued ahead of it. Under a sustained load that queue never empties, so
-    // waiting for it to would keep every batch at batch.size.
+    // waiting for it to would keep every batch at batch.size. (Counting the broker's request slots too,
+    // shared by all its partitions, let hundreds of partitions grow large batches at once: buffer.memory
+    // filled with half-full batches, and 1000 B records to 300 partitions went 30% slower.)
     private bool IsBacklogged =>
         _open is not null
-        && (_inFlightCount >= engine.Options.MaxInFlightRequestsPerConnection
-            || _sentCount < _batches.Count - 1
-            || Sender is { AllSlotsTaken: true });
+        && (_inFlightCount >= engine.Options.MaxInFlightRequestsPerConnection || _sentCount < _batches.Count - 1);
 
     /// <summary>
     /// Takes the next batch this sender may send now, if it fits in <paramref name="bytesLeft"/> (a

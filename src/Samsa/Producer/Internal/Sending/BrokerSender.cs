@@ -68,15 +68,6 @@ internal sealed class BrokerSender : IAsyncDisposable
 
     public void Wake() => _wake.Set();
 
-    /// <summary>
-    /// Every request slot (<c>max.in.flight.requests.per.connection</c>) is taken: nothing more goes to this broker
-    /// before an answer frees one, so its partitions' open batches may grow meanwhile.
-    /// </summary>
-    public bool AllSlotsTaken => _inFlight.CurrentCount == 0;
-
-    /// <summary>Takes a request slot for the next request; the answer (or the failure) to that request frees it.</summary>
-    internal Task TakeSlotAsync(CancellationToken token) => _inFlight.WaitAsync(token);
-
     public void Assign(PartitionAccumulator partition)
     {
         lock (_assigned)
@@ -182,16 +173,10 @@ internal sealed class BrokerSender : IAsyncDisposable
                     continue;
                 }
 
-                // A request slot first, then the drain: while every slot is taken the partitions' open batches keep
-                // growing (they count as backlogged), so the request that takes the freed slot carries what
-                // accumulated meanwhile rather than a batch cut off when the slot was still far away.
-                await TakeSlotAsync(token).ConfigureAwait(false);
-                now = MonotonicClock.NowMs;
                 var nextWake = long.MaxValue;
                 Drain(now, identity, batches, ref nextWake);
                 if (batches.Count == 0)
                 {
-                    _inFlight.Release();
                     var sleep = nextWake == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, nextWake - now));
                     Interlocked.Exchange(ref _wakeAtMs, nextWake == long.MaxValue ? long.MaxValue : now + (long)sleep.TotalMilliseconds);
                     await _wake.WaitAsync(sleep).ConfigureAwait(false);
@@ -199,6 +184,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                     continue;
                 }
 
+                await _inFlight.WaitAsync(token).ConfigureAwait(false);
                 await SendAsync(batches, frame, token).ConfigureAwait(false);
                 batches.Clear();
             }
