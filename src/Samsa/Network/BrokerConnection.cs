@@ -184,7 +184,20 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// The frame's bytes may be reused once this returns. <paramref name="writeLockHeld"/>: the caller holds the
     /// write lock already (a re-authentication, which keeps other requests out until it is done).
     /// </summary>
-    public async ValueTask SendFrameAsync(PooledBufferWriter frame, IResponseHandler? handler, short apiVersion, short responseHeaderVersion, bool writeLockHeld = false)
+    public ValueTask SendFrameAsync(PooledBufferWriter frame, IResponseHandler? handler, short apiVersion, short responseHeaderVersion, bool writeLockHeld = false) =>
+        SendAsync(frame, spliced: null, handler, apiVersion, responseHeaderVersion, writeLockHeld);
+
+    /// <summary>
+    /// Whether a request may be sent as a <see cref="SplicedFrame"/>: a plain socket gathers the parts in one write.
+    /// Through TLS each part would be a write (and a TLS record) of its own, so the parts are copied instead.
+    /// </summary>
+    public bool CanSplice => _transport.CanGather;
+
+    /// <summary>As <see cref="SendFrameAsync(PooledBufferWriter, IResponseHandler?, short, short, bool)"/>, for a request with spliced parts (only where <see cref="CanSplice"/>).</summary>
+    public ValueTask SendFrameAsync(SplicedFrame request, IResponseHandler? handler, short apiVersion, short responseHeaderVersion) =>
+        SendAsync(request.Frame, request.HasParts ? request : null, handler, apiVersion, responseHeaderVersion, writeLockHeld: false);
+
+    private async ValueTask SendAsync(PooledBufferWriter frame, SplicedFrame? spliced, IResponseHandler? handler, short apiVersion, short responseHeaderVersion, bool writeLockHeld)
     {
         if (!writeLockHeld)
         {
@@ -215,7 +228,14 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             }
 
             MarkUsed();
-            await _transport.SendAsync(frame.WrittenMemory).ConfigureAwait(false);
+            if (spliced is null)
+            {
+                await _transport.SendAsync(frame.WrittenMemory).ConfigureAwait(false);
+            }
+            else
+            {
+                await _transport.SendAsync(spliced.Segments()).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {

@@ -12,6 +12,13 @@ internal abstract class ConnectionTransport : IDisposable
     /// <summary>Writes all of <paramref name="data"/>.</summary>
     public abstract ValueTask SendAsync(ReadOnlyMemory<byte> data);
 
+    /// <summary>Whether <see cref="SendAsync(IList{ArraySegment{byte}})"/> writes the segments in one gathered write.</summary>
+    public virtual bool CanGather => false;
+
+    /// <summary>Writes all of the segments, in order (only where <see cref="CanGather"/>).</summary>
+    public virtual ValueTask SendAsync(IList<ArraySegment<byte>> segments) =>
+        throw new NotSupportedException($"{GetType().Name} does not gather writes.");
+
     /// <summary>Reads what has arrived into <paramref name="buffer"/>; 0 when the broker closed the connection.</summary>
     public abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 
@@ -48,6 +55,24 @@ internal sealed class SocketTransport(Socket socket) : ConnectionTransport
 
         var sent = pending.Result;
         return sent == data.Length ? default : SendRestAsync(new ValueTask<int>(sent), data);
+    }
+
+    public override bool CanGather => true;
+
+    public override async ValueTask SendAsync(IList<ArraySegment<byte>> segments)
+    {
+        var total = 0;
+        foreach (var segment in segments)
+        {
+            total += segment.Count;
+        }
+
+        // sendmsg with the whole list; on a stream socket .NET completes the send only once all of it is written.
+        var sent = await socket.SendAsync(segments, SocketFlags.None).ConfigureAwait(false);
+        if (sent != total)
+        {
+            throw new IOException($"The socket took {sent} of the request's {total} bytes.");
+        }
     }
 
     public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Samsa.Network;
 using Samsa.Producer.Internal;
@@ -77,6 +78,30 @@ public sealed class ProduceRequestEncoderTests
         Assert.Equal(Convert.ToHexString(generated.WrittenSpan), Convert.ToHexString(handWritten.WrittenSpan));
     }
 
+    [Theory]
+    [MemberData(nameof(Versions))]
+    public void ASplicedRequestSendsTheSameBytesWithoutCopyingTheLargeBatches(short version)
+    {
+        // Large batches (spliced) between small ones (copied), in two topics.
+        List<ProducerBatch> batches = [Batch("alpha", 0, 1, valueSize: 40_000), Batch("alpha", 1, 2), Batch("beta", 0, 2, valueSize: 20_000)];
+        using var contiguous = new PooledBufferWriter();
+        ProduceRequestEncoder.Write(contiguous, version, "client-1", transactionalId: "tx", acks: -1, timeoutMs: 30_000, batches);
+
+        using var spliced = new SplicedFrame(256);
+        ProduceRequestEncoder.Write(spliced, version, "client-1", transactionalId: "tx", acks: -1, timeoutMs: 30_000, batches);
+
+        // The frame holds everything but the two large batches, which the segments point to where they are.
+        Assert.Equal(contiguous.WrittenCount, spliced.Frame.WrittenCount + batches[0].Sealed.Length + batches[2].Sealed.Length);
+        var segments = spliced.Segments();
+        foreach (var large in new[] { batches[0], batches[2] })
+        {
+            Assert.True(MemoryMarshal.TryGetArray(large.Sealed, out var bytes));
+            Assert.Contains(segments, s => s.Array == bytes.Array && s.Offset == bytes.Offset && s.Count == bytes.Count);
+        }
+
+        Assert.Equal(Convert.ToHexString(contiguous.WrittenSpan), Convert.ToHexString(segments.SelectMany(s => s).ToArray()));
+    }
+
     private static List<ProducerBatch> MakeBatches()
     {
         // Grouped by topic, as the sender hands them over.
@@ -88,14 +113,14 @@ public sealed class ProduceRequestEncoderTests
         ];
     }
 
-    private static ProducerBatch Batch(string topic, int partition, int records)
+    private static ProducerBatch Batch(string topic, int partition, int records, int valueSize = 0)
     {
         // The encoder reads only the batch's partition and sealed bytes, so no engine is needed.
         var batch = new ProducerBatch(new PartitionAccumulator(topic, partition, null!), 1024, createdTicks: 0);
         for (var i = 0; i < records; i++)
         {
-            var value = Encoding.UTF8.GetBytes($"{topic[0]}{partition}-{i}");
-            Assert.True(batch.Builder.TryAppend(1_700_000_000_000 + i, default, keyIsNull: true, value, valueIsNull: false, headers: null, batchSizeLimit: 1024));
+            var value = Encoding.UTF8.GetBytes($"{topic[0]}{partition}-{i}".PadRight(valueSize, '.'));
+            Assert.True(batch.Builder.TryAppend(1_700_000_000_000 + i, default, keyIsNull: true, value, valueIsNull: false, headers: null, batchSizeLimit: 1 << 20));
         }
 
         batch.Seal(CompressionType.None, compressionLevel: 0);

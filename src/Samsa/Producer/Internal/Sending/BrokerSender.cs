@@ -154,7 +154,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     private async Task RunAsync()
     {
         var batches = new List<ProducerBatch>();
-        using var frame = new PooledBufferWriter(64 * 1024);
+        using var frame = new SplicedFrame(64 * 1024);
         var token = _stop.Token;
         try
         {
@@ -317,7 +317,7 @@ internal sealed class BrokerSender : IAsyncDisposable
         }
     }
 
-    private async Task SendAsync(List<ProducerBatch> batches, PooledBufferWriter frame, CancellationToken token)
+    private async Task SendAsync(List<ProducerBatch> batches, SplicedFrame request, CancellationToken token)
     {
         var options = _engine.Options;
         BrokerConnection connection;
@@ -374,8 +374,15 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
-        frame.Reset();
-        ProduceRequestEncoder.Write(frame, version, _engine.ClientId, options.TransactionalId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+        request.Reset();
+        if (connection.CanSplice)
+        {
+            ProduceRequestEncoder.Write(request, version, _engine.ClientId, options.TransactionalId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+        }
+        else
+        {
+            ProduceRequestEncoder.Write(request.Frame, version, _engine.ClientId, options.TransactionalId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
+        }
 
         // v12 answers in v11's layout, which is what the decoders know.
         var layoutVersion = Math.Min(version, ProduceRequest.HighestSupportedVersion);
@@ -383,7 +390,7 @@ internal sealed class BrokerSender : IAsyncDisposable
         var sentAt = _engine.Telemetry.OnRequestSent(tags, batches, out var inFlightCounted);
         if (options.Acks == Acks.None)
         {
-            await connection.SendFrameAsync(frame, handler: null, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
+            await connection.SendFrameAsync(request, handler: null, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
             _engine.Telemetry.OnRequestCompleted(tags, sentAt, inFlightCounted, error: null);
             _inFlight.Release();
             foreach (var batch in batches)
@@ -401,8 +408,8 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
-        var request = new InFlightProduce(this, [.. batches], tags, sentAt, inFlightCounted);
-        await connection.SendFrameAsync(frame, request, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
+        var inFlight = new InFlightProduce(this, [.. batches], tags, sentAt, inFlightCounted);
+        await connection.SendFrameAsync(request, inFlight, layoutVersion, ProduceResponse.ResponseHeaderVersion(layoutVersion)).ConfigureAwait(false);
     }
 
     /// <summary>Frees the request slot taken for batches that were not sent, and retries or fails them.</summary>
