@@ -359,13 +359,31 @@ internal sealed class RecordBatchBuilder : IDisposable
     }
 
     /// <summary>
-    /// Gives the buffers back to the pool while the builder waits to be reused (<see cref="Reset"/> takes new ones), so
-    /// that idle builders hold no memory the pool does not account for.
+    /// Empties the builder while it waits to be reused, giving buffers grown past twice the initial capacity back to
+    /// the pool (<see cref="Reset"/> takes one of the initial size again), so that an idle builder holds at most
+    /// its standard buffers.
     /// </summary>
     public void ReleaseBuffers()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ReturnBuffers();
+
+        // Buffers of a batch.size batch stay: with hundreds of partitions tens of thousands of batches a second go
+        // round, and giving their buffers to the pool and taking them back (a rent and a return each, under the
+        // pool's lock, and a copy when the compression output grows from the initial size) halved the throughput
+        // of compressed batches. Only buffers grown past that (a batch under backlog, a huge record) go back.
+        if (_buffer.Length > 2 * _initialCapacity)
+        {
+            _pool.Return(_buffer);
+            _buffer = [];
+        }
+
+        _length = HeaderSize;
+        RecordCount = 0;
+        if (_compressed is { Capacity: var capacity } && capacity > 2 * _initialCapacity)
+        {
+            _compressed.Dispose();
+            _compressed = null;
+        }
     }
 
     public void Dispose()

@@ -46,7 +46,25 @@ public sealed class BatchBufferPoolTests
     }
 
     [Fact]
-    public void AParkedBuilderHoldsNoArrayAndTakesOneAgainWhenReset()
+    public void AParkedBuilderOfBatchSizeKeepsItsArrays()
+    {
+        // Tens of thousands of batch.size batches a second go round with many partitions: their buffers stay with them.
+        var pool = new BatchBufferPool(retainedLimit: 1 << 20);
+        var builder = new RecordBatchBuilder(16 * 1024, pool);
+        Assert.True(builder.TryAppend(1, default, true, new byte[10_000], false, null, 16 * 1024));
+        builder.Seal(CompressionType.Lz4, 9, -1, -1, -1, false);
+
+        builder.ReleaseBuffers();
+        Assert.Equal(0, pool.RetainedBytes);
+        Assert.Equal(0, builder.RecordCount);
+        builder.Reset();
+        Assert.True(builder.TryAppend(1, default, true, new byte[100], false, null, 16 * 1024));
+        builder.Dispose();
+        Assert.Equal(16 * 1024 + 16 * 1024, pool.RetainedBytes); // disposed: both arrays back
+    }
+
+    [Fact]
+    public void AParkedBuilderGivesBackGrownArraysAndTakesOneAgainWhenReset()
     {
         var pool = new BatchBufferPool(retainedLimit: 1 << 20);
         var builder = new RecordBatchBuilder(16 * 1024, pool);
