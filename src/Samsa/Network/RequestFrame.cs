@@ -29,9 +29,12 @@ internal static class RequestFrame
         }
     }
 
-    /// <summary>Patches the size prefix once the body is written.</summary>
-    public static void EndRequest(PooledBufferWriter buffer) =>
-        BinaryPrimitives.WriteInt32BigEndian(buffer.WrittenSpanForPatching, buffer.WrittenCount - 4);
+    /// <summary>
+    /// Patches the size prefix once the body is written; <paramref name="splicedBytes"/> are the request's bytes sent
+    /// from elsewhere (<see cref="SplicedFrame"/>), not in the buffer.
+    /// </summary>
+    public static void EndRequest(PooledBufferWriter buffer, int splicedBytes = 0) =>
+        BinaryPrimitives.WriteInt32BigEndian(buffer.WrittenSpanForPatching, buffer.WrittenCount - 4 + splicedBytes);
 
     /// <summary>
     /// Encodes a whole request built from a generated message. <paramref name="layoutVersion"/> (default: the same as

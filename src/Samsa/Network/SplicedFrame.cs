@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Samsa.Protocol;
 
@@ -21,6 +20,7 @@ internal sealed class SplicedFrame(int initialCapacity) : IDisposable
 
     private readonly List<(int At, ArraySegment<byte> Part)> _parts = [];
     private readonly List<ArraySegment<byte>> _segments = [];
+    private bool _maySplice;
 
     /// <summary>The request's own bytes: everything but the spliced parts.</summary>
     public PooledBufferWriter Frame { get; } = new(initialCapacity);
@@ -30,8 +30,10 @@ internal sealed class SplicedFrame(int initialCapacity) : IDisposable
 
     public bool HasParts => _parts.Count > 0;
 
-    public void Reset()
+    /// <summary>Empties the request for the next one; <paramref name="maySplice"/> false: every part is copied (TLS).</summary>
+    public void Reset(bool maySplice)
     {
+        _maySplice = maySplice;
         Frame.Reset();
         _parts.Clear();
         PartBytes = 0;
@@ -40,7 +42,7 @@ internal sealed class SplicedFrame(int initialCapacity) : IDisposable
     /// <summary>Puts <paramref name="part"/> here in the request, without copying it, if it is worth it; false: copy it.</summary>
     public bool TrySplice(ReadOnlyMemory<byte> part)
     {
-        if (part.Length < MinimumPart || _parts.Count == MaxParts || !MemoryMarshal.TryGetArray(part, out var segment))
+        if (!_maySplice || part.Length < MinimumPart || _parts.Count == MaxParts || !MemoryMarshal.TryGetArray(part, out var segment))
         {
             return false;
         }
@@ -49,10 +51,6 @@ internal sealed class SplicedFrame(int initialCapacity) : IDisposable
         PartBytes += part.Length;
         return true;
     }
-
-    /// <summary>Patches the request's size prefix: the frame's bytes and the parts'.</summary>
-    public void EndRequest() =>
-        BinaryPrimitives.WriteInt32BigEndian(Frame.WrittenSpanForPatching, Frame.WrittenCount - 4 + PartBytes);
 
     /// <summary>The request in send order: frame bytes and parts, interleaved. Valid until the next <see cref="Reset"/>.</summary>
     public IList<ArraySegment<byte>> Segments()

@@ -389,11 +389,6 @@ internal sealed class RecordBatchBuilder : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        ReturnBuffers();
-    }
-
-    private void ReturnBuffers()
-    {
         var buffer = _buffer;
         _buffer = [];
         _length = HeaderSize;

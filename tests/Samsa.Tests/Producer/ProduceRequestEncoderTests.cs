@@ -30,10 +30,9 @@ public sealed class ProduceRequestEncoderTests
     public void EncodesWhatTheGeneratedDecoderReadsBack(short version)
     {
         var batches = MakeBatches();
-        using var buffer = new PooledBufferWriter();
-        ProduceRequestEncoder.Write(buffer, version, "client-1", transactionalId: null, acks: -1, timeoutMs: 30_000, batches);
+        using var buffer = Contiguous(version, transactionalId: null, acks: -1, timeoutMs: 30_000, batches);
 
-        var frame = buffer.WrittenSpan;
+        var frame = buffer.Frame.WrittenSpan;
         var reader = new KafkaReader(frame);
         Assert.Equal(frame.Length - 4, reader.ReadInt32());
         var header = RequestHeader.Read(ref reader, version >= ProduceRequest.FlexibleVersionsStart ? (short)2 : (short)1);
@@ -62,8 +61,7 @@ public sealed class ProduceRequestEncoderTests
     public void EqualsTheGeneratedWriterByteForByte(short version)
     {
         var batches = MakeBatches();
-        using var handWritten = new PooledBufferWriter();
-        ProduceRequestEncoder.Write(handWritten, version, "client-1", transactionalId: null, acks: 1, timeoutMs: 1234, batches);
+        using var handWritten = Contiguous(version, transactionalId: null, acks: 1, timeoutMs: 1234, batches);
 
         var message = new ProduceRequest { Acks = 1, TimeoutMs = 1234 };
         foreach (var topic in batches.GroupBy(b => b.Partition.Topic))
@@ -75,7 +73,7 @@ public sealed class ProduceRequestEncoderTests
 
         using var generated = new PooledBufferWriter();
         RequestFrame.Write(generated, message, version, "client-1");
-        Assert.Equal(Convert.ToHexString(generated.WrittenSpan), Convert.ToHexString(handWritten.WrittenSpan));
+        Assert.Equal(Convert.ToHexString(generated.WrittenSpan), Convert.ToHexString(handWritten.Frame.WrittenSpan));
     }
 
     [Theory]
@@ -84,14 +82,14 @@ public sealed class ProduceRequestEncoderTests
     {
         // Large batches (spliced) between small ones (copied), in two topics.
         List<ProducerBatch> batches = [Batch("alpha", 0, 1, valueSize: 40_000), Batch("alpha", 1, 2), Batch("beta", 0, 2, valueSize: 20_000)];
-        using var contiguous = new PooledBufferWriter();
-        ProduceRequestEncoder.Write(contiguous, version, "client-1", transactionalId: "tx", acks: -1, timeoutMs: 30_000, batches);
+        using var contiguous = Contiguous(version, transactionalId: "tx", acks: -1, timeoutMs: 30_000, batches);
 
         using var spliced = new SplicedFrame(256);
+        spliced.Reset(maySplice: true);
         ProduceRequestEncoder.Write(spliced, version, "client-1", transactionalId: "tx", acks: -1, timeoutMs: 30_000, batches);
 
         // The frame holds everything but the two large batches, which the segments point to where they are.
-        Assert.Equal(contiguous.WrittenCount, spliced.Frame.WrittenCount + batches[0].Sealed.Length + batches[2].Sealed.Length);
+        Assert.Equal(contiguous.Frame.WrittenCount, spliced.Frame.WrittenCount + batches[0].Sealed.Length + batches[2].Sealed.Length);
         var segments = spliced.Segments();
         foreach (var large in new[] { batches[0], batches[2] })
         {
@@ -99,7 +97,16 @@ public sealed class ProduceRequestEncoderTests
             Assert.Contains(segments, s => s.Array == bytes.Array && s.Offset == bytes.Offset && s.Count == bytes.Count);
         }
 
-        Assert.Equal(Convert.ToHexString(contiguous.WrittenSpan), Convert.ToHexString(segments.SelectMany(s => s).ToArray()));
+        Assert.Equal(Convert.ToHexString(contiguous.Frame.WrittenSpan), Convert.ToHexString(segments.SelectMany(s => s).ToArray()));
+    }
+
+    // The request as a TLS connection sends it: every batch copied into the frame.
+    private static SplicedFrame Contiguous(short version, string? transactionalId, short acks, int timeoutMs, List<ProducerBatch> batches)
+    {
+        var request = new SplicedFrame(256);
+        request.Reset(maySplice: false);
+        ProduceRequestEncoder.Write(request, version, "client-1", transactionalId, acks, timeoutMs, batches);
+        return request;
     }
 
     private static List<ProducerBatch> MakeBatches()

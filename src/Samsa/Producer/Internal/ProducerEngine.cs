@@ -37,12 +37,13 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     // interceptors, so the reporting loop pays one null check for them.
     private readonly IAcknowledgementSink? _acknowledgements;
 
-    // Reported batches, kept for reuse (their arrays wait in the buffer pool meanwhile, see ProducerBatch.Park).
+    // Reported batches, kept for reuse with their standard-size buffers (grown ones go to the pool, see ProducerBatch.Park).
     // As many as buffer.memory can keep in use at once, so a busy producer stops allocating them.
     private readonly Stack<ProducerBatch> _batchPool = new();
 
-    // Every idle array of the producer (batch buffers, compression outputs, waiting records' chunks), up to
-    // buffer.memory in total (see BatchBufferPool); and the chunks the batches' delivery lists are made of.
+    // The producer's idle arrays other than pooled batches' standard buffers (grown batch buffers and compression
+    // outputs, waiting records' chunks), up to buffer.memory in total (see BatchBufferPool); and the chunks the
+    // batches' delivery lists are made of.
     private readonly BatchBufferPool _batchBuffers;
     private readonly DeliveryChunks _deliveryChunks;
 

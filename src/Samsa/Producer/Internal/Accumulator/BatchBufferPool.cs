@@ -5,7 +5,7 @@ namespace Samsa.Producer.Internal;
 
 /// <summary>
 /// The arrays one producer's records are held in (batch buffers, compression outputs, the chunks of records that
-/// wait), kept for reuse up to <c>buffer.memory</c> in total: the one store of the producer's idle arrays.
+/// wait), kept for reuse up to <c>buffer.memory</c> in total. A pooled batch keeps its standard-size buffers itself.
 /// </summary>
 /// <remarks>
 /// <see cref="ArrayPool{T}.Shared"/> keeps only a few dozen arrays of each size per core. A producer with

@@ -11,8 +11,8 @@ namespace Samsa.Producer.Internal;
 /// thousands of them. An array each would be more than the shared pool keeps, so each would be a fresh allocation that
 /// lives until its turn comes: survivors that the GC copies from generation to generation. Records wait and leave
 /// roughly in arrival order, so chunks fill and empty in order and are reused whole. Chunks come from and go back to
-/// <paramref name="pool"/>, the producer's one store of idle arrays, whose limit covers them with the batches' arrays;
-/// a record too large to share a chunk takes an array of its own from there too.
+/// <paramref name="pool"/>, whose limit covers them with the batches' grown arrays; a record too large to share a
+/// chunk takes an array of its own from there too.
 /// </remarks>
 internal sealed class PendingBytesArena(ArrayPool<byte> pool)
 {

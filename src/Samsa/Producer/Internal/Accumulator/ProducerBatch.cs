@@ -172,7 +172,7 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
 
     /// <summary>
     /// A reported batch goes to the engine's pool of batches: it drops its references to the records' callers and
-    /// gives its arrays back to the buffer pool, where every idle array of the producer counts against one limit.
+    /// gives buffers grown past its standard size back to the buffer pool (see <see cref="RecordBatchBuilder.ReleaseBuffers"/>).
     /// </summary>
     public void Park()
     {
@@ -181,14 +181,12 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
         Builder.ReleaseBuffers();
     }
 
-    /// <summary>Makes a parked batch a new, empty one, with buffers of the initial size.</summary>
+    /// <summary>Makes a parked batch (its deliveries and sealed bytes already dropped) a new, empty one.</summary>
     public void Reuse(PartitionAccumulator partition, long createdTicks)
     {
         Partition = partition;
         CreatedTicks = createdTicks;
         Builder.Reset();
-        Deliveries.Clear();
-        Sealed = default;
         _sealedIdentity = ProducerIdAndEpoch.None;
         _sealedSequence = -1;
         State = BatchState.Unsent;

@@ -374,15 +374,8 @@ internal sealed class BrokerSender : IAsyncDisposable
             return;
         }
 
-        request.Reset();
-        if (connection.CanSplice)
-        {
-            ProduceRequestEncoder.Write(request, version, _engine.ClientId, options.TransactionalId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
-        }
-        else
-        {
-            ProduceRequestEncoder.Write(request.Frame, version, _engine.ClientId, options.TransactionalId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
-        }
+        request.Reset(maySplice: connection.CanSplice);
+        ProduceRequestEncoder.Write(request, version, _engine.ClientId, options.TransactionalId, (short)options.Acks, (int)options.RequestTimeout.TotalMilliseconds, batches);
 
         // v12 answers in v11's layout, which is what the decoders know.
         var layoutVersion = Math.Min(version, ProduceRequest.HighestSupportedVersion);

@@ -14,25 +14,13 @@ internal static class ProduceRequestEncoder
 
     private const short FirstFlexibleVersion = 9;
 
-    /// <summary>Encodes the request into <paramref name="buffer"/>, the batches' bytes included.</summary>
-    public static void Write(PooledBufferWriter buffer, short version, string clientId, string? transactionalId, short acks, int timeoutMs, IReadOnlyList<ProducerBatch> batches)
-    {
-        Write(buffer, spliced: null, version, clientId, transactionalId, acks, timeoutMs, batches);
-        RequestFrame.EndRequest(buffer);
-    }
-
     /// <summary>
-    /// Encodes the request into <paramref name="request"/>'s frame, splicing the large batches in rather than
-    /// copying them (see <see cref="SplicedFrame"/>).
+    /// Encodes the request into <paramref name="request"/>'s frame, splicing the large batches in rather than copying
+    /// them where the request allows it (see <see cref="SplicedFrame"/>).
     /// </summary>
     public static void Write(SplicedFrame request, short version, string clientId, string? transactionalId, short acks, int timeoutMs, IReadOnlyList<ProducerBatch> batches)
     {
-        Write(request.Frame, request, version, clientId, transactionalId, acks, timeoutMs, batches);
-        request.EndRequest();
-    }
-
-    private static void Write(PooledBufferWriter buffer, SplicedFrame? spliced, short version, string clientId, string? transactionalId, short acks, int timeoutMs, IReadOnlyList<ProducerBatch> batches)
-    {
+        var buffer = request.Frame;
         var flexible = version >= FirstFlexibleVersion;
         RequestFrame.BeginRequest(buffer, ApiKey.Produce, version, headerVersion: flexible ? (short)2 : (short)1, clientId);
         var writer = new KafkaWriter(buffer);
@@ -85,7 +73,7 @@ internal static class ProduceRequestEncoder
                     writer.WriteInt32(records.Length);
                 }
 
-                if (spliced is null || !spliced.TrySplice(batch.Sealed))
+                if (!request.TrySplice(batch.Sealed))
                 {
                     writer.WriteRaw(records);
                 }
@@ -105,6 +93,8 @@ internal static class ProduceRequestEncoder
         {
             writer.WriteEmptyTaggedFields();
         }
+
+        RequestFrame.EndRequest(buffer, request.PartBytes);
     }
 
     private static int CountTopics(IReadOnlyList<ProducerBatch> batches)
