@@ -63,6 +63,9 @@ internal sealed class RecordBatchBuilder : IDisposable
     /// <summary>Bytes the sealed batch takes uncompressed, header included.</summary>
     public int SizeInBytes => _length;
 
+    /// <summary>The bytes of the arrays the builder holds (records and compression output), used or not.</summary>
+    public int HeldBytes => _buffer.Length + (_compressed?.Capacity ?? 0);
+
     /// <summary>The first record's timestamp, which is the batch's base timestamp.</summary>
     public long FirstTimestamp { get; private set; }
 

@@ -168,7 +168,7 @@ public sealed class PartitionSequenceTests() : AccumulatorTestBed(new ProducerOp
         Assert.Same(after, Drain(Epoch0));
         Assert.Equal(4, after.BaseSequence);
 
-        tail.Seal(CompressionType.None, 0);
+        tail.Seal(CompressionType.None, 0, Engine.Memory);
         var decoded = RecordBatchReader.ReadAll(tail.Sealed.Span).Single();
         Assert.Equal([[2], [3]], decoded.Records.Select(r => r.Value!));
         Assert.Equal([0, 1], decoded.Records.Select(r => r.OffsetDelta));
@@ -197,11 +197,11 @@ public sealed class PartitionSequenceTests() : AccumulatorTestBed(new ProducerOp
     {
         AppendBatches(1, recordsEach: 3);
         var batch = Drain(Epoch0)!;
-        batch.Seal(CompressionType.Lz4, 0);
+        batch.Seal(CompressionType.Lz4, 0, Engine.Memory);
         var firstBytes = batch.Sealed.ToArray();
         batch.Identity = Epoch1;
         batch.BaseSequence = 5;
-        batch.Seal(CompressionType.Lz4, 0);
+        batch.Seal(CompressionType.Lz4, 0, Engine.Memory);
 
         var decoded = RecordBatchReader.ReadAll(batch.Sealed.Span).Single(); // checks the CRC
         Assert.Equal((77L, (short)1, 5), (decoded.ProducerId, decoded.ProducerEpoch, decoded.BaseSequence));

@@ -130,7 +130,7 @@ public sealed class ProduceRequestEncoderTests
             Assert.True(batch.Builder.TryAppend(1_700_000_000_000 + i, default, keyIsNull: true, value, valueIsNull: false, headers: null, batchSizeLimit: 1 << 20));
         }
 
-        batch.Seal(CompressionType.None, compressionLevel: 0);
+        batch.Seal(CompressionType.None, compressionLevel: 0, new BufferMemory(long.MaxValue));
         return batch;
     }
 }

@@ -2,8 +2,10 @@ namespace Samsa.Producer.Internal;
 
 /// <summary>
 /// <c>buffer.memory</c>: the bytes of records accepted but not yet reported. A record reserves
-/// its encoded size when it is produced and the whole batch gives it back once reported, so the
-/// producer's memory stays bounded however fast callers produce.
+/// its encoded size when it is produced; a batch that stops taking records, and again once it is
+/// encoded, raises its share to the arrays it really holds (<see cref="ProducerBatch.CoverHeldArrays"/>);
+/// the whole batch gives it back once reported. So the producer's memory stays bounded however fast
+/// callers produce.
 /// </summary>
 /// <remarks>
 /// Records that find the buffer full wait in one queue and are granted in arrival order. The
@@ -101,6 +103,13 @@ internal sealed class BufferMemory(long limit)
             return withdrawn;
         }
     }
+
+    /// <summary>
+    /// Counts bytes a batch already holds beyond its records' reservations (the spare room of its arrays, its
+    /// compression output), even past the limit: they are allocated, so refusing them would only hide them.
+    /// Records that come after wait until reports bring the total back under the limit.
+    /// </summary>
+    public void ForceReserve(int bytes) => Interlocked.Add(ref _used, bytes);
 
     public void Release(int bytes)
     {

@@ -150,7 +150,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             {
                 if (_open is not null)
                 {
-                    MarkReadyWaiting();
+                    CloseOpen();
                 }
 
                 _open = engine.NewBatch(this);
@@ -169,8 +169,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             readyAtMs = _open.CreatedTicks + (long)engine.Options.Linger.TotalMilliseconds;
             if (_open.Builder.SizeInBytes >= limit)
             {
-                _open = null;
-                MarkReadyWaiting();
+                CloseOpen();
                 readyAtMs = 0;
                 wake = true;
             }
@@ -257,6 +256,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
             {
                 if (ReferenceEquals(candidate, _open))
                 {
+                    _open.CoverHeldArrays(engine.Memory);
                     _open = null;
                 }
 
@@ -397,8 +397,7 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         {
             if (_open is not null)
             {
-                _open = null;
-                MarkReadyWaiting();
+                CloseOpen();
             }
 
             foreach (var batch in _batches)
@@ -536,6 +535,14 @@ internal sealed class PartitionAccumulator(string topic, int partition, Producer
         {
             _sequences.OnFailed(batch, Sent);
         }
+    }
+
+    // The open batch takes no more records: from now on buffer.memory counts the arrays it holds, not only its records.
+    private void CloseOpen()
+    {
+        _open!.CoverHeldArrays(engine.Memory);
+        _open = null;
+        MarkReadyWaiting();
     }
 
     private void MarkReadyWaiting()

@@ -85,8 +85,27 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     /// <summary>A retried batch is not sent again before this time (<c>retry.backoff.ms</c>).</summary>
     public long RetryNotBeforeTicks { get; set; }
 
-    /// <summary>Bytes its records hold against <c>buffer.memory</c>, given back when the batch is reported.</summary>
+    /// <summary>
+    /// Bytes it holds against <c>buffer.memory</c>, given back when the batch is reported: its records'
+    /// reservations, raised to the arrays it holds once it is closed or encoded (<see cref="CoverHeldArrays"/>).
+    /// </summary>
     public int ReservedBytes { get; set; }
+
+    /// <summary>
+    /// Raises <see cref="ReservedBytes"/> to the bytes of the arrays the batch holds, when they are more than its
+    /// records reserved: a buffer doubled under backlog holds up to twice its records, and a compressed batch
+    /// holds its output beside them until it is reported. Called when the batch stops taking records (under
+    /// its partition's lock) and when it is encoded (<see cref="Seal"/>); never lowered, so it wakes no waiter.
+    /// </summary>
+    public void CoverHeldArrays(BufferMemory memory)
+    {
+        var uncovered = Builder.HeldBytes - ReservedBytes;
+        if (uncovered > 0)
+        {
+            memory.ForceReserve(uncovered);
+            ReservedBytes += uncovered;
+        }
+    }
 
     /// <summary>The wire bytes, fixed at the first send so that a retry sends the same batch.</summary>
     public ReadOnlyMemory<byte> Sealed { get; private set; }
@@ -95,14 +114,16 @@ internal sealed class ProducerBatch(PartitionAccumulator partition, int initialC
     /// Encodes the batch on its first send (compression, header, CRC). A retry under another producer
     /// epoch or sequence patches only the header (<see cref="RecordBatchBuilder.RewriteProducerState"/>),
     /// so the same records go out byte for byte, never re-compressed. Returns true when it encoded the batch
-    /// (a first send, or the first send of a split half).
+    /// (a first send, or the first send of a split half); <paramref name="memory"/> then counts the compression
+    /// output, held until the batch is reported.
     /// </summary>
-    public bool Seal(CompressionType compression, int compressionLevel, bool isTransactional = false)
+    public bool Seal(CompressionType compression, int compressionLevel, BufferMemory memory, bool isTransactional = false)
     {
         var encoded = false;
         if (Sealed.IsEmpty)
         {
             Sealed = Builder.Seal(compression, compressionLevel, Identity.ProducerId, Identity.Epoch, BaseSequence, isTransactional);
+            CoverHeldArrays(memory);
             encoded = true;
         }
         else if (Identity != _sealedIdentity || BaseSequence != _sealedSequence)

@@ -349,7 +349,7 @@ internal sealed class BrokerSender : IAsyncDisposable
             var batch = batches[i];
             try
             {
-                if (batch.Seal(options.CompressionType, _engine.CompressionLevel, isTransactional: transactions is not null))
+                if (batch.Seal(options.CompressionType, _engine.CompressionLevel, _engine.Memory, isTransactional: transactions is not null))
                 {
                     _engine.Telemetry.OnBatchSealed(batch, options.CompressionType);
                 }
