@@ -46,6 +46,17 @@ internal sealed class RecordBatchBuilder : IDisposable
     private PooledBufferWriter? _compressed;
     private long _maxTimestamp;
     private bool _sealed;
+
+    // Set while the record buffer holds the sealed batch compressed in place of its records (see Seal): the
+    // codec to undo it with, and the sealed length.
+    private CompressionType _compressedInPlace;
+    private int _compressedInPlaceLength;
+
+    // Every codec writes into this, per thread, and the result is copied to where the batch keeps it: the
+    // codecs ask for worst-case room (lz4 its bound per block), which would otherwise round every batch's
+    // output buffer up to twice the batch.
+    [ThreadStatic]
+    private static PooledBufferWriter? t_compressionScratch;
     private bool _disposed;
 
     /// <param name="initialCapacity">The buffer's starting size; it grows as records need.</param>
@@ -89,6 +100,7 @@ internal sealed class RecordBatchBuilder : IDisposable
         FirstTimestamp = 0;
         _maxTimestamp = 0;
         _sealed = false;
+        _compressedInPlace = CompressionType.None;
         _compressed?.Reset();
     }
 
@@ -210,6 +222,7 @@ internal sealed class RecordBatchBuilder : IDisposable
             throw new InvalidOperationException("An empty record batch cannot be sealed.");
         }
 
+        RestoreRecords();
         _sealed = true;
         var header = _buffer.AsSpan(0, HeaderSize);
         var attributes = (short)((short)compression & CompressionMask);
@@ -239,14 +252,32 @@ internal sealed class RecordBatchBuilder : IDisposable
         }
         else
         {
-            var compressed = _compressed ??= new PooledBufferWriter(Math.Max(_initialCapacity, HeaderSize + 256), _pool);
-            compressed.Reset();
-            compressed.GetSpan(HeaderSize);
-            compressed.Advance(HeaderSize);
-            Compressor.Compress(compression, compressionLevel, _buffer.AsSpan(HeaderSize, _length - HeaderSize), compressed);
-            batch = compressed.WrittenSpanForPatching;
-            header.CopyTo(batch);
-            result = compressed.WrittenMemory;
+            var scratch = t_compressionScratch ??= new PooledBufferWriter(64 * 1024);
+            scratch.Reset();
+            header.CopyTo(scratch.GetSpan(HeaderSize));
+            scratch.Advance(HeaderSize);
+            Compressor.Compress(compression, compressionLevel, _buffer.AsSpan(HeaderSize, _length - HeaderSize), scratch);
+            var encoded = scratch.WrittenSpan;
+            if (encoded.Length <= _buffer.Length)
+            {
+                // The batch keeps one array, as Java's does: the records are needed again only to split the batch
+                // after the broker refused it as too large, and RestoreRecords decompresses them for that.
+                encoded.CopyTo(_buffer);
+                _compressedInPlace = compression;
+                _compressedInPlaceLength = encoded.Length;
+                batch = _buffer.AsSpan(0, encoded.Length);
+                result = _buffer.AsMemory(0, encoded.Length);
+            }
+            else
+            {
+                // Incompressible records grew past their buffer: the output gets an array of its own.
+                var compressed = _compressed ??= new PooledBufferWriter(encoded.Length, _pool);
+                compressed.Reset();
+                encoded.CopyTo(compressed.GetSpan(encoded.Length));
+                compressed.Advance(encoded.Length);
+                batch = compressed.WrittenSpanForPatching;
+                result = compressed.WrittenMemory;
+            }
         }
 
         BinaryPrimitives.WriteInt32BigEndian(batch[BatchLengthOffset..], batch.Length - 12);
@@ -269,6 +300,7 @@ internal sealed class RecordBatchBuilder : IDisposable
             throw new ArgumentException("The tail batch must be empty.", nameof(tail));
         }
 
+        RestoreRecords();
         var position = HeaderSize;
         var keptEnd = 0;
         long keptMax = 0;
@@ -308,6 +340,26 @@ internal sealed class RecordBatchBuilder : IDisposable
         RecordCount = keep;
         _maxTimestamp = keptMax;
         _sealed = false;
+    }
+
+    // Decompresses the records over the batch that Seal compressed in their place. Rare: a batch is sealed again
+    // only after the broker refused it as too large and it was split.
+    private void RestoreRecords()
+    {
+        if (_compressedInPlace == CompressionType.None)
+        {
+            return;
+        }
+
+        var records = new ArrayBufferWriter<byte>(_length - HeaderSize);
+        Compressor.Decompress(_compressedInPlace, _buffer.AsSpan(HeaderSize, _compressedInPlaceLength - HeaderSize), records);
+        if (records.WrittenCount != _length - HeaderSize)
+        {
+            throw new InvalidOperationException($"The batch decompressed to {records.WrittenCount} bytes of records, not the {_length - HeaderSize} it was compressed from.");
+        }
+
+        records.WrittenSpan.CopyTo(_buffer.AsSpan(HeaderSize));
+        _compressedInPlace = CompressionType.None;
     }
 
     // Appends a record whose key, value and headers are already encoded (see MoveRecordsTo).

@@ -44,7 +44,7 @@ public sealed class BatchMemoryAccountingTests() : AccumulatorTestBed(new Produc
     }
 
     [Fact]
-    public async Task ACompressedBatchAlsoCountsItsOutputUntilReported()
+    public async Task ACompressedBatchKeepsItsOutputInTheRecordBuffer()
     {
         Append(2);
         var flush = new FlushWaiter();
@@ -52,17 +52,37 @@ public sealed class BatchMemoryAccountingTests() : AccumulatorTestBed(new Produc
         flush.Arm();
         var batch = Assert.Single(Batches());
         Assert.Same(batch, Drain(Identity));
-        var beforeEncoding = batch.ReservedBytes;
+        var held = batch.Builder.HeldBytes;
+        var reserved = batch.ReservedBytes;
 
         batch.Seal(CompressionType.Lz4, Compressor.DefaultLevel, Engine.Memory);
 
-        Assert.True(batch.Builder.HeldBytes > beforeEncoding, "the compression output added nothing to count");
-        Assert.Equal(batch.Builder.HeldBytes, batch.ReservedBytes);
-        Assert.Equal(batch.ReservedBytes, Engine.Memory.Used);
+        Assert.True(batch.Sealed.Length < batch.Builder.SizeInBytes, "the records did not compress");
+        Assert.Equal(held, batch.Builder.HeldBytes);
+        Assert.Equal(reserved, batch.ReservedBytes);
+        Assert.Equal(reserved, Engine.Memory.Used);
 
         Engine.OnStored(batch, 0, -1);
         await flush.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, Engine.Memory.Used);
+    }
+
+    [Fact]
+    public void IncompressibleRecordsThatOutgrowTheirBufferCountTheOutputsOwnArray()
+    {
+        var memory = new BufferMemory(1 << 20);
+        using var batch = new ProducerBatch(new PartitionAccumulator("t", 0, null!), 4096, createdTicks: 0);
+        var value = new byte[4024];
+        new Random(1).NextBytes(value);
+        Assert.True(batch.Builder.TryAppend(1, default, true, value, false, null, int.MaxValue));
+        Assert.InRange(batch.Builder.SizeInBytes, 4080, 4096); // lz4's frame around stored blocks will not fit in 4 KiB
+        Assert.Equal(4096, batch.Builder.HeldBytes);
+
+        batch.Seal(CompressionType.Lz4, Compressor.DefaultLevel, memory);
+
+        Assert.True(batch.Builder.HeldBytes > 4096, "the output did not need an array of its own");
+        Assert.Equal(batch.Builder.HeldBytes, batch.ReservedBytes);
+        Assert.Equal(batch.ReservedBytes, memory.Used);
     }
 
     [Fact]

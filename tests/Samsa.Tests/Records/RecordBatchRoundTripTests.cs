@@ -100,7 +100,34 @@ public class RecordBatchRoundTripTests
         Assert.Equal(3, batch.ProducerEpoch);
         Assert.Equal(1000, batch.BaseSequence);
         Assert.Contains(batch.Records, r => r.TimestampDelta < 0);
+        AssertRecords(inputs, batch);
+    }
 
+    // A compressed batch keeps its output where its records were; splitting it (the broker refused it as too
+    // large) and sealing again must decompress them first.
+    [Theory]
+    [MemberData(nameof(Codecs))]
+    public void ASealedBatchSplitsAndSealsAgainWithEveryRecordIntact(CompressionType codec)
+    {
+        var inputs = RandomRecords(seed: 7 + (int)codec, count: 300);
+        using var builder = new RecordBatchBuilder(1024);
+        using var tail = new RecordBatchBuilder(1024);
+        foreach (var input in inputs)
+        {
+            Assert.True(builder.TryAppend(input.Timestamp, input.Key, input.Key is null, input.Value, input.Value is null, input.Headers, int.MaxValue));
+        }
+
+        builder.Seal(codec, Compressor.DefaultLevel, 1, 0, 0, false);
+        builder.MoveRecordsTo(tail, 120);
+
+        AssertRecords(inputs[..120], Assert.Single(RecordBatchReader.ReadAll(builder.Seal(codec, Compressor.DefaultLevel, 1, 0, 0, false).Span)));
+        AssertRecords(inputs[120..], Assert.Single(RecordBatchReader.ReadAll(tail.Seal(codec, Compressor.DefaultLevel, 1, 0, 120, false).Span)));
+        AssertRecords(inputs[..120], Assert.Single(RecordBatchReader.ReadAll(builder.Seal(CompressionType.None, Compressor.DefaultLevel, 1, 0, 0, false).Span)));
+    }
+
+    private static void AssertRecords(List<Input> inputs, DecodedBatch batch)
+    {
+        Assert.Equal(inputs.Count, batch.Records.Count);
         for (var i = 0; i < inputs.Count; i++)
         {
             var expected = inputs[i];
