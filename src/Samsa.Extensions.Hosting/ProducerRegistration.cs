@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -45,6 +46,14 @@ internal sealed class ProducerRegistration<TKey, TValue>(string name) : Producer
         var builder = new ProducerBuilder<TKey, TValue>(options)
             .SetLoggerFactory(Name.Length == 0 ? loggers : new NamedLoggerFactory(loggers, Name))
             .SetCloseTimeout(settings.CloseTimeout);
+
+        // A generic host registers an IMeterFactory (AddMetrics): the producer's instruments then belong to the
+        // container, as its loggers do. Without one, the producer keeps the static meter.
+        if (services.GetService<IMeterFactory>() is { } meters)
+        {
+            builder.SetMeterFactory(meters);
+        }
+
         foreach (var action in BuilderActions)
         {
             action(services, builder);

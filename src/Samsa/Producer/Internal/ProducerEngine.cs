@@ -60,7 +60,11 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     private KafkaException? _fatalError;
 
-    public ProducerEngine(ProducerOptions options, SamsaLoggers loggers, IAcknowledgementSink? acknowledgements = null)
+    /// <param name="options">The validated options.</param>
+    /// <param name="loggers">Where the producer logs.</param>
+    /// <param name="acknowledgements">The interceptors' acknowledgement callback, or null without interceptors.</param>
+    /// <param name="instruments">The meter's instruments to record to; null: the static meter's (<see cref="ProducerInstruments.Shared"/>).</param>
+    public ProducerEngine(ProducerOptions options, SamsaLoggers loggers, IAcknowledgementSink? acknowledgements = null, ProducerInstruments? instruments = null)
     {
         // First, so that stores that cannot be loaded fail Build() before anything starts.
         var tls = options.SecurityProtocol.UsesTls() ? Security.TlsConnector.Create(options.Tls) : null;
@@ -90,7 +94,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Transactions = options.TransactionalId is not null ? new TransactionManager(this, Identity!, loggers.Producer) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
-        Telemetry = new Diagnostics.ProducerTelemetry(this, ClientId, options.InjectTraceHeaders, options.RootSpans, countRecordTotals: options.EnableMetricsPush);
+        Telemetry = new Diagnostics.ProducerTelemetry(this, instruments ?? ProducerInstruments.Shared, ClientId, options.InjectTraceHeaders, options.RootSpans, countRecordTotals: options.EnableMetricsPush);
         ClientTelemetry = options.EnableMetricsPush ? new Diagnostics.ClientTelemetry(this) : null;
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
@@ -120,7 +124,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public BufferMemory Memory { get; }
 
-    /// <summary>This producer's metrics and spans (the <c>Samsa</c> meter and activity source).</summary>
+    /// <summary>This producer's metrics and spans (a <c>Samsa</c> meter and the <c>Samsa</c> activity source).</summary>
     public Diagnostics.ProducerTelemetry Telemetry { get; }
 
     /// <summary>KIP-714 metrics push; null with <c>enable.metrics.push=false</c>.</summary>
