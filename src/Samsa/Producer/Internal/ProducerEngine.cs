@@ -259,7 +259,10 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeAsync(Timeout.InfiniteTimeSpan);
+
+    /// <summary>Closes the producer, failing what it did not send; <paramref name="timeLeft"/> bounds the last metrics push (infinite: no bound beyond its own).</summary>
+    public async ValueTask DisposeAsync(TimeSpan timeLeft)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
@@ -268,8 +271,10 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
         if (ClientTelemetry is { } clientTelemetry)
         {
-            // KIP-714: the last push says the client is terminating; while the connections still stand.
-            await clientTelemetry.TerminateAsync(TimeSpan.FromMilliseconds(Math.Min(2000, Options.RequestTimeout.TotalMilliseconds))).ConfigureAwait(false);
+            // KIP-714: the last push says the client is terminating; while the connections still stand, and not past
+            // the close's time (a close with no time left fails the records without waiting for it).
+            var pushBound = TimeSpan.FromMilliseconds(Math.Min(2000, Options.RequestTimeout.TotalMilliseconds));
+            await clientTelemetry.TerminateAsync(timeLeft == Timeout.InfiniteTimeSpan || timeLeft > pushBound ? pushBound : timeLeft).ConfigureAwait(false);
             await clientTelemetry.DisposeAsync().ConfigureAwait(false);
         }
 
