@@ -18,8 +18,6 @@ internal sealed class ProducerSettings
     /// <summary>Brokers of the embedded cluster.</summary>
     public const int EmbeddedBrokers = 3;
 
-    private const string BootstrapServersKey = "bootstrap.servers";
-
     public Option<string?> BootstrapServer { get; } = new("--bootstrap-server", "-b", "--broker-list")
     {
         Description = "Kafka brokers, HOST:PORT[,HOST:PORT...]. Without it (and without bootstrap.servers in -X or " +
@@ -197,7 +195,7 @@ internal sealed class ProducerSettings
             }
         }
 
-        Explicit(BootstrapServersKey, parseResult.GetValue(BootstrapServer));
+        Explicit(ProducerConfigKeys.BootstrapServers, parseResult.GetValue(BootstrapServer));
         Explicit("acks", parseResult.GetValue(Acks));
         if (parseResult.GetResult(CompressionCodec) is { } codec)
         {
@@ -216,10 +214,10 @@ internal sealed class ProducerSettings
         // Only an absent bootstrap setting means "use the embedded cluster". An empty one is a script whose variable
         // was not set: producing into a throwaway cluster would lose its records silently. librdkafka's name for it
         // (metadata.broker.list) counts as given too.
-        var bootstrapKey = properties.LastOrDefault(p => LibrdkafkaConfigKeys.JavaKeyOf(p.Key) == BootstrapServersKey).Key;
+        var bootstrapKey = properties.LastOrDefault(p => LibrdkafkaConfigKeys.JavaKeyOf(p.Key) == ProducerConfigKeys.BootstrapServers).Key;
         if (bootstrapKey is not null && options.BootstrapServers.Count == 0)
         {
-            var named = bootstrapKey == BootstrapServersKey ? bootstrapKey : $"{bootstrapKey} (librdkafka's bootstrap.servers)";
+            var named = bootstrapKey == ProducerConfigKeys.BootstrapServers ? bootstrapKey : $"{bootstrapKey} (librdkafka's bootstrap.servers)";
             throw new UsageException(
                 $"the bootstrap servers are empty (--bootstrap-server, or {named} in -X or --producer.config): " +
                 "give HOST:PORT[,HOST:PORT...], or leave the option out entirely to use the embedded cluster.");

@@ -75,7 +75,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         _closeTimeout = closeTimeout;
         _interceptors = interceptors;
         _sticky = new StickyPartitioner(engine.Options.BatchSize);
-        _close = new Lazy<Task>(CloseAsync);
+        _close = new Lazy<Task>(RunCloseAsync);
     }
 
     public string Name => _engine.ClientId;
@@ -340,7 +340,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         }
     }
 
-    private async Task CloseAsync()
+    private async Task RunCloseAsync()
     {
         LimitCloseWait(_closeTimeout);
         var deadline = _closeDeadline.Token;
