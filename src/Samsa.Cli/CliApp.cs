@@ -24,9 +24,15 @@ internal sealed record CliContext(TextReader Stdin, TextWriter Stdout, TextWrite
 {
     /// <summary>
     /// True in a real <c>samsa</c> process, which may run itself again (the embedded cluster of <c>perf</c>); false when
-    /// a host such as a test calls <see cref="CliApp.RunAsync"/>, whose executable is not <c>samsa</c>.
+    /// a host such as a test calls <see cref="CliApp.RunAsync(string[], TextReader, TextWriter, TextWriter, bool, bool, CancellationToken)"/>, whose executable is not <c>samsa</c>.
     /// </summary>
     public bool CanStartChildProcesses { get; init; }
+
+    /// <summary>
+    /// Sees the options a command's producer is built with, once they are final (the embedded cluster's address
+    /// included); null in the tool. Tests use it to check that each flag takes effect, not only that it parses.
+    /// </summary>
+    public Action<ProducerOptions>? ProducerOptionsObserver { get; init; }
 
     private readonly Lock _gate = new();
 
@@ -71,7 +77,7 @@ public static class CliApp
     /// <paramref name="canStartChildProcesses"/> is true only in the <c>samsa</c> executable itself, which may run
     /// itself again (see <see cref="CliContext.CanStartChildProcesses"/>).
     /// </summary>
-    public static async Task<int> RunAsync(
+    public static Task<int> RunAsync(
         string[] args,
         TextReader stdin,
         TextWriter stdout,
@@ -81,7 +87,13 @@ public static class CliApp
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var context = new CliContext(stdin, stdout, stderr, stdoutIsTerminal, cancellationToken) { CanStartChildProcesses = canStartChildProcesses };
+        return RunAsync(args, new CliContext(stdin, stdout, stderr, stdoutIsTerminal, cancellationToken) { CanStartChildProcesses = canStartChildProcesses });
+    }
+
+    /// <summary>As the public <c>RunAsync</c>, with the I/O and the rest of the run given as a <see cref="CliContext"/>.</summary>
+    internal static async Task<int> RunAsync(string[] args, CliContext context)
+    {
+        var (stdout, stderr, cancellationToken) = (context.Stdout, context.Stderr, context.Cancellation);
         var root = BuildRootCommand(context);
         var parseResult = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (args.Length == 0)

@@ -195,7 +195,7 @@ internal sealed class ProducerSettings
             }
         }
 
-        Explicit("bootstrap.servers", parseResult.GetValue(BootstrapServer));
+        Explicit(ProducerConfigKeys.BootstrapServers, parseResult.GetValue(BootstrapServer));
         Explicit("acks", parseResult.GetValue(Acks));
         if (parseResult.GetResult(CompressionCodec) is { } codec)
         {
@@ -212,12 +212,14 @@ internal sealed class ProducerSettings
         var options = ProducerOptions.FromProperties(properties);
 
         // Only an absent bootstrap setting means "use the embedded cluster". An empty one is a script whose variable
-        // was not set: producing into a throwaway cluster would lose its records silently.
-        var bootstrapGiven = properties.Any(p => p.Key == "bootstrap.servers");
-        if (bootstrapGiven && options.BootstrapServers.Count == 0)
+        // was not set: producing into a throwaway cluster would lose its records silently. librdkafka's name for it
+        // (metadata.broker.list) counts as given too.
+        var bootstrapKey = properties.LastOrDefault(p => LibrdkafkaConfigKeys.JavaKeyOf(p.Key) == ProducerConfigKeys.BootstrapServers).Key;
+        if (bootstrapKey is not null && options.BootstrapServers.Count == 0)
         {
+            var named = bootstrapKey == ProducerConfigKeys.BootstrapServers ? bootstrapKey : $"{bootstrapKey} (librdkafka's bootstrap.servers)";
             throw new UsageException(
-                "the bootstrap servers are empty (--bootstrap-server, or bootstrap.servers in -X or --producer.config): " +
+                $"the bootstrap servers are empty (--bootstrap-server, or {named} in -X or --producer.config): " +
                 "give HOST:PORT[,HOST:PORT...], or leave the option out entirely to use the embedded cluster.");
         }
 
@@ -246,6 +248,13 @@ internal sealed record ResolvedSettings(ProducerOptions Options, bool HasBootstr
     /// as the producer's.
     /// </param>
     public (ProducerOptions Options, IDisposable? Cluster) Connect(CliContext context, string topic, bool inChildProcess = false)
+    {
+        var connected = ConnectCore(context, topic, inChildProcess);
+        context.ProducerOptionsObserver?.Invoke(connected.Options);
+        return connected;
+    }
+
+    private (ProducerOptions Options, IDisposable? Cluster) ConnectCore(CliContext context, string topic, bool inChildProcess)
     {
         if (HasBootstrap)
         {

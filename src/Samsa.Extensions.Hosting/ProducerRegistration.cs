@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -45,13 +46,21 @@ internal sealed class ProducerRegistration<TKey, TValue>(string name) : Producer
         var builder = new ProducerBuilder<TKey, TValue>(options)
             .SetLoggerFactory(Name.Length == 0 ? loggers : new NamedLoggerFactory(loggers, Name))
             .SetCloseTimeout(settings.CloseTimeout);
+
+        // A generic host registers an IMeterFactory (AddMetrics): the producer's instruments then belong to the
+        // container, as its loggers do. Without one, the producer keeps the static meter.
+        if (services.GetService<IMeterFactory>() is { } meters)
+        {
+            builder.SetMeterFactory(meters);
+        }
+
         foreach (var action in BuilderActions)
         {
             action(services, builder);
         }
 
         var producer = builder.Build();
-        return new CreatedProducer(producer, producer.GetHealth, producer.FlushAsync, producer.DisposeAsync, settings.CloseTimeout);
+        return new CreatedProducer(producer, producer.GetHealth, producer.FlushAsync, producer.CloseAsync, settings.CloseTimeout);
     }
 }
 
@@ -60,28 +69,29 @@ internal sealed record CreatedProducer(
     object Producer,
     Func<ProducerHealth> GetHealth,
     Func<CancellationToken, Task> FlushAsync,
-    Func<ValueTask> DisposeAsync,
+    Func<TimeSpan, ValueTask> CloseAsync,
     TimeSpan CloseTimeout)
 {
     /// <summary>
-    /// What disposing may take beyond <see cref="CloseTimeout"/>: closing the connections and reporting the records
-    /// failed at the close, which runs their delivery handlers.
+    /// What closing may take beyond its timeout: closing the connections and reporting the records failed at the
+    /// close, which runs their delivery handlers.
     /// </summary>
-    public static readonly TimeSpan DisposeGrace = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
 
-    private readonly Lazy<Task> _dispose = new(() => DisposeAsync().AsTask());
+    /// <summary>Disposes the producer: <see cref="CloseBoundedAsync"/> with <see cref="CloseTimeout"/>.</summary>
+    public Task<bool> DisposeBoundedAsync() => CloseBoundedAsync(CloseTimeout);
 
     /// <summary>
-    /// Disposes the producer (once, however often called), waiting at most <see cref="CloseTimeout"/> plus
-    /// <see cref="DisposeGrace"/>: the producer fails what it could not send within its close timeout, but a delivery
-    /// handler that blocks could hold its dispose forever, and a host must stop. False when the wait ran out; the
-    /// dispose then goes on in the background.
+    /// Closes the producer, which waits at most <paramref name="timeout"/> for outstanding records and fails the rest
+    /// (a close already under way is shortened to it), and waits for the close at most <paramref name="timeout"/> plus
+    /// <see cref="CloseGrace"/>: a delivery handler that blocks could hold the close forever, and a host must stop.
+    /// False when that wait ran out; the close then goes on in the background.
     /// </summary>
-    public async Task<bool> DisposeBoundedAsync()
+    public async Task<bool> CloseBoundedAsync(TimeSpan timeout)
     {
         try
         {
-            await _dispose.Value.WaitAsync(CloseTimeout + DisposeGrace).ConfigureAwait(false);
+            await CloseAsync(timeout).AsTask().WaitAsync(timeout + CloseGrace).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException)

@@ -9,10 +9,10 @@ namespace Samsa.Extensions.Hosting;
 /// flushes them once every other hosted service has stopped (<see cref="IHostedLifecycleService.StoppedAsync"/>,
 /// so records that a worker produced while stopping are included), bounded by the token the host
 /// gives, which ends at <c>HostOptions.ShutdownTimeout</c>. The container then disposes them. A producer
-/// whose flush did not finish in time is disposed right away instead: its records still unsent get
-/// <see cref="SamsaProducerOptions.CloseTimeout"/> more, then fail, and the wait for that dispose is bounded
-/// too (<see cref="CreatedProducer.DisposeBoundedAsync"/>), so the host stops within ShutdownTimeout plus
-/// CloseTimeout and a few seconds, whatever the producer's delivery handlers do.
+/// whose flush did not finish in time has no time left: it is closed right away with a zero timeout, which fails
+/// its records still unsent with <see cref="ProducerClosedException"/> instead of giving them
+/// <see cref="SamsaProducerOptions.CloseTimeout"/> more. The wait for that close is bounded too
+/// (<see cref="CreatedProducer.CloseGrace"/>), against a delivery handler that blocks.
 /// </summary>
 internal sealed partial class SamsaProducerLifetime(ProducerFactory factory, ILogger<SamsaProducerLifetime> logger) : IHostedLifecycleService
 {
@@ -44,21 +44,21 @@ internal sealed partial class SamsaProducerLifetime(ProducerFactory factory, ILo
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The host's shutdown timeout passed: disposing gives the rest CloseTimeout more, then fails it. It
-            // starts now rather than whenever the container is disposed, and is waited for only so long.
+            // The host's shutdown timeout passed, and with it the time the producer had: what is left fails now, in the
+            // stop, rather than getting CloseTimeout more when the container is disposed.
             LogFlushTimedOut(ProducerFactory.Show(name));
-            if (!await producer.DisposeBoundedAsync().ConfigureAwait(false))
+            if (!await producer.CloseBoundedAsync(TimeSpan.Zero).ConfigureAwait(false))
             {
-                LogDisposeTimedOut(ProducerFactory.Show(name), (producer.CloseTimeout + CreatedProducer.DisposeGrace).TotalSeconds);
+                LogDisposeTimedOut(ProducerFactory.Show(name), CreatedProducer.CloseGrace.TotalSeconds);
             }
         }
     }
 
     [LoggerMessage(EventId = SamsaLogEvents.HostingDisposeTimedOut, Level = LogLevel.Error,
-        Message = "The Samsa producer {Name} was not disposed within {Seconds} s (its CloseTimeout and a grace period), probably held by a delivery handler that blocks; the host stops without waiting for it")]
+        Message = "The Samsa producer {Name} did not finish closing within {Seconds} s after the host's shutdown timeout, probably held by a delivery handler that blocks; the host stops without waiting for it")]
     private partial void LogDisposeTimedOut(string name, double seconds);
 
     [LoggerMessage(EventId = SamsaLogEvents.HostingFlushTimedOut, Level = LogLevel.Warning,
-        Message = "The Samsa producer {Name} was not flushed within the host's shutdown timeout; records still unsent get SamsaProducerOptions.CloseTimeout more while it is disposed, then fail")]
+        Message = "The Samsa producer {Name} was not flushed within the host's shutdown timeout; it is closed now, and its records still unsent fail")]
     private partial void LogFlushTimedOut(string name);
 }

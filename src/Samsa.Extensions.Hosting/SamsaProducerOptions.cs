@@ -16,10 +16,12 @@ public sealed class SamsaProducerOptions
     public IDictionary<string, string> Properties { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>
-    /// How long disposing the producer waits for records still unsent after the host's flush, before
-    /// failing them with <see cref="ProducerClosedException"/> (<see cref="ProducerBuilder{TKey, TValue}.SetCloseTimeout"/>;
-    /// 30 s, as the builder). On host shutdown the producer is flushed first, within the host's shutdown
-    /// timeout; set this to <see cref="TimeSpan.Zero"/> to fail what that flush could not send at once.
+    /// How long disposing the producer waits for records still unsent, before failing them with
+    /// <see cref="ProducerClosedException"/> (<see cref="ProducerBuilder{TKey, TValue}.SetCloseTimeout"/>; 30 s, as the
+    /// builder). On host shutdown it does not apply: the producer is flushed within the host's shutdown timeout, and
+    /// when that passes first, closed with no time left, failing what the flush could not send at once. It bounds the
+    /// container's dispose of a producer the stop did not close (records produced after the stop's flush, or a
+    /// container disposed without stopping the host).
     /// </summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -23,6 +23,8 @@ public sealed class ArgumentTests
         { ["nope"], "nope" },
         { ["produce", "-t", "x", "-b", ""], "bootstrap servers are empty" },
         { ["perf", "-t", "x", "-n", "10", "-s", "1", "-X", "bootstrap.servers="], "bootstrap servers are empty" },
+        { ["produce", "-t", "x", "-X", "metadata.broker.list="], "metadata.broker.list (librdkafka's bootstrap.servers)" },
+        { ["perf", "-t", "x", "-n", "10", "-s", "1", "--producer-props", "metadata.broker.list= "], "bootstrap servers are empty" },
     };
 
     [Theory]

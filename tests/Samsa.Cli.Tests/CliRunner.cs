@@ -17,14 +17,19 @@ public sealed record CliRun(int ExitCode, string Stdout, string Stderr)
 
 internal static class Cli
 {
-    public static async Task<CliRun> RunWithInputAsync(string stdin, params string[] args)
+    public static async Task<CliRun> RunWithInputAsync(string stdin, params string[] args) => (await RunObservedAsync(stdin, args)).Run;
+
+    public static Task<CliRun> RunAsync(params string[] args) => RunWithInputAsync("", args);
+
+    /// <summary>Runs the CLI and also returns the options its producer was built with (null when it built none).</summary>
+    public static async Task<(CliRun Run, ProducerOptions? Options)> RunObservedAsync(string stdin, params string[] args)
     {
         using var input = new StringReader(stdin);
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await CliApp.RunAsync(args, input, output, error);
-        return new CliRun(code, output.ToString(), error.ToString());
+        ProducerOptions? options = null;
+        var context = new CliContext(input, output, error, StdoutIsTerminal: false, CancellationToken.None) { ProducerOptionsObserver = o => options = o };
+        var code = await CliApp.RunAsync(args, context);
+        return (new CliRun(code, output.ToString(), error.ToString()), options);
     }
-
-    public static Task<CliRun> RunAsync(params string[] args) => RunWithInputAsync("", args);
 }

@@ -5,10 +5,11 @@ using Samsa.IntegrationTests.Infrastructure;
 namespace Samsa.Cli.Tests;
 
 /// <summary>
-/// The flags of Kafka's own tools work as they do there: kafka-console-producer's (--bootstrap-server, --topic,
+/// The flags of Kafka's own tools work as they do there: kafka-console-producer's (--bootstrap-server, --broker-list, --topic,
 /// --property parse.key/key.separator/parse.headers/headers.*, --producer-property, --producer.config,
 /// --request-required-acks, --compression-codec, --sync) and kafka-producer-perf-test's (--num-records,
-/// --record-size, --throughput, --producer-props, --producer.config, --payload-file, --print-metrics).
+/// --record-size, --throughput, --producer-props, --producer.config, --payload-file, --print-metrics). A flag that sets
+/// a producer option is checked in the options the producer was built with, not only by the exit code.
 /// </summary>
 [Collection(ClusterCollectionDefinition.Name)]
 public sealed class KafkaToolFlagTests(ClusterFixture fixture) : IDisposable
@@ -22,15 +23,60 @@ public sealed class KafkaToolFlagTests(ClusterFixture fixture) : IDisposable
     {
         var topic = fixture.CreateTopic(1);
         var config = _files.Write("producer.properties", "linger.ms=1\n");
-        var run = await Cli.RunWithInputAsync("k1\tv1\nk2\tv\t2\n",
+        var (run, options) = await Cli.RunObservedAsync("k1\tv1\nk2\tv\t2\n",
             "produce", "--bootstrap-server", fixture.Cluster.BootstrapServers, "--topic", topic,
             "--property", "parse.key=true", "--request-required-acks", "1", "--compression-codec", "--sync",
             "--producer-property", "client.id=console", "--producer.config", config);
 
         Assert.True(run.ExitCode == 0, run.All);
+
+        // Each flag reached the producer: acks=1, gzip (--compression-codec without a value), the client id, the file's linger.
+        Assert.NotNull(options);
+        Assert.Equal(Acks.Leader, options.Acks);
+        Assert.Equal(CompressionType.Gzip, options.CompressionType);
+        Assert.Equal("console", options.ClientId);
+        Assert.Equal(TimeSpan.FromMilliseconds(1), options.Linger);
+        Assert.Equal(fixture.Cluster.BootstrapServers.Split(","), options.BootstrapServers);
         var records = RecordReader.ReadAll(fixture.Cluster.BootstrapServers, topic, 2);
         Assert.Equal(["k1", "k2"], records.Select(r => Encoding.UTF8.GetString(r.Key!)));
         Assert.Equal(["v1", "v\t2"], records.Select(r => Encoding.UTF8.GetString(r.Value!)));
+    }
+
+    [Fact]
+    public async Task ConsoleProducerBrokerListIsTheBootstrapServer()
+    {
+        var topic = fixture.CreateTopic(1);
+        var (run, options) = await Cli.RunObservedAsync("one\ntwo\n", "produce", "--broker-list", fixture.Cluster.BootstrapServers, "--topic", topic);
+
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.DoesNotContain("embedded", run.Stderr, StringComparison.Ordinal);
+        Assert.Equal(fixture.Cluster.BootstrapServers.Split(","), options!.BootstrapServers);
+        var records = RecordReader.ReadAll(fixture.Cluster.BootstrapServers, topic, 2);
+        Assert.Equal(["one", "two"], records.Select(r => Encoding.UTF8.GetString(r.Value!)));
+    }
+
+    [Theory]
+    [InlineData("lz4", CompressionType.Lz4)]
+    [InlineData("none", CompressionType.None)]
+    public async Task ConsoleProducerCompressionCodecSetsTheCompressionType(string codec, CompressionType expected)
+    {
+        var topic = fixture.CreateTopic(1);
+        var (run, options) = await Cli.RunObservedAsync("x\n", "produce", "-b", fixture.Cluster.BootstrapServers, "-t", topic, "--compression-codec", codec);
+
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Equal(expected, options!.CompressionType);
+    }
+
+    [Theory]
+    [InlineData("0", Acks.None)]
+    [InlineData("all", Acks.All)]
+    public async Task ConsoleProducerRequestRequiredAcksSetsAcks(string acks, Acks expected)
+    {
+        var topic = fixture.CreateTopic(1);
+        var (run, options) = await Cli.RunObservedAsync("x\n", "produce", "-b", fixture.Cluster.BootstrapServers, "-t", topic, "--request-required-acks", acks);
+
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Equal(expected, options!.Acks);
     }
 
     [Fact]
@@ -131,11 +177,16 @@ public sealed class KafkaToolFlagTests(ClusterFixture fixture) : IDisposable
         var topic = fixture.CreateTopic(2);
         var payloads = _files.Write("payloads.txt", "alpha\nbeta\n\ngamma\n");
         var config = _files.Write("perf.properties", "acks=1\n");
-        var run = await Cli.RunAsync("perf", "--topic", topic, "--num-records", "300", "--payload-file", payloads, "--throughput", "-1",
+        var (run, options) = await Cli.RunObservedAsync("", "perf", "--topic", topic, "--num-records", "300", "--payload-file", payloads, "--throughput", "-1",
             "--producer-props", $"bootstrap.servers={fixture.Cluster.BootstrapServers}", "linger.ms=2", "--producer.config", config,
             "--warmup", "0", "--print-metrics");
 
         Assert.True(run.ExitCode == 0, run.All);
+        Assert.NotNull(options);
+        Assert.Equal(Acks.Leader, options.Acks); // from --producer.config
+        Assert.Equal(TimeSpan.FromMilliseconds(2), options.Linger); // from --producer-props
+        Assert.Equal(fixture.Cluster.BootstrapServers.Split(","), options.BootstrapServers);
+        Assert.Contains("acks=1,", run.Stdout, StringComparison.Ordinal); // and perf says so
         Assert.Contains("Metric Name", run.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"producer-metrics:record-send-total:\{client-id=samsa-perf\}\s+: 300\.000", run.Stdout);
         Assert.Matches(@"producer-metrics:record-error-total:\{client-id=samsa-perf\}\s+: 0\.000", run.Stdout);

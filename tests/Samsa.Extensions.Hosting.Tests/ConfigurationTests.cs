@@ -41,6 +41,96 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void ProducerOptionsPropertyNamesBindWithTimeSpanValues()
+    {
+        var json = """
+        {
+          "Kafka": {
+            "Producer": {
+              "BootstrapServers": "b1:9092",
+              "Linger": "00:00:00.007",
+              "MaxBlock": "00:00:45",
+              "RequestTimeout": "00:00:20",
+              "DeliveryTimeout": "00:02:30",
+              "TransactionTimeout": "00:00:30",
+              "ConnectionsMaxIdle": "-00:00:00.001",
+              "InjectTraceHeaders": "false",
+              "RootSpans": "true"
+            }
+          }
+        }
+        """;
+        var options = Bind(json);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(7), options.Linger);
+        Assert.Equal(TimeSpan.FromSeconds(45), options.MaxBlock);
+        Assert.Equal(TimeSpan.FromSeconds(20), options.RequestTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(150), options.DeliveryTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.TransactionTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(-1), options.ConnectionsMaxIdle);
+        Assert.False(options.InjectTraceHeaders);
+        Assert.True(options.RootSpans);
+    }
+
+    public static TheoryData<string> TimeSpanProperties => [.. typeof(ProducerOptions).GetProperties()
+        .Where(p => p.PropertyType == typeof(TimeSpan))
+        .Select(p => p.Name)];
+
+    [Theory]
+    [MemberData(nameof(TimeSpanProperties))]
+    public void EveryTimeSpanPropertyOfProducerOptionsBindsByItsName(string property)
+    {
+        // Within every such option's range (delivery.timeout.ms at least linger.ms + request.timeout.ms, ...).
+        var options = Bind(ProducerJson(("bootstrap.servers", "b1:9092"), (property, "00:01:01.234")));
+        Assert.Equal(TimeSpan.FromMilliseconds(61_234), typeof(ProducerOptions).GetProperty(property)!.GetValue(options));
+    }
+
+    // The sub-records (Tls, Sasl) are sections, which the flat keys replace (see ANestedSectionFailsTheStartNamingIt).
+    public static TheoryData<string> FlatProperties => [.. typeof(ProducerOptions).GetProperties()
+        .Where(p => p.CanWrite && p.PropertyType != typeof(TlsOptions) && p.PropertyType != typeof(SaslOptions))
+        .Select(p => p.Name)];
+
+    [Theory]
+    [MemberData(nameof(FlatProperties))]
+    public void EveryPropertyOfProducerOptionsIsAcceptedByItsName(string property)
+    {
+        // Only the name is checked here: a value of the wrong kind may fail, but never as an unknown key.
+        var value = typeof(ProducerOptions).GetProperty(property)!.PropertyType == typeof(TimeSpan) ? "00:00:01" : "1";
+        var settings = new SamsaProducerOptions();
+        ConfigurationBinding.Bind(Builder(ProducerJson((property, value))).Configuration.GetSection("Kafka:Producer"), settings);
+
+        var error = Record.Exception(settings.ToProducerOptions);
+        Assert.False(error is ConfigException e && e.Message.StartsWith("Unknown producer config key", StringComparison.Ordinal), error?.Message);
+        Assert.IsNotType<InvalidOperationException>(error);
+    }
+
+    [Theory]
+    [InlineData("5")]            // a bare number would be five days to TimeSpan.Parse
+    [InlineData("soon")]
+    [InlineData("00:00:00.0005")] // half a millisecond: the Java key takes whole ones
+    public async Task ATimeSpanNameRefusesAnythingButAWholeMillisecondTimeSpan(string value)
+    {
+        var builder = Builder(ProducerJson(("bootstrap.servers", "b1:9092"), ("Linger", value)));
+        builder.Services.AddSamsaProducer<string, string>(builder.Configuration.GetSection("Kafka:Producer"));
+        using var host = builder.Build();
+
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("'Kafka:Producer:Linger' is a TimeSpan, written as \"00:00:00.005\"", e.Message, StringComparison.Ordinal);
+        Assert.Contains("use 'linger.ms' or 'LingerMs'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ThePropertyNameWinsOverTheJavaKeyAsTheOtherTypedNameDoes()
+    {
+        var builder = Builder(ProducerJson(("bootstrap.servers", "b1:9092"), ("linger.ms", "5")));
+        builder.Configuration.AddInMemoryCollection([new("Kafka:Producer:Linger", "00:00:00.006")]);
+        builder.Services.AddSamsaProducer<string, string>(builder.Configuration.GetSection("Kafka:Producer"));
+        using var host = builder.Build();
+        var options = host.Services.GetRequiredService<IOptionsMonitor<SamsaProducerOptions>>().Get(Options.DefaultName).ToProducerOptions();
+        Assert.Equal(TimeSpan.FromMilliseconds(6), options.Linger);
+    }
+
+    [Fact]
     public void AJsonArrayIsAList()
     {
         var options = Bind("""{ "Kafka": { "Producer": { "BootstrapServers": [ "b1:9092", "b2:9092", "b3:9092" ] } } }""");

@@ -5,24 +5,30 @@ using static Samsa.Extensions.Hosting.Tests.HostHelpers;
 namespace Samsa.Extensions.Hosting.Tests;
 
 /// <summary>
-/// A producer whose flush does not finish within the host's shutdown timeout is closed during the stop itself
-/// (its records get CloseTimeout more, then fail), and the stop waits for that close only so long.
+/// A producer whose flush does not finish within the host's shutdown timeout is closed during the stop itself with no
+/// time left (its records fail at once, whatever its CloseTimeout), and the stop waits for that close only so long.
 /// </summary>
 public sealed class ShutdownTests
 {
+    // Far longer than any wait below: a stop that waited for it would fail the test's bounds.
+    private static readonly TimeSpan LongCloseTimeout = TimeSpan.FromMinutes(10);
+
+    // Far below LongCloseTimeout, far above what a stop with no time left takes.
+    private static readonly TimeSpan StopBound = TimeSpan.FromSeconds(60);
+
     // Nothing listens on port 1: a record waits for its topic's metadata until the producer closes.
     private static (IHost Host, IProducer<string, string> Producer) Start()
     {
-        var builder = Builder(ProducerJson(("bootstrap.servers", "127.0.0.1:1"), ("max.block.ms", "600000")));
+        var builder = Builder(ProducerJson(("bootstrap.servers", "127.0.0.1:1"), ("max.block.ms", "1200000"), ("delivery.timeout.ms", "1200000")));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(200));
         builder.Services.AddSamsaProducer<string, string>(builder.Configuration.GetSection("Kafka:Producer"))
-            .Configure(o => o.CloseTimeout = TimeSpan.FromMilliseconds(200));
+            .Configure(o => o.CloseTimeout = LongCloseTimeout);
         var host = builder.Build();
         return (host, host.Services.GetRequiredService<IProducer<string, string>>());
     }
 
     [Fact]
-    public async Task AFlushThatTimesOutIsFollowedByTheCloseBeforeTheStopReturns()
+    public async Task AFlushThatTimesOutIsFollowedByACloseWithNoTimeLeftBeforeTheStopReturns()
     {
         var (host, producer) = Start();
         using var _ = host;
@@ -30,7 +36,8 @@ public sealed class ShutdownTests
         KafkaException? error = null;
         producer.Produce(new ProducerRecord<string, string>("nowhere", "k", "v"), report => error = report.Error);
 
-        await host.StopAsync().WaitAsync(Bound);
+        // Not CloseTimeout (10 minutes) more: the stop ends with the host's shutdown timeout.
+        await host.StopAsync().WaitAsync(StopBound);
 
         // Failed by the close that the stop started and waited for, not later by the container.
         var closed = Assert.IsType<ProducerClosedException>(Volatile.Read(ref error));
@@ -48,13 +55,13 @@ public sealed class ShutdownTests
         producer.Produce(new ProducerRecord<string, string>("nowhere", "k", "v"), _ =>
         {
             called.TrySetResult();
-            release.Wait(); // holds the producer's dispose until the test lets go
+            release.Wait(); // holds the producer's close until the test lets go
         });
 
         try
         {
-            // Bounded by CloseTimeout and the grace period; without the bound this would never return.
-            await host.StopAsync().WaitAsync(Bound);
+            // Bounded by the grace period after the shutdown timeout; without the bound this would never return.
+            await host.StopAsync().WaitAsync(StopBound);
             await called.Task.WaitAsync(Bound);
         }
         finally

@@ -219,7 +219,7 @@ internal sealed class ClientTelemetry(ProducerEngine engine) : IAsyncDisposable
         var payload = OtlpMetricsWriter.Write(
             [],
             SamsaTelemetry.MeterName,
-            ProducerMetrics.Meter.Version,
+            ProducerInstruments.Version,
             push.Collect(subscription.RequestedMetrics, subscription.Delta),
             subscription.Delta);
         var compression = subscription.Compression;

@@ -6,25 +6,27 @@ using static Samsa.Diagnostics.TelemetryNames;
 namespace Samsa.Diagnostics;
 
 /// <summary>
-/// One producer's side of the <c>Samsa</c> meter and activity source. Counting is per batch or per
-/// request where it can be (a batch knows its record count); only the duration histogram and the
-/// sampled spans are per record. Every method checks <see cref="System.Diagnostics.Metrics.Instrument.Enabled"/>
+/// One producer's side of the <c>Samsa</c> meter (its <see cref="ProducerInstruments"/>, held for its life) and
+/// activity source. Counting is per batch or per request where it can be (a batch knows its record count); only
+/// the duration histogram and the sampled spans are per record. Every method checks <see cref="System.Diagnostics.Metrics.Instrument.Enabled"/>
 /// first, so a producer nobody listens to pays a field read per call.
 /// </summary>
 internal sealed class ProducerTelemetry : IDisposable
 {
     private readonly ProducerEngine _engine;
+    private readonly ProducerInstruments _instruments;
     private readonly long _startedAtMs = Environment.TickCount64;
     private PushMetrics? _push;
 
-    public ProducerTelemetry(ProducerEngine engine, string clientId, bool injectTraceHeaders, bool rootSpans, bool countRecordTotals)
+    public ProducerTelemetry(ProducerEngine engine, ProducerInstruments instruments, string clientId, bool injectTraceHeaders, bool rootSpans, bool countRecordTotals)
     {
         _engine = engine;
+        _instruments = instruments;
         ClientId = clientId;
         InjectTraceHeaders = injectTraceHeaders;
         RootSpans = rootSpans;
         RecordTotals = countRecordTotals ? new RecordTotals() : null;
-        ProducerMetrics.Register(this);
+        instruments.Register(this);
     }
 
     public string ClientId { get; }
@@ -67,7 +69,7 @@ internal sealed class ProducerTelemetry : IDisposable
     /// <summary>What a record carries from its call: the time, if the duration is measured, and its span, if sampled.</summary>
     public RecordTelemetry Begin<TKey>(string topic, TKey? key, bool valueIsNull, Headers? headers)
     {
-        var accepted = ProducerMetrics.OperationDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+        var accepted = _instruments.OperationDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
         var trace = SendTrace.Start(topic, key, valueIsNull, ClientId, headers, InjectTraceHeaders, RootSpans);
         return new RecordTelemetry(accepted, trace);
     }
@@ -77,7 +79,7 @@ internal sealed class ProducerTelemetry : IDisposable
     {
         record.Trace?.Fail(error, partitionId: null);
         RecordTotals?.RecordsFailed(1);
-        if (ProducerMetrics.SentMessages.Enabled || ProducerMetrics.RecordErrors.Enabled || (record.AcceptedTimestamp != 0 && ProducerMetrics.OperationDuration.Enabled))
+        if (_instruments.SentMessages.Enabled || _instruments.RecordErrors.Enabled || (record.AcceptedTimestamp != 0 && _instruments.OperationDuration.Enabled))
         {
             var tags = new TagList
             {
@@ -87,11 +89,11 @@ internal sealed class ProducerTelemetry : IDisposable
                 { TelemetryNames.ClientId, ClientId },
                 { ErrorType, ErrorTypes.Of(error) },
             };
-            ProducerMetrics.SentMessages.Add(1, tags);
-            ProducerMetrics.RecordErrors.Add(1, tags);
+            _instruments.SentMessages.Add(1, tags);
+            _instruments.RecordErrors.Add(1, tags);
             if (record.AcceptedTimestamp != 0)
             {
-                ProducerMetrics.OperationDuration.Record(Stopwatch.GetElapsedTime(record.AcceptedTimestamp).TotalSeconds, tags);
+                _instruments.OperationDuration.Record(Stopwatch.GetElapsedTime(record.AcceptedTimestamp).TotalSeconds, tags);
             }
         }
     }
@@ -116,8 +118,8 @@ internal sealed class ProducerTelemetry : IDisposable
             }
         }
 
-        var durations = ProducerMetrics.OperationDuration.Enabled;
-        var counted = ProducerMetrics.SentMessages.Enabled || (error is not null && ProducerMetrics.RecordErrors.Enabled);
+        var durations = _instruments.OperationDuration.Enabled;
+        var counted = _instruments.SentMessages.Enabled || (error is not null && _instruments.RecordErrors.Enabled);
         if (!durations && !counted && !batch.Traced)
         {
             return;
@@ -142,7 +144,7 @@ internal sealed class ProducerTelemetry : IDisposable
             var telemetry = deliveries[i].Telemetry;
             if (durations && telemetry.AcceptedTimestamp != 0)
             {
-                ProducerMetrics.OperationDuration.Record(Stopwatch.GetElapsedTime(telemetry.AcceptedTimestamp, now).TotalSeconds, tags);
+                _instruments.OperationDuration.Record(Stopwatch.GetElapsedTime(telemetry.AcceptedTimestamp, now).TotalSeconds, tags);
             }
 
             if (telemetry.Trace is { } trace)
@@ -158,10 +160,10 @@ internal sealed class ProducerTelemetry : IDisposable
             }
         }
 
-        ProducerMetrics.SentMessages.Add(deliveries.Count, tags);
+        _instruments.SentMessages.Add(deliveries.Count, tags);
         if (error is not null)
         {
-            ProducerMetrics.RecordErrors.Add(deliveries.Count, tags);
+            _instruments.RecordErrors.Add(deliveries.Count, tags);
         }
     }
 
@@ -169,7 +171,7 @@ internal sealed class ProducerTelemetry : IDisposable
     public void OnRetry(ProducerBatch batch, KafkaException error)
     {
         RecordTotals?.RecordsRetried(batch.Builder.RecordCount);
-        if (ProducerMetrics.RecordRetries.Enabled)
+        if (_instruments.RecordRetries.Enabled)
         {
             var tags = new TagList
             {
@@ -178,7 +180,7 @@ internal sealed class ProducerTelemetry : IDisposable
                 { TelemetryNames.ClientId, ClientId },
                 { ErrorType, ErrorTypes.Of(error) },
             };
-            ProducerMetrics.RecordRetries.Add(batch.Builder.RecordCount, tags);
+            _instruments.RecordRetries.Add(batch.Builder.RecordCount, tags);
         }
     }
 
@@ -187,7 +189,7 @@ internal sealed class ProducerTelemetry : IDisposable
     {
         // KIP-714's record.queue.time: from the batch's first record to its first send.
         Push?.QueueTime(MonotonicClock.NowMs - batch.CreatedTicks);
-        if (!ProducerMetrics.BatchSize.Enabled && !ProducerMetrics.CompressionRatio.Enabled)
+        if (!_instruments.BatchSize.Enabled && !_instruments.CompressionRatio.Enabled)
         {
             return;
         }
@@ -199,12 +201,12 @@ internal sealed class ProducerTelemetry : IDisposable
             { TelemetryNames.ClientId, ClientId },
         };
         var sealedBytes = batch.Sealed.Length;
-        ProducerMetrics.BatchSize.Record(sealedBytes, tags);
+        _instruments.BatchSize.Record(sealedBytes, tags);
         var uncompressed = batch.Builder.SizeInBytes;
         if (uncompressed > 0)
         {
             tags.Add(TelemetryNames.CompressionType, ProducerConfigParser.CompressionTypeName(compression));
-            ProducerMetrics.CompressionRatio.Record(compression == Samsa.CompressionType.None ? 1.0 : (double)sealedBytes / uncompressed, tags);
+            _instruments.CompressionRatio.Record(compression == Samsa.CompressionType.None ? 1.0 : (double)sealedBytes / uncompressed, tags);
         }
     }
 
@@ -215,7 +217,7 @@ internal sealed class ProducerTelemetry : IDisposable
     /// </summary>
     public long OnRequestSent(BrokerTags broker, List<ProducerBatch> batches, out bool inFlightCounted)
     {
-        if (ProducerMetrics.RequestRecords.Enabled)
+        if (_instruments.RequestRecords.Enabled)
         {
             var records = 0;
             foreach (var batch in batches)
@@ -223,16 +225,16 @@ internal sealed class ProducerTelemetry : IDisposable
                 records += batch.Builder.RecordCount;
             }
 
-            ProducerMetrics.RequestRecords.Record(records, broker.Tags(ClientId));
+            _instruments.RequestRecords.Record(records, broker.Tags(ClientId));
         }
 
-        inFlightCounted = ProducerMetrics.RequestsInFlight.Enabled;
+        inFlightCounted = _instruments.RequestsInFlight.Enabled;
         if (inFlightCounted)
         {
-            ProducerMetrics.RequestsInFlight.Add(1, broker.Tags(ClientId));
+            _instruments.RequestsInFlight.Add(1, broker.Tags(ClientId));
         }
 
-        return ProducerMetrics.RequestDuration.Enabled || Push is not null ? Stopwatch.GetTimestamp() : 0;
+        return _instruments.RequestDuration.Enabled || Push is not null ? Stopwatch.GetTimestamp() : 0;
     }
 
     /// <summary>The request sent at <paramref name="sentTimestamp"/> was answered, or failed (<paramref name="error"/>).</summary>
@@ -241,7 +243,7 @@ internal sealed class ProducerTelemetry : IDisposable
         if (inFlightCounted)
         {
             // Paired with the Add in OnRequestSent, whatever listeners came or went since.
-            ProducerMetrics.RequestsInFlight.Add(-1, broker.Tags(ClientId));
+            _instruments.RequestsInFlight.Add(-1, broker.Tags(ClientId));
         }
 
         if (sentTimestamp != 0 && Push is { } push)
@@ -249,7 +251,7 @@ internal sealed class ProducerTelemetry : IDisposable
             push.NodeLatency(broker.Address.NodeId, Stopwatch.GetElapsedTime(sentTimestamp).TotalMilliseconds);
         }
 
-        if (sentTimestamp != 0 && ProducerMetrics.RequestDuration.Enabled)
+        if (sentTimestamp != 0 && _instruments.RequestDuration.Enabled)
         {
             var tags = broker.Tags(ClientId);
             if (error is not null)
@@ -257,7 +259,7 @@ internal sealed class ProducerTelemetry : IDisposable
                 tags.Add(ErrorType, ErrorTypes.Of(error));
             }
 
-            ProducerMetrics.RequestDuration.Record(Stopwatch.GetElapsedTime(sentTimestamp).TotalSeconds, tags);
+            _instruments.RequestDuration.Record(Stopwatch.GetElapsedTime(sentTimestamp).TotalSeconds, tags);
         }
     }
 
@@ -265,13 +267,13 @@ internal sealed class ProducerTelemetry : IDisposable
     public void OnThrottle(BrokerTags broker, int throttleTimeMs)
     {
         Push?.Throttle(throttleTimeMs);
-        if (ProducerMetrics.ThrottleDuration.Enabled)
+        if (_instruments.ThrottleDuration.Enabled)
         {
-            ProducerMetrics.ThrottleDuration.Record(throttleTimeMs / 1000.0, broker.Tags(ClientId));
+            _instruments.ThrottleDuration.Record(throttleTimeMs / 1000.0, broker.Tags(ClientId));
         }
     }
 
-    public void Dispose() => ProducerMetrics.Unregister(this);
+    public void Dispose() => _instruments.Unregister(this);
 }
 
 /// <summary>A broker's attributes (<c>server.address</c>, <c>server.port</c>), built once per address rather than per request.</summary>

@@ -131,11 +131,11 @@ public static class SamsaLogEvents
     /// <summary>Warning: a broker refused the producer's client metrics for good (KIP-714); pushing stops.</summary>
     public const int TelemetryStopped = 1902;
 
-    /// <summary>Warning (Samsa.Extensions.Hosting): a producer was not flushed within the host's shutdown timeout; what is
-    /// unsent gets its CloseTimeout more while it is disposed.</summary>
+    /// <summary>Warning (Samsa.Extensions.Hosting): a producer was not flushed within the host's shutdown timeout; it is
+    /// closed at once, and what is unsent fails.</summary>
     public const int HostingFlushTimedOut = 2001;
 
-    /// <summary>Error (Samsa.Extensions.Hosting): a producer was not disposed within its CloseTimeout and a grace period;
-    /// the host stops without waiting for it.</summary>
+    /// <summary>Error (Samsa.Extensions.Hosting): a producer did not finish closing within a grace period after the host's
+    /// shutdown timeout (a delivery handler that blocks); the host stops without waiting for it.</summary>
     public const int HostingDisposeTimedOut = 2002;
 }

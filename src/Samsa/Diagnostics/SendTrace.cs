@@ -27,7 +27,7 @@ internal readonly struct RecordTelemetry(long acceptedTimestamp, SendTrace? trac
 /// </summary>
 internal sealed class SendTrace
 {
-    public static readonly ActivitySource Source = new(SamsaTelemetry.ActivitySourceName, ProducerMetrics.Meter.Version);
+    public static readonly ActivitySource Source = new(SamsaTelemetry.ActivitySourceName, ProducerInstruments.Version);
 
     private static readonly Header[] s_noHeaders = [];
 

@@ -74,6 +74,16 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     bool Flush(TimeSpan timeout);
 
     /// <summary>
+    /// Closes the producer as disposing does, waiting at most <paramref name="timeout"/> (instead of the builder's
+    /// close timeout) for the records produced so far to be delivered; those still outstanding then fail with
+    /// <see cref="ProducerClosedException"/>. <see cref="TimeSpan.Zero"/> fails them at once, as Java's
+    /// <c>close(Duration.ZERO)</c> does. If the producer is already closing, its wait is shortened to
+    /// <paramref name="timeout"/> from now when that ends it sooner. Completes once every record has its outcome.
+    /// </summary>
+    /// <param name="timeout">How long to wait for outstanding records; not negative.</param>
+    ValueTask CloseAsync(TimeSpan timeout);
+
+    /// <summary>
     /// A snapshot of the producer's state for health checks: its fatal error, if any, how much of
     /// <c>buffer.memory</c> is in use, and how its broker connections fare. Cheap, never blocks on
     /// I/O and changes nothing; connections open on first use, so a producer that has not produced

@@ -76,6 +76,9 @@ internal static class LibrdkafkaConfigKeys
         return null;
     }
 
+    /// <summary>The Java key that <paramref name="key"/> sets: itself, or the Java key a librdkafka alias stands for.</summary>
+    public static string JavaKeyOf(string key) => s_aliases.TryGetValue(key, out var alias) ? alias.JavaKey : key;
+
     /// <summary>Every librdkafka key taken as an alias, with its Java key (for documentation and tests).</summary>
     public static IEnumerable<KeyValuePair<string, string>> Aliases => s_aliases.Select(a => new KeyValuePair<string, string>(a.Key, a.Value.JavaKey));
 

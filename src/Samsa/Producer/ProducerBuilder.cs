@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Samsa.Diagnostics;
 using Samsa.Producer.Internal;
@@ -20,6 +21,7 @@ public sealed class ProducerBuilder<TKey, TValue>
     private IAsyncSerializer<TValue>? _asyncValueSerializer;
     private IPartitioner? _partitioner;
     private SamsaLoggers _loggers = SamsaLoggers.Null;
+    private IMeterFactory? _meterFactory;
     private readonly List<IProducerInterceptor<TKey, TValue>> _interceptors = [];
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(30);
     private Func<CancellationToken, ValueTask<OAuthBearerToken>>? _tokenProvider;
@@ -116,6 +118,23 @@ public sealed class ProducerBuilder<TKey, TValue>
     }
 
     /// <summary>
+    /// Where the producer's metrics are reported: on the <c>Samsa</c> meter (<see cref="SamsaTelemetry.MeterName"/>)
+    /// that <paramref name="meterFactory"/> creates, instead of the static <c>Samsa</c> meter that producers built
+    /// without a factory share. Give the application's <see cref="IMeterFactory"/> (the one dependency injection holds,
+    /// which <c>Samsa.Extensions.Hosting</c> passes on by itself) so that the producer's instruments belong to that
+    /// container: a listener or test can tell them apart by <see cref="Meter.Scope"/>, and the factory's observable
+    /// gauges report only the producers built with it. Listeners that select meters by name, as OpenTelemetry's
+    /// <c>AddMeter("Samsa")</c> and <c>dotnet-counters</c> do, see both kinds. Producers given the same factory share
+    /// its meter and instruments. The producer does not dispose the factory; once it is disposed, the producer's
+    /// measurements go nowhere.
+    /// </summary>
+    public ProducerBuilder<TKey, TValue> SetMeterFactory(IMeterFactory meterFactory)
+    {
+        _meterFactory = meterFactory ?? throw new ArgumentNullException(nameof(meterFactory));
+        return this;
+    }
+
+    /// <summary>
     /// Adds an interceptor that sees every record before it is serialized (and may change it) and every record's
     /// outcome before its delivery handler, as the Java client's <c>interceptor.classes</c>. Several run in the order
     /// they were added; one that throws is logged and skipped, and never fails the record.
@@ -181,7 +200,8 @@ public sealed class ProducerBuilder<TKey, TValue>
         var valueSerializer = _asyncValueSerializer is null ? SerializerResolver.Resolve(_valueSerializer, options.ValueSerializer, "value.serializer") : AsyncOnlySerializer<TValue>.Instance;
         var partitioner = _partitioner ?? (options.Partitioner == PartitionerKind.RoundRobin ? new RoundRobinPartitioner() : null);
         var interceptors = _interceptors.Count == 0 ? null : new InterceptorChain<TKey, TValue>([.. _interceptors], _loggers.Producer);
-        var engine = new ProducerEngine(options, _loggers, interceptors);
+        var instruments = _meterFactory is null ? ProducerInstruments.Shared : ProducerInstruments.For(_meterFactory);
+        var engine = new ProducerEngine(options, _loggers, interceptors, instruments);
         return new KafkaProducer<TKey, TValue>(engine, keySerializer, valueSerializer, partitioner, _closeTimeout, interceptors, _asyncKeySerializer, _asyncValueSerializer);
     }
 }

@@ -48,6 +48,13 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
     // One close, however many callers dispose: each of them returns only once it is over.
     private readonly Lazy<Task> _close;
 
+    // Ends the close's wait for outstanding records (and for an open transaction's abort): set to the close timeout when
+    // the close starts, or sooner by CloseAsync(timeout), even while the close already waits. _closeDeadlineMs is when,
+    // on Environment.TickCount64; long.MinValue once the close is over (the source is then disposed).
+    private readonly CancellationTokenSource _closeDeadline = new();
+    private readonly object _closeDeadlineGate = new();
+    private long _closeDeadlineMs = long.MaxValue;
+
     public KafkaProducer(
         ProducerEngine engine,
         ISerializer<TKey> keySerializer,
@@ -68,7 +75,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         _closeTimeout = closeTimeout;
         _interceptors = interceptors;
         _sticky = new StickyPartitioner(engine.Options.BatchSize);
-        _close = new Lazy<Task>(CloseAsync);
+        _close = new Lazy<Task>(RunCloseAsync);
     }
 
     public string Name => _engine.ClientId;
@@ -297,29 +304,74 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private async Task CloseAsync()
+    public ValueTask CloseAsync(TimeSpan timeout)
     {
-        // A transaction left open is aborted, as far as the close timeout allows (Java's close does the same).
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        LimitCloseWait(timeout);
+        return DisposeAsync();
+    }
+
+    /// <summary>Makes the close stop waiting for outstanding records within <paramref name="timeout"/> from now, unless it already must sooner.</summary>
+    private void LimitCloseWait(TimeSpan timeout)
+    {
+        // Past what a timer can be set to (about 24 days), a timeout is as good as none.
+        if (timeout.TotalMilliseconds > int.MaxValue)
+        {
+            return;
+        }
+
+        lock (_closeDeadlineGate)
+        {
+            var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            if (deadline < _closeDeadlineMs)
+            {
+                _closeDeadlineMs = deadline;
+                _closeDeadline.CancelAfter(timeout);
+            }
+        }
+    }
+
+    /// <summary>The time left before the close must stop waiting (zero once it passed).</summary>
+    private TimeSpan CloseTimeLeft()
+    {
+        lock (_closeDeadlineGate)
+        {
+            return _closeDeadlineMs == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(0, _closeDeadlineMs - Environment.TickCount64));
+        }
+    }
+
+    private async Task RunCloseAsync()
+    {
+        LimitCloseWait(_closeTimeout);
+        var deadline = _closeDeadline.Token;
+        var startedMs = Environment.TickCount64;
+
+        // A transaction left open is aborted, as far as the close's time allows (Java's close does the same).
         if (_engine.Transactions is { } transactions)
         {
-            await transactions.AbortOnCloseAsync(_closeTimeout).ConfigureAwait(false);
+            await transactions.AbortOnCloseAsync(deadline).ConfigureAwait(false);
         }
 
         // Give what was produced a bounded chance to go out, then fail the rest: nothing hangs.
         var logger = _engine.Loggers.Producer;
-        var timeoutMs = (long)_closeTimeout.TotalMilliseconds;
-        ShutdownLog.Closing(logger, _engine.ClientId, timeoutMs);
+        var flushFor = CloseTimeLeft();
+        ShutdownLog.Closing(logger, _engine.ClientId, (long)flushFor.TotalMilliseconds);
         try
         {
-            await _engine.FlushAsync(CancellationToken.None).WaitAsync(_closeTimeout).ConfigureAwait(false);
+            await _engine.FlushAsync(deadline).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            ShutdownLog.CloseFlushTimedOut(logger, _engine.ClientId, timeoutMs, _engine.CountUnreported());
+            ShutdownLog.CloseFlushTimedOut(logger, _engine.ClientId, Environment.TickCount64 - startedMs, _engine.CountUnreported());
         }
 
-        await _engine.DisposeAsync().ConfigureAwait(false);
+        await _engine.DisposeAsync(CloseTimeLeft()).ConfigureAwait(false);
         ShutdownLog.Closed(logger, _engine.ClientId);
+        lock (_closeDeadlineGate)
+        {
+            _closeDeadlineMs = long.MinValue; // a later CloseAsync has nothing left to shorten
+            _closeDeadline.Dispose();
+        }
     }
 
     public void OnGranted(PendingRecord record)

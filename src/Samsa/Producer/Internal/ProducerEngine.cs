@@ -60,7 +60,11 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     private KafkaException? _fatalError;
 
-    public ProducerEngine(ProducerOptions options, SamsaLoggers loggers, IAcknowledgementSink? acknowledgements = null)
+    /// <param name="options">The validated options.</param>
+    /// <param name="loggers">Where the producer logs.</param>
+    /// <param name="acknowledgements">The interceptors' acknowledgement callback, or null without interceptors.</param>
+    /// <param name="instruments">The meter's instruments to record to; null: the static meter's (<see cref="ProducerInstruments.Shared"/>).</param>
+    public ProducerEngine(ProducerOptions options, SamsaLoggers loggers, IAcknowledgementSink? acknowledgements = null, ProducerInstruments? instruments = null)
     {
         // First, so that stores that cannot be loaded fail Build() before anything starts.
         var tls = options.SecurityProtocol.UsesTls() ? Security.TlsConnector.Create(options.Tls) : null;
@@ -90,7 +94,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Transactions = options.TransactionalId is not null ? new TransactionManager(this, Identity!, loggers.Producer) : null;
         _expiryTimer = new Timer(static state => ((ProducerEngine)state!).OnExpiryTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _expirySchedule = new SweepSchedule(ScheduleExpiryCheck);
-        Telemetry = new Diagnostics.ProducerTelemetry(this, ClientId, options.InjectTraceHeaders, options.RootSpans, countRecordTotals: options.EnableMetricsPush);
+        Telemetry = new Diagnostics.ProducerTelemetry(this, instruments ?? ProducerInstruments.Shared, ClientId, options.InjectTraceHeaders, options.RootSpans, countRecordTotals: options.EnableMetricsPush);
         ClientTelemetry = options.EnableMetricsPush ? new Diagnostics.ClientTelemetry(this) : null;
         _completionLoop = Task.Run(CompleteLoopAsync);
     }
@@ -120,7 +124,7 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
     public BufferMemory Memory { get; }
 
-    /// <summary>This producer's metrics and spans (the <c>Samsa</c> meter and activity source).</summary>
+    /// <summary>This producer's metrics and spans (a <c>Samsa</c> meter and the <c>Samsa</c> activity source).</summary>
     public Diagnostics.ProducerTelemetry Telemetry { get; }
 
     /// <summary>KIP-714 metrics push; null with <c>enable.metrics.push=false</c>.</summary>
@@ -255,7 +259,10 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeAsync(Timeout.InfiniteTimeSpan);
+
+    /// <summary>Closes the producer, failing what it did not send; <paramref name="timeLeft"/> bounds the last metrics push (infinite: no bound beyond its own).</summary>
+    public async ValueTask DisposeAsync(TimeSpan timeLeft)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
@@ -264,8 +271,10 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
 
         if (ClientTelemetry is { } clientTelemetry)
         {
-            // KIP-714: the last push says the client is terminating; while the connections still stand.
-            await clientTelemetry.TerminateAsync(TimeSpan.FromMilliseconds(Math.Min(2000, Options.RequestTimeout.TotalMilliseconds))).ConfigureAwait(false);
+            // KIP-714: the last push says the client is terminating; while the connections still stand, and not past
+            // the close's time (a close with no time left fails the records without waiting for it).
+            var pushBound = TimeSpan.FromMilliseconds(Math.Min(2000, Options.RequestTimeout.TotalMilliseconds));
+            await clientTelemetry.TerminateAsync(timeLeft == Timeout.InfiniteTimeSpan || timeLeft > pushBound ? pushBound : timeLeft).ConfigureAwait(false);
             await clientTelemetry.DisposeAsync().ConfigureAwait(false);
         }
 

@@ -285,10 +285,10 @@ internal sealed partial class TransactionManager : IDisposable
     }
 
     /// <summary>
-    /// At dispose: a transaction still open is aborted as far as <paramref name="timeout"/> allows (as Java's close does);
+    /// At dispose: a transaction still open is aborted until <paramref name="deadline"/> (as Java's close does);
     /// what is left, the coordinator aborts at <c>transaction.timeout.ms</c> or when a producer with the same id initializes.
     /// </summary>
-    public async Task AbortOnCloseAsync(TimeSpan timeout)
+    public async Task AbortOnCloseAsync(CancellationToken deadline)
     {
         if (State is not (TransactionState.InTransaction or TransactionState.AbortableError or TransactionState.Aborting))
         {
@@ -298,9 +298,9 @@ internal sealed partial class TransactionManager : IDisposable
         TransactionLog.AbortOnClose(_logger, TransactionalId);
         try
         {
-            await AbortAsync().WaitAsync(timeout).ConfigureAwait(false);
+            await AbortAsync().WaitAsync(deadline).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is KafkaException or TimeoutException)
+        catch (Exception e) when (e is KafkaException || (e is OperationCanceledException && deadline.IsCancellationRequested))
         {
             // Best effort: the close goes on, and the coordinator finishes the abort.
         }
