@@ -91,6 +91,10 @@ public sealed class TransactionTests
         {
             var error = await Assert.ThrowsAsync<TransactionAbortedException>(() => send);
             Assert.Contains("never sent", error.Message, StringComparison.Ordinal);
+
+            // A client-side code of its own (librdkafka's _PURGE_QUEUE number), not a broker's.
+            Assert.Equal(ErrorCode.LocalTransactionAborted, error.ErrorCode);
+            Assert.Equal(PersistenceStatus.NotPersisted, error.PersistenceStatus);
         }
 
         Assert.DoesNotContain(cluster.GetRequests(), r => r.Api == KafkaApiKey.Produce);
