@@ -350,6 +350,45 @@ internal static class TxnWire
         return error == 0 ? node : -1;
     }
 
+    /// <summary>
+    /// librdkafka's mock answers FindCoordinator v0-v3 with an error (a pushed one, or no coordinator) and a null host,
+    /// which Kafka's schema does not allow (a broker writes an empty host), so a client that reads the answer strictly
+    /// fails to decode it and never sees the error code. Writes the empty host in place of the null one (the same size);
+    /// <paramref name="frame"/> is the answer without its size prefix. v4+ (one entry per key) is left as it is: the mock
+    /// does not offer it.
+    /// </summary>
+    public static void GiveANullCoordinatorHostAnEmptyOne(Span<byte> frame, short version)
+    {
+        if (version > 3)
+        {
+            return;
+        }
+
+        var flexible = IsFlexible(FindCoordinator, version);
+        var r = WireReader.AtResponseBody(frame, flexible);
+        if (version >= 1)
+        {
+            _ = r.ReadInt32(); // throttle time
+        }
+
+        _ = r.ReadInt16(); // error code
+        if (version >= 1)
+        {
+            _ = r.ReadString(flexible); // error message
+        }
+
+        _ = r.ReadInt32(); // node id
+        var host = frame[r.Position..];
+        if (flexible && host[0] == 0)
+        {
+            host[0] = 1; // compact string: length + 1, so 0 is null and 1 is empty
+        }
+        else if (!flexible && BinaryPrimitives.ReadInt16BigEndian(host) == -1)
+        {
+            BinaryPrimitives.WriteInt16BigEndian(host, 0);
+        }
+    }
+
     /// <summary>An InitProducerId v3 request (flexible: header v2) that bumps <paramref name="producerId"/>'s epoch (KIP-360).</summary>
     public static byte[] InitProducerIdRequest(int correlationId, string transactionalId, int timeoutMs, long producerId, short epoch)
     {
