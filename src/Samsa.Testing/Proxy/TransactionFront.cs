@@ -13,6 +13,12 @@ internal readonly record struct TxnVerdict(object? State, byte[]? Answer = null,
     public byte[]? Forward { get; init; }
 }
 
+/// <summary>A transaction marker (control batch) in a partition's log, as a Fetch answer carried it.</summary>
+/// <param name="Offset">Its offset: the one right after the transaction's last record in the partition.</param>
+/// <param name="ProducerId">The producer id whose transaction it ends.</param>
+/// <param name="IsCommit">True for a COMMIT marker, false for an ABORT marker.</param>
+public sealed record TransactionMarker(long Offset, long ProducerId, bool IsCommit);
+
 /// <summary>
 /// Makes librdkafka's mock cluster behind a <see cref="KafkaProxy"/> behave as a Kafka broker does for transactions
 /// (KIP-98, KIP-360, KIP-447, KIP-588), where the mock does not: enable it with <see cref="KafkaProxy.EnableTransactionFront"/>
@@ -102,6 +108,19 @@ public sealed class TransactionFront
         lock (_gate)
         {
             return _partitions.TryGetValue((topic, partition), out var log) ? log.FirstOpenOffset : null;
+        }
+    }
+
+    /// <summary>
+    /// The transaction markers (COMMIT and ABORT control batches) of a partition that Fetch answers through the proxy have
+    /// carried so far, by offset: read the partition (at either isolation level) first. Empty for a partition without
+    /// transactional data.
+    /// </summary>
+    public IReadOnlyList<TransactionMarker> MarkersSeen(string topic, int partition)
+    {
+        lock (_gate)
+        {
+            return _partitions.TryGetValue((topic, partition), out var log) ? log.Markers : [];
         }
     }
 
@@ -508,7 +527,14 @@ public sealed class TransactionFront
 
                 foreach (var marker in batches.Where(b => b.IsControl))
                 {
-                    log.SeeMarker(marker.ProducerId, marker.BaseOffset);
+                    if (marker.ControlType is 0 or 1)
+                    {
+                        log.SeeMarker(marker.ProducerId, marker.BaseOffset, commit: marker.ControlType == 1);
+                    }
+                    else
+                    {
+                        _errors.Enqueue($"{topic}[{partition}]: the control batch at offset {marker.BaseOffset} has no COMMIT or ABORT record (type {marker.ControlType})");
+                    }
                 }
 
                 var aborted = batches.Count == 0 ? null : log.AbortedOverlapping(batches[0].BaseOffset, batches[^1].LastOffset);

@@ -509,6 +509,31 @@ internal static class RecordBatch
 
     public static uint Crc(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadUInt32BigEndian(batch[CrcOffset..]);
 
+    /// <summary>The type in the key of a control batch's (uncompressed) first record: 0 for an ABORT marker, 1 for a
+    /// COMMIT marker; -1 when the batch holds no readable control record.</summary>
+    public static short ControlType(ReadOnlySpan<byte> batch)
+    {
+        try
+        {
+            var r = new WireReader(batch[HeaderSize..]);
+            _ = r.ReadVarInt(); // record length
+            _ = r.ReadInt8(); // attributes
+            _ = r.ReadVarLong(); // timestamp delta
+            _ = r.ReadVarInt(); // offset delta
+            if (r.ReadVarInt() < 4)
+            {
+                return -1;
+            }
+
+            _ = r.ReadInt16(); // control record version
+            return r.ReadInt16();
+        }
+        catch (FormatException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>Writes the CRC-32C of the batch (attributes to the end) into its CRC field.</summary>
     public static void WriteCrc(Span<byte> batch) =>
         BinaryPrimitives.WriteUInt32BigEndian(batch[CrcOffset..], Crc32C.Compute(batch[AttributesOffset..]));
