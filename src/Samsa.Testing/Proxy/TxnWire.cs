@@ -8,6 +8,9 @@ internal readonly record struct TxnBatch(string Topic, int Partition, short Attr
     public bool IsTransactional => (Attributes & TxnWire.TransactionalBit) != 0;
 }
 
+/// <summary>Who a Heartbeat or SyncGroup request says it is: the group, its generation and the member id.</summary>
+internal readonly record struct GroupMember(string GroupId, int GenerationId, string MemberId);
+
 /// <summary>One partition's offset in a TxnOffsetCommit request.</summary>
 internal readonly record struct TxnOffset(string Topic, int Partition, long Offset, string? Metadata);
 
@@ -51,6 +54,8 @@ internal static class TxnWire
     public const short OffsetCommit = 8;
     public const short OffsetFetch = 9;
     public const short FindCoordinator = 10;
+    public const short Heartbeat = 12;
+    public const short SyncGroup = 14;
     public const short ApiVersions = 18;
     public const short InitProducerId = 22;
     public const short AddPartitionsToTxn = 24;
@@ -73,6 +78,7 @@ internal static class TxnWire
         OffsetCommit => version >= 8,
         OffsetFetch => version >= 6,
         FindCoordinator => version >= 3,
+        Heartbeat or SyncGroup => version >= 4,
         InitProducerId => version >= 2,
         AddPartitionsToTxn or AddOffsetsToTxn or EndTxn or TxnOffsetCommit => version >= 3,
         _ => false,
@@ -155,6 +161,28 @@ internal static class TxnWire
             default:
                 return null;
         }
+    }
+
+    /// <summary>The group, generation and member id a Heartbeat or SyncGroup request (any version) starts with.</summary>
+    public static GroupMember ReadGroupMember(ReadOnlySpan<byte> frame, short apiKey, short version)
+    {
+        var flexible = IsFlexible(apiKey, version);
+        var r = WireReader.AtRequestBody(frame, flexible);
+        var group = r.ReadString(flexible) ?? "";
+        var generation = r.ReadInt32();
+        return new GroupMember(group, generation, r.ReadString(flexible) ?? "");
+    }
+
+    /// <summary>The error code of a Heartbeat or SyncGroup answer (throttle time first from v1).</summary>
+    public static short ReadGroupAnswerError(ReadOnlySpan<byte> frame, short apiKey, short version)
+    {
+        var r = WireReader.AtResponseBody(frame, IsFlexible(apiKey, version));
+        if (version >= 1)
+        {
+            _ = r.ReadInt32(); // throttle time
+        }
+
+        return r.ReadInt16();
     }
 
     /// <summary>The transactions of an AddPartitionsToTxn request: one before v4, a list from v4.</summary>
