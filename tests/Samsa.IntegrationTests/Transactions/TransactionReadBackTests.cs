@@ -222,6 +222,42 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task GroupIdOnlyOffsetsAreCommittedWhileAConfluentConsumerIsAMemberOfTheGroup()
+    {
+        const string topic = "samsa-txn-offsets-member";
+        const string input = "samsa-txn-offsets-member-in";
+        var group = "samsa-gm-" + Guid.NewGuid().ToString("N");
+        await using var cluster = Start(topic, 1);
+        cluster.Mock.CreateTopic(input, 1);
+        await using var producer = await InitializedProducerAsync(cluster, "samsa-offsets-member");
+
+        // A live member: a broker takes group-id-only offsets without membership checks, and so must the front.
+        using var member = new Ck.ConsumerBuilder<Ck.Ignore, Ck.Ignore>(new Ck.ConsumerConfig
+        {
+            BootstrapServers = cluster.Proxy.BootstrapServers,
+            GroupId = group,
+            EnableAutoCommit = false,
+            IsolationLevel = Ck.IsolationLevel.ReadCommitted,
+        }).SetLogHandler(static (_, _) => { }).Build();
+        member.Subscribe(input);
+        var deadline = DateTime.UtcNow + Bound;
+        while (member.Assignment.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            member.Consume(TimeSpan.FromMilliseconds(200));
+        }
+
+        Assert.NotEmpty(member.Assignment);
+        producer.BeginTransaction();
+        await producer.ProduceAsync(new ProducerRecord<string, string>(topic, "k", "v")).AsTask().WaitAsync(Bound);
+        await producer.SendOffsetsToTransactionAsync([new TopicPartitionOffset(input, 0, 12)], new ConsumerGroupMetadata(group)).AsTask().WaitAsync(Bound);
+        await producer.CommitTransactionAsync().AsTask().WaitAsync(Bound);
+
+        Assert.Equal(12L, member.Committed([new Ck.TopicPartition(input, 0)], Bound).Single().Offset.Value);
+        Assert.Empty(cluster.Front.Errors);
+        member.Close();
+    }
+
+    [Fact]
     public async Task OffsetsSentWithAConfluentConsumersGroupAreCommittedWithTheTransaction()
     {
         const string topic = "samsa-txn-offsets";
