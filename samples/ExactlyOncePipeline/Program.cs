@@ -84,19 +84,25 @@ try
             batches++;
             records += batch.Count;
         }
-        catch (TransactionAbortableException e)
+        catch (Samsa.KafkaException e) when (e.TxnRequiresAbort && !e.IsFatal)
         {
-            // A record or the offsets failed inside the transaction: abort it, and read the batch again.
-            Console.Error.WriteLine($"Transaction aborted ({e.Message}); the batch is read again.");
+            // This transaction cannot commit, but the producer can go on: a record or the offsets failed
+            // (TransactionAbortableException), the coordinator aborted it after transaction.timeout.ms
+            // (TransactionTimedOutException), or a topic or the group was refused (a KafkaAuthorizationException that is
+            // not fatal). Abort it, and read the batch again.
+            Console.Error.WriteLine($"Transaction aborted ({e.GetType().Name}: {e.Message}); the batch is read again.");
             await producer.AbortTransactionAsync(CancellationToken.None);
             Rewind(consumer, batch);
         }
     }
 }
-catch (ProducerFencedException e)
+catch (Samsa.KafkaException e) when (e.IsFatal)
 {
-    // Another instance with the same transactional id started: this one is a zombie and must stop.
-    Console.Error.WriteLine($"Fenced by a newer instance: {e.Message}");
+    // The producer cannot go on: another instance with the same transactional id started (ProducerFencedException: this
+    // one is a zombie), or the principal may not use the transactional id (KafkaAuthorizationException). Stop.
+    Console.Error.WriteLine(e is ProducerFencedException
+        ? $"Fenced by a newer instance: {e.Message}"
+        : $"The producer failed for good ({e.GetType().Name}): {e.Message}");
     return 1;
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)

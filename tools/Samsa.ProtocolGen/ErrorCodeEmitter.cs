@@ -21,6 +21,7 @@ internal static class ErrorCodeEmitter
     internal static readonly (short Code, string Name, bool Retriable, string Message)[] LocalCodes =
     [
         (-150, "LOCAL_FATAL", false, "Client-side: the producer hit an error it cannot recover from and must be disposed; the inner exception is the cause (librdkafka: _FATAL)."),
+        (-152, "LOCAL_TRANSACTION_ABORTED", false, "Client-side: the record's transaction was aborted before the record was sent, so it was never sent and never becomes visible (librdkafka: _PURGE_QUEUE, which it reports for records an abort purges)."),
         (-161, "LOCAL_VALUE_SERIALIZATION", false, "Client-side: the value serializer threw (librdkafka: _VALUE_SERIALIZATION)."),
         (-162, "LOCAL_KEY_SERIALIZATION", false, "Client-side: the key serializer threw (librdkafka: _KEY_SERIALIZATION)."),
         (-169, "LOCAL_AUTHENTICATION", true, "Client-side: the producer could not get or present its credentials (a token provider or token endpoint failed) (librdkafka: _AUTHENTICATION)."),

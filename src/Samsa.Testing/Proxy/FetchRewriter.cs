@@ -2,8 +2,9 @@ using System.Buffers.Binary;
 
 namespace Samsa.Testing.Proxy;
 
-/// <summary>A whole batch in a Fetch answer's records.</summary>
-internal readonly record struct FetchedBatch(long BaseOffset, long LastOffset, long ProducerId, short Attributes)
+/// <summary>A whole batch in a Fetch answer's records; <paramref name="ControlType"/> is a control batch's marker type
+/// (<see cref="RecordBatch.ControlType"/>), -1 for a data batch.</summary>
+internal readonly record struct FetchedBatch(long BaseOffset, long LastOffset, long ProducerId, short Attributes, short ControlType = -1)
 {
     public bool IsControl => (Attributes & TxnWire.ControlBit) != 0;
 
@@ -183,7 +184,9 @@ internal static class FetchRewriter
                 fixedCrcs++;
             }
 
-            batches.Add(new FetchedBatch(RecordBatch.BaseOffset(batch), RecordBatch.LastOffset(batch), RecordBatch.ProducerId(batch), attributes));
+            var isControl = (attributes & TxnWire.ControlBit) != 0;
+            batches.Add(new FetchedBatch(RecordBatch.BaseOffset(batch), RecordBatch.LastOffset(batch), RecordBatch.ProducerId(batch), attributes,
+                isControl ? RecordBatch.ControlType(batch) : (short)-1));
             at += size;
         }
 

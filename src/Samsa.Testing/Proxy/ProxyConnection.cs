@@ -245,6 +245,11 @@ internal sealed class ProxyConnection : IDisposable
                 }
             }
 
+            if (request.ApiKey == TxnWire.FindCoordinator)
+            {
+                TxnWire.GiveANullCoordinatorHostAnEmptyOne(body, request.Version);
+            }
+
             var wait = _broker.Latency - Stopwatch.GetElapsedTime(arrived);
             if (wait > TimeSpan.Zero)
             {

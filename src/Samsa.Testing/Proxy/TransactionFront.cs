@@ -13,6 +13,12 @@ internal readonly record struct TxnVerdict(object? State, byte[]? Answer = null,
     public byte[]? Forward { get; init; }
 }
 
+/// <summary>A transaction marker (control batch) in a partition's log, as a Fetch answer carried it.</summary>
+/// <param name="Offset">Its offset: the one right after the transaction's last record in the partition.</param>
+/// <param name="ProducerId">The producer id whose transaction it ends.</param>
+/// <param name="IsCommit">True for a COMMIT marker, false for an ABORT marker.</param>
+public sealed record TransactionMarker(long Offset, long ProducerId, bool IsCommit);
+
 /// <summary>
 /// Makes librdkafka's mock cluster behind a <see cref="KafkaProxy"/> behave as a Kafka broker does for transactions
 /// (KIP-98, KIP-360, KIP-447, KIP-588), where the mock does not: enable it with <see cref="KafkaProxy.EnableTransactionFront"/>
@@ -39,7 +45,10 @@ internal readonly record struct TxnVerdict(object? State, byte[]? Answer = null,
 /// <item><b>Transactional offsets:</b> the offsets of TxnOffsetCommit requests the mock accepted are kept per transaction;
 /// when its EndTxn(commit) is answered without error, the front commits them to the mock itself (OffsetCommit v2 on a
 /// connection of its own, with the generation and member id of the TxnOffsetCommit, -1 and "" before v3) before the client
-/// gets the answer; an abort drops them. While they wait, an OffsetFetch asking for stable offsets (require_stable, KIP-447,
+/// gets the answer; an abort drops them. Offsets sent with the group id alone (generation -1, no member id), which a Kafka
+/// coordinator stores without membership checks, are committed as the member whose Heartbeat or SyncGroup the mock last
+/// accepted (the mock refuses an OffsetCommit from no member of a group that has members), again while a rebalance makes
+/// that member stale. While they wait, an OffsetFetch asking for stable offsets (require_stable, KIP-447,
 /// as read_committed consumers ask) gets UNSTABLE_OFFSET_COMMIT (88) for those partitions and retries: the proxy advertises
 /// OffsetFetch v7 and hands the mock (v6 at most) the same request as v6.</item>
 /// </list>
@@ -55,6 +64,10 @@ public sealed class TransactionFront
 
     private const short InvalidProducerEpoch = 47;
     private const short ProducerFenced = 90;
+    private const short IllegalGeneration = 22;
+    private const short UnknownMemberId = 25;
+    private const short RebalanceInProgress = 27;
+    private static readonly TimeSpan MemberRetryPause = TimeSpan.FromMilliseconds(100);
     private const int MaxHeldBackWaitMs = 200;
     private static readonly TimeSpan OwnRequestBound = TimeSpan.FromSeconds(10);
 
@@ -63,6 +76,9 @@ public sealed class TransactionFront
     private readonly Dictionary<long, TransactionalIdState> _byProducerId = [];
     private readonly Dictionary<(string Topic, int Partition), PartitionTxnLog> _partitions = [];
     private readonly ConcurrentQueue<string> _errors = new();
+
+    // Per group, the member and generation of the last Heartbeat or SyncGroup the mock answered without error.
+    private readonly Dictionary<string, GroupMember> _acceptedMembers = new(StringComparer.Ordinal);
     private int _correlation;
     private int _fenced;
     private int _refused;
@@ -87,7 +103,8 @@ public sealed class TransactionFront
     /// <summary>Transactions aborted (EndTxn abort answered without error, or aborted by a fence).</summary>
     public int AbortedTransactions => Volatile.Read(ref _aborted);
 
-    /// <summary>OffsetCommit requests the front made for committed transactions' offsets.</summary>
+    /// <summary>Groups' offsets the front committed for committed transactions: one per group and transaction, however many
+    /// OffsetCommit requests it took.</summary>
     public int CommittedOffsetRequests => Volatile.Read(ref _offsetCommits);
 
     /// <summary>Control batches whose zero CRC the front replaced with their CRC-32C in Fetch answers.</summary>
@@ -102,6 +119,19 @@ public sealed class TransactionFront
         lock (_gate)
         {
             return _partitions.TryGetValue((topic, partition), out var log) ? log.FirstOpenOffset : null;
+        }
+    }
+
+    /// <summary>
+    /// The transaction markers (COMMIT and ABORT control batches) of a partition that Fetch answers through the proxy have
+    /// carried so far, by offset: read the partition (at either isolation level) first. Empty for a partition without
+    /// transactional data.
+    /// </summary>
+    public IReadOnlyList<TransactionMarker> MarkersSeen(string topic, int partition)
+    {
+        lock (_gate)
+        {
+            return _partitions.TryGetValue((topic, partition), out var log) ? log.Markers : [];
         }
     }
 
@@ -132,6 +162,10 @@ public sealed class TransactionFront
                 var groups = FetchRewriter.ReadOffsetFetchRequireStable(frame, version, out var requireStableAt);
                 return new TxnVerdict(groups) { Forward = version == 7 ? FetchRewriter.OffsetFetchV7AsV6(frame, requireStableAt) : null };
             }
+
+            case TxnWire.Heartbeat:
+            case TxnWire.SyncGroup:
+                return new TxnVerdict(TxnWire.ReadGroupMember(frame, apiKey, version));
 
             case TxnWire.InitProducerId:
             case TxnWire.AddPartitionsToTxn:
@@ -191,6 +225,19 @@ public sealed class TransactionFront
 
                     return frame;
                 }
+
+                case TxnWire.Heartbeat:
+                case TxnWire.SyncGroup:
+                    if (TxnWire.ReadGroupAnswerError(frame.AsSpan(4), apiKey, version) == 0)
+                    {
+                        var member = (GroupMember)state;
+                        lock (_gate)
+                        {
+                            _acceptedMembers[member.GroupId] = member;
+                        }
+                    }
+
+                    return frame;
 
                 default:
                     await OnCoordinatorAnswerAsync(broker, (TxnRequest)state, frame, ct).ConfigureAwait(false);
@@ -476,17 +523,47 @@ public sealed class TransactionFront
             return;
         }
 
+        // The group id alone (generation -1, no member id: what a producer beside a Confluent consumer can send): a Kafka
+        // coordinator stores such offsets without membership checks, but the mock's OffsetCommit insists on a current
+        // member once the group has members. So they are committed as the member the mock last accepted in the group, and
+        // committed again while a rebalance makes that one stale.
+        var groupIdOnly = offsets.GenerationId < 0 && offsets.MemberId.Length == 0;
         var target = broker.Id == offsets.BrokerId ? broker : null;
+        var deadline = DateTime.UtcNow + OwnRequestBound;
         try
         {
-            // The mock's OffsetCommit does not check that it is the group coordinator, only that one exists: the broker
-            // that took the TxnOffsetCommit (the group coordinator) is used when it is this one, else this broker.
-            var request = TxnWire.OffsetCommitRequest(NextCorrelation(), group, offsets.GenerationId, offsets.MemberId, offsets.ByPartition.Values);
-            var answer = await TxnAdmin.RoundTripAsync((target ?? broker).UpstreamPort, request, OwnRequestBound, ct).ConfigureAwait(false);
-            Interlocked.Increment(ref _offsetCommits);
-            foreach (var (topic, partition, error) in TxnWire.ReadPartitionErrors(answer.AsSpan(4), TxnWire.OffsetCommit, 2, hasThrottle: false).Where(e => e.Error != 0))
+            while (true)
             {
-                _errors.Enqueue($"OffsetCommit of group {group} (generation {offsets.GenerationId}, member '{offsets.MemberId}') for {topic}[{partition}] answered error {error}");
+                var (generation, member) = (offsets.GenerationId, offsets.MemberId);
+                if (groupIdOnly)
+                {
+                    lock (_gate)
+                    {
+                        if (_acceptedMembers.TryGetValue(group, out var accepted))
+                        {
+                            (generation, member) = (accepted.GenerationId, accepted.MemberId);
+                        }
+                    }
+                }
+
+                // The mock's OffsetCommit does not check that it is the group coordinator, only that one exists: the broker
+                // that took the TxnOffsetCommit (the group coordinator) is used when it is this one, else this broker.
+                var request = TxnWire.OffsetCommitRequest(NextCorrelation(), group, generation, member, offsets.ByPartition.Values);
+                var answer = await TxnAdmin.RoundTripAsync((target ?? broker).UpstreamPort, request, OwnRequestBound, ct).ConfigureAwait(false);
+                var errors = TxnWire.ReadPartitionErrors(answer.AsSpan(4), TxnWire.OffsetCommit, 2, hasThrottle: false).Where(e => e.Error != 0).ToList();
+                if (groupIdOnly && errors.Count > 0 && errors.All(e => e.Error is IllegalGeneration or UnknownMemberId or RebalanceInProgress) && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(MemberRetryPause, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                Interlocked.Increment(ref _offsetCommits);
+                foreach (var (topic, partition, error) in errors)
+                {
+                    _errors.Enqueue($"OffsetCommit of group {group} (generation {generation}, member '{member}') for {topic}[{partition}] answered error {error}");
+                }
+
+                return;
             }
         }
         catch (Exception e) when (e is IOException or SocketException or FormatException or OperationCanceledException)
@@ -508,7 +585,14 @@ public sealed class TransactionFront
 
                 foreach (var marker in batches.Where(b => b.IsControl))
                 {
-                    log.SeeMarker(marker.ProducerId, marker.BaseOffset);
+                    if (marker.ControlType is 0 or 1)
+                    {
+                        log.SeeMarker(marker.ProducerId, marker.BaseOffset, commit: marker.ControlType == 1);
+                    }
+                    else
+                    {
+                        _errors.Enqueue($"{topic}[{partition}]: the control batch at offset {marker.BaseOffset} has no COMMIT or ABORT record (type {marker.ControlType})");
+                    }
                 }
 
                 var aborted = batches.Count == 0 ? null : log.AbortedOverlapping(batches[0].BaseOffset, batches[^1].LastOffset);

@@ -32,6 +32,10 @@ internal sealed class PartitionTxnLog
 {
     private readonly List<TxnRange> _ranges = [];
     private readonly Dictionary<long, TxnRange> _open = [];
+    private readonly SortedDictionary<long, TransactionMarker> _markers = [];
+
+    /// <summary>The markers seen in Fetch answers, by offset.</summary>
+    public IReadOnlyList<TransactionMarker> Markers => [.. _markers.Values];
 
     /// <summary>A transactional batch of <paramref name="producerId"/> stored at <paramref name="baseOffset"/>..<paramref name="lastOffset"/>.</summary>
     public void Append(long producerId, long baseOffset, long lastOffset)
@@ -65,14 +69,16 @@ internal sealed class PartitionTxnLog
     /// <summary>The last stable offset given the high watermark: a real broker's LSO never passes an open transaction.</summary>
     public long StableOffset(long highWatermark) => FirstOpenOffset is { } first && first < highWatermark ? first : highWatermark;
 
-    /// <summary>A control batch of <paramref name="producerId"/> at <paramref name="offset"/>: it closes that producer's last
-    /// transaction that began before it, if that one has ended and its marker was not seen yet.</summary>
+    /// <summary>A control batch of <paramref name="producerId"/> at <paramref name="offset"/> (a COMMIT marker if
+    /// <paramref name="commit"/>, else ABORT): it closes that producer's last transaction that began before it, if that one
+    /// has ended and its marker was not seen yet.</summary>
     /// <remarks>A producer's next transaction can only begin after the previous one's marker, so the marker belongs to the
     /// latest transaction that began before it. (A marker of a transaction that wrote nothing here would be taken for the
     /// previous one's only if that one's own marker was never seen; the producer has no data between the two, so the
     /// aborted ranges a consumer is given stay right.)</remarks>
-    public void SeeMarker(long producerId, long offset)
+    public void SeeMarker(long producerId, long offset, bool commit)
     {
+        _markers[offset] = new TransactionMarker(offset, producerId, commit);
         TxnRange? latest = null;
         foreach (var range in _ranges)
         {

@@ -151,6 +151,6 @@ public interface IProducer<TKey, TValue> : IDisposable, IAsyncDisposable
     /// <exception cref="TransactionAbortableException">The coordinator refused the offsets; abort the transaction.</exception>
     ValueTask SendOffsetsToTransactionAsync(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, CancellationToken cancellationToken = default);
 
-    /// <summary>Blocking <see cref="SendOffsetsToTransactionAsync"/>; throws <see cref="KafkaTimeoutException"/> when <paramref name="timeout"/> passes first.</summary>
+    /// <summary>Blocking <see cref="SendOffsetsToTransactionAsync"/>; throws <see cref="KafkaTimeoutException"/> when <paramref name="timeout"/> passes first (the offsets go on being sent in the background, and the commit waits for them).</summary>
     void SendOffsetsToTransaction(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, TimeSpan timeout);
 }

@@ -407,13 +407,18 @@ public sealed record ProducerOptions
             return conflicts ? o with { EnableIdempotence = false } : o;
         }
 
+        // A transactional producer cannot drop idempotence, so the way out named is removing transactional.id.
         const string Idem = ProducerConfigKeys.EnableIdempotence;
+        const string Txn = ProducerConfigKeys.TransactionalId;
+        var (requirer, remedy) = o.TransactionalId is null
+            ? ($"'{Idem}=true'", $"{Idem}=false")
+            : ($"'{Txn}' (a transactional producer is idempotent)", $"remove {Txn}");
         if (o.Acks != Acks.All)
         {
             var acks = ProducerConfigParser.AcksName(o.Acks);
             throw new ConfigException(
                 ProducerConfigKeys.Acks,
-                $"'{Idem}=true' requires 'acks=all', but 'acks' is '{acks}'. Set acks=all or {Idem}=false.",
+                $"{requirer} requires 'acks=all', but 'acks' is '{acks}'. Set acks=all or {remedy}.",
                 acks,
                 "all");
         }
@@ -424,7 +429,7 @@ public sealed record ProducerOptions
             var value = o.MaxInFlightRequestsPerConnection.ToString(CultureInfo.InvariantCulture);
             throw new ConfigException(
                 Key,
-                $"'{Idem}=true' requires '{Key}' to be at most 5, but it is '{value}'. Set {Key} to 5 or less, or {Idem}=false.",
+                $"{requirer} requires '{Key}' to be at most 5, but it is '{value}'. Set {Key} to 5 or less, or {remedy}.",
                 value,
                 "1 to 5");
         }
@@ -433,7 +438,7 @@ public sealed record ProducerOptions
         {
             throw new ConfigException(
                 ProducerConfigKeys.Retries,
-                $"'{Idem}=true' requires 'retries' to be more than 0, but it is '0'. Raise retries or set {Idem}=false.",
+                $"{requirer} requires 'retries' to be more than 0, but it is '0'. Raise retries or {remedy}.",
                 "0",
                 "at least 1");
         }

@@ -53,10 +53,11 @@ public sealed class TransactionTimedOutException(string message, ErrorCode error
 
 /// <summary>
 /// The record was produced in a transaction that was aborted before it was sent: it was never sent and never
-/// becomes visible.
+/// becomes visible. Its code is <see cref="ErrorCode.LocalTransactionAborted"/> (librdkafka reports such records
+/// with <c>_PURGE_QUEUE</c>, the same number).
 /// </summary>
 public sealed class TransactionAbortedException(string message)
-    : KafkaException(message, ErrorCode.UnknownServerError, isRetriable: false);
+    : KafkaException(message, ErrorCode.LocalTransactionAborted, isRetriable: false);
 
 /// <summary>
 /// A transaction call, or a record, came in a state that does not allow it: for example a record produced by a

@@ -8,13 +8,19 @@ using Xunit.Abstractions;
 /// <summary>
 /// Faults at the transaction coordinator in the middle of a transaction, each checked for "nothing half-visible": the
 /// producer's verdict (commit returned, or threw) and the <see cref="TransactionOracle"/>'s (what a read_committed
-/// consumer would see) agree, and every record of the transaction shares one fate.
+/// consumer would see, and the offsets a group coordinator would hold) agree, and every record of the transaction, and
+/// its consumer offsets, share one fate.
 /// </summary>
 public sealed class CoordinatorFaultTests(ITestOutputHelper output)
 {
     private const string Topic = "faults";
+    private const string Input = "faults-in";
+    private const string Group = "faults-group";
     private const int Records = 40;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    // The consumer offsets each transaction carries with its records.
+    private static readonly TopicPartitionOffset[] Offsets = [new(Input, 0, 17), new(Input, 1, 5)];
 
     public enum Fault
     {
@@ -27,6 +33,18 @@ public sealed class CoordinatorFaultTests(ITestOutputHelper output)
         /// <summary>AddPartitionsToTxn answered CONCURRENT_TRANSACTIONS: retry before the batches go.</summary>
         AddPartitionsConcurrentTransactions,
 
+        /// <summary>AddPartitionsToTxn answered NOT_COORDINATOR: find the coordinator again and retry before the batches go.</summary>
+        AddPartitionsNotCoordinator,
+
+        /// <summary>AddPartitionsToTxn answered COORDINATOR_LOAD_IN_PROGRESS: retry with backoff before the batches go.</summary>
+        AddPartitionsLoadInProgress,
+
+        /// <summary>The coordinator broker is down when the first records ask for their partitions to be added, and comes back a moment later.</summary>
+        CoordinatorDownDuringAddPartitions,
+
+        /// <summary>The coordinator broker is down when the offsets are sent (AddOffsetsToTxn), and comes back a moment later.</summary>
+        CoordinatorDownDuringSendOffsets,
+
         /// <summary>EndTxn's answer is lost (the mock committed): the request times out and is sent again.</summary>
         EndTxnAnswerLost,
 
@@ -38,6 +56,10 @@ public sealed class CoordinatorFaultTests(ITestOutputHelper output)
     [InlineData(Fault.EndTxnNotCoordinator)]
     [InlineData(Fault.EndTxnConcurrentTransactions)]
     [InlineData(Fault.AddPartitionsConcurrentTransactions)]
+    [InlineData(Fault.AddPartitionsNotCoordinator)]
+    [InlineData(Fault.AddPartitionsLoadInProgress)]
+    [InlineData(Fault.CoordinatorDownDuringAddPartitions)]
+    [InlineData(Fault.CoordinatorDownDuringSendOffsets)]
     [InlineData(Fault.EndTxnAnswerLost)]
     [InlineData(Fault.CoordinatorDownDuringCommit)]
     public async Task TheTransactionIsWhollyCommittedOrWhollyAbsent(Fault fault)
@@ -45,6 +67,7 @@ public sealed class CoordinatorFaultTests(ITestOutputHelper output)
         ConfluentLoader.EnsureLoaded();
         using var cluster = MockCluster.Start(3);
         cluster.CreateTopic(Topic, 3);
+        cluster.CreateTopic(Input, 2);
         await using var proxy = KafkaProxy.Start(cluster);
         var transactionalId = "faulty-" + fault;
         await using var producer = new ProducerBuilder<string, string>(new ProducerOptions
@@ -69,28 +92,42 @@ public sealed class CoordinatorFaultTests(ITestOutputHelper output)
             case Fault.AddPartitionsConcurrentTransactions:
                 cluster.PushRequestErrors(KafkaApiKey.AddPartitionsToTxn, 51);
                 break;
+            case Fault.AddPartitionsNotCoordinator:
+                cluster.PushRequestErrors(KafkaApiKey.AddPartitionsToTxn, 16);
+                break;
+            case Fault.AddPartitionsLoadInProgress:
+                cluster.PushRequestErrors(KafkaApiKey.AddPartitionsToTxn, 14, 14);
+                break;
             case Fault.EndTxnAnswerLost:
                 proxy.DropResponses(KafkaApiKey.EndTxn, 1);
                 break;
         }
 
+        // The coordinator broker goes down at the fault's step and comes back a second later, while the step retries.
+        Task? bringBack = null;
+        void TakeDownAt(Fault step)
+        {
+            if (fault == step)
+            {
+                cluster.SetBrokerDown(coordinator);
+                bringBack = Task.Delay(TimeSpan.FromSeconds(1)).ContinueWith(_ => cluster.SetBrokerUp(coordinator), TaskScheduler.Default);
+            }
+        }
+
         producer.BeginTransaction();
+        TakeDownAt(Fault.CoordinatorDownDuringAddPartitions);
         for (var i = 0; i < Records; i++)
         {
             producer.Produce(new ProducerRecord<string, string>(Topic, $"k{i}", $"v{i}"));
         }
 
         await producer.FlushAsync().WaitAsync(Bound);
-        Task? bringBack = null;
-        if (fault == Fault.CoordinatorDownDuringCommit)
-        {
-            cluster.SetBrokerDown(coordinator);
-            bringBack = Task.Delay(TimeSpan.FromSeconds(1)).ContinueWith(_ => cluster.SetBrokerUp(coordinator), TaskScheduler.Default);
-        }
-
+        TakeDownAt(Fault.CoordinatorDownDuringSendOffsets);
         Exception? commitError = null;
         try
         {
+            await producer.SendOffsetsToTransactionAsync(Offsets, new ConsumerGroupMetadata(Group)).AsTask().WaitAsync(Bound);
+            TakeDownAt(Fault.CoordinatorDownDuringCommit);
             await producer.CommitTransactionAsync().AsTask().WaitAsync(Bound);
         }
         catch (KafkaException e)
@@ -104,7 +141,7 @@ public sealed class CoordinatorFaultTests(ITestOutputHelper output)
         }
 
         var report = proxy.Transactions.Report();
-        output.WriteLine($"{fault}: commit {(commitError is null ? "returned" : $"threw {commitError.GetType().Name}: {commitError.Message}")}; {report}");
+        output.WriteLine($"{fault}: offsets and commit {(commitError is null ? "returned" : $"threw {commitError.GetType().Name}: {commitError.Message}")}; {report}");
         foreach (var t in report.Transactions)
         {
             output.WriteLine("  " + t);
@@ -121,5 +158,11 @@ public sealed class CoordinatorFaultTests(ITestOutputHelper output)
         var committed = read.Where(r => r.Outcome == TransactionOutcome.Committed).Select(r => r.Value).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(Enumerable.Range(0, Records).Select(i => $"v{i}").Order(StringComparer.Ordinal), committed);
         Assert.DoesNotContain(read, r => r.Outcome is TransactionOutcome.Open or TransactionOutcome.Ending or TransactionOutcome.InDoubt);
+
+        // The consumer offsets went with the records: the group's committed offsets are the transaction's.
+        Assert.Equal(2, report.Transactions.Single(t => t.Outcome == TransactionOutcome.Committed).Offsets);
+        Assert.Equal(
+            Offsets.ToDictionary(o => new Samsa.Testing.Proxy.TopicPartition(o.Topic, o.Partition), o => o.Offset),
+            proxy.Transactions.CommittedOffsets(Group));
     }
 }

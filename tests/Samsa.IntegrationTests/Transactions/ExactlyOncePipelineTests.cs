@@ -15,12 +15,14 @@ using SamsaOffset = Samsa.TopicPartitionOffset;
 /// its partition's order.
 /// </summary>
 /// <remarks>
-/// <para>Two stand-ins for what librdkafka's mock cluster does not do (measured; Samsa.Testing's README, "Transactions on the mock"): it stores no offsets for
-/// TxnOffsetCommit, and it hides no aborted records from read_committed consumers. Everything goes through a
-/// <see cref="KafkaProxy"/>, whose <see cref="TransactionOracle"/> sees every transaction request and answer: the
-/// restarted consumer starts from <see cref="TransactionOracle.CommittedOffsets"/> (the offsets of committed
-/// transactions, as a group coordinator would hold them), and the committed output is what the oracle classifies as
-/// committed. The oracle also checks Samsa's transaction protocol (<see cref="TransactionOracle.Verify"/>).</para>
+/// <para>On the bare mock, two stand-ins for what librdkafka's mock cluster does not do (measured; Samsa.Testing's README,
+/// "Transactions on the mock"): it stores no offsets for TxnOffsetCommit, and it hides no aborted records from
+/// read_committed consumers. Everything goes through a <see cref="KafkaProxy"/>, whose <see cref="TransactionOracle"/> sees
+/// every transaction request and answer: the restarted consumer starts from <see cref="TransactionOracle.CommittedOffsets"/>
+/// (the offsets of committed transactions, as a group coordinator would hold them), and the committed output is what the
+/// oracle classifies as committed. Behind the <see cref="TransactionFront"/> neither stand-in is needed: the restarted
+/// consumer starts from its group's own committed offsets, which only the transactions commit. The oracle also checks
+/// Samsa's transaction protocol (<see cref="TransactionOracle.Verify"/>).</para>
 /// <para>The seed is printed; set SAMSA_EOS_SEED to replay a run.</para>
 /// </remarks>
 public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
@@ -62,6 +64,18 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
     /// <summary>The counts of one scenario, for the assertions and the report.</summary>
     private sealed record Outcome(int Inputs, int Kills, int Runs, int Outputs, List<string> Duplicates, List<string> Missing, bool InOrder, TransactionReport Report, IReadOnlyList<string> ProxyErrors)
     {
+        /// <summary>Each input partition's end offset.</summary>
+        public IReadOnlyList<long> InputEnds { get; init; } = [];
+
+        /// <summary>The offsets of committed transactions per the oracle, by input partition (-1: none).</summary>
+        public IReadOnlyList<long> OracleOffsets { get; init; } = [];
+
+        /// <summary>Behind the front: the group's committed offsets as a new read_committed member of the group reads them.</summary>
+        public IReadOnlyList<long>? GroupOffsets { get; init; }
+
+        /// <summary>Behind the front: its errors (its own requests to the mock that failed).</summary>
+        public IReadOnlyList<string> FrontErrors { get; init; } = [];
+
         /// <summary>The committed output per the oracle, by partition then offset.</summary>
         public IReadOnlyList<string> CommittedValues { get; init; } = [];
 
@@ -86,11 +100,11 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
 
     /// <summary>
     /// The same pipeline behind the proxy's <see cref="TransactionFront"/>, which makes the mock filter read_committed
-    /// fetches as a broker does: a real read_committed consumer (Confluent's, with CRC checks) reads the output back, and
-    /// what it sees must be exactly what the <see cref="TransactionOracle"/> calls committed: each input once, in order.
-    /// The restarted consumer still starts from the oracle's committed offsets: the front stores a transaction's offsets
-    /// with an OffsetCommit carrying the TxnOffsetCommit's member id and generation, and the group-id-only metadata a
-    /// Confluent consumer can give (no generation) is refused there by the mock (UNKNOWN_MEMBER_ID for a group with members).
+    /// fetches and store transactional offsets as a broker does: every restarted consumer starts from its group's committed
+    /// offsets (Confluent's consumer, read_committed, as a real pipeline would), which only the transactions commit; a
+    /// read_committed consumer (Confluent's, with CRC checks) reads the output back, and what it sees must be exactly what the
+    /// <see cref="TransactionOracle"/> calls committed: each input once, in order. At the end the group's offsets are the
+    /// inputs' ends, as the oracle says the committed transactions left them: offsets and output were committed together.
     /// </summary>
     [Fact]
     public async Task BehindTheTransactionFrontAReadCommittedConsumerSeesEachInputExactlyOnce()
@@ -99,6 +113,10 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
 
         Assert.Empty(result.Report.Violations);
         Assert.Empty(result.ProxyErrors);
+        Assert.Empty(result.FrontErrors);
+        Assert.Equal(result.InputEnds, result.GroupOffsets);
+        Assert.Equal(result.OracleOffsets, result.GroupOffsets);
+        Assert.True(result.Kills >= Kills / 2, $"only {result.Kills} kills took effect");
         Assert.Empty(result.Duplicates);
         Assert.Empty(result.Missing);
         Assert.True(result.InOrder, "the committed outputs of a partition are not in input order");
@@ -151,7 +169,7 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
                 ? new KillPlan(kind, random.Next(0, 3), random.Next(0, 40), random.Next(2) == 0)
                 : new KillPlan(Kill.None, 0, 0, false);
             runs++;
-            var died = await RunPipelineAsync(proxy, plan, random, offsetsInTransaction, groupOffsets: !offsetsInTransaction);
+            var died = await RunPipelineAsync(proxy, plan, random, offsetsInTransaction, groupOffsets: !offsetsInTransaction || front);
             if (died)
             {
                 kills.Add(plan);
@@ -184,6 +202,7 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
         output.WriteLine($"transactions: {report}");
 
         List<string>? readCommitted = null;
+        long[]? groupOffsets = null;
         if (front)
         {
             // A real read_committed consumer, CRC checks on: the front keeps the last stable offset, the aborted
@@ -191,18 +210,39 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
             readCommitted = [.. Enumerable.Range(0, Partitions).SelectMany(p =>
                 RecordReader.ReadPartition(proxy.BootstrapServers, Output, p, isolation: IsolationLevel.ReadCommitted)
                     .Select(r => System.Text.Encoding.UTF8.GetString(r.Value!)))];
-            output.WriteLine($"behind the front, Confluent's read_committed consumer read {readCommitted.Count} records");
-            foreach (var e in proxy.TransactionFront!.Errors.Take(3))
+            groupOffsets = GroupCommittedOffsets(proxy.BootstrapServers);
+            output.WriteLine($"behind the front, Confluent's read_committed consumer read {readCommitted.Count} records; the group's committed offsets {string.Join(" ", groupOffsets)}, " +
+                             $"the inputs' ends {string.Join(" ", ends)}; offsets committed with {proxy.TransactionFront!.CommittedOffsetRequests} transactions");
+            foreach (var e in proxy.TransactionFront.Errors.Take(3))
             {
-                output.WriteLine("front error (expected: the offsets are the oracle's): " + e);
+                output.WriteLine("front error: " + e);
             }
         }
 
+        var oracleOffsets = proxy.Transactions.CommittedOffsets(Group);
         return new Outcome(inputs.Count, kills.Count, runs, outputs.Count, duplicates, missing, inOrder, report, proxy.Errors)
         {
             CommittedValues = [.. committed.OrderBy(r => r.Partition).ThenBy(r => r.Offset).Select(r => r.Value!)],
             ReadCommitted = readCommitted,
+            InputEnds = ends,
+            OracleOffsets = [.. Enumerable.Range(0, Partitions).Select(p => oracleOffsets.TryGetValue(new Testing.Proxy.TopicPartition(Input, p), out var o) ? o : -1)],
+            GroupOffsets = groupOffsets,
+            FrontErrors = proxy.TransactionFront?.Errors ?? [],
         };
+    }
+
+    /// <summary>The group's committed offset per input partition (-1: none), as a new read_committed member reads them:
+    /// stable offsets only (KIP-447), so none of a transaction still open.</summary>
+    private static long[] GroupCommittedOffsets(string bootstrapServers)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = Group,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+        }).SetLogHandler(static (_, _) => { }).Build();
+        return [.. consumer.Committed(Enumerable.Range(0, Partitions).Select(p => new Confluent.Kafka.TopicPartition(Input, p)), Bound)
+            .OrderBy(o => o.Partition.Value).Select(o => o.Offset.Value)];
     }
 
     private static string InputValue(int partition, int index) => $"in-{partition}-{index:D5}";
@@ -251,13 +291,13 @@ public sealed class ExactlyOncePipelineTests(ITestOutputHelper output)
             CheckCrcs = true, // the input holds no transaction markers
         };
 
-        // A stand-in for the offsets the mock does not store: start where the committed transactions left off.
+        // On the bare mock, a stand-in for the offsets it does not store: start where the committed transactions left off.
         var consumer = new ConsumerBuilder<string, string>(config)
             .SetLogHandler(static (_, _) => { })
             .SetErrorHandler(static (_, _) => { })
             .SetPartitionsAssignedHandler((_, assigned) => assigned.Select(tp =>
                 groupOffsets
-                    ? new Confluent.Kafka.TopicPartitionOffset(tp, Offset.Unset) // the control: the group's own committed offsets
+                    ? new Confluent.Kafka.TopicPartitionOffset(tp, Offset.Unset) // the group's own committed offsets (the control, and behind the front)
                     : proxy.Transactions.CommittedOffsets(Group).TryGetValue(new Testing.Proxy.TopicPartition(tp.Topic, tp.Partition.Value), out var o)
                         ? new Confluent.Kafka.TopicPartitionOffset(tp, o)
                         : new Confluent.Kafka.TopicPartitionOffset(tp, Offset.Beginning)))

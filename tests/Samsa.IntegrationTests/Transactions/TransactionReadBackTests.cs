@@ -50,28 +50,42 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
         return result;
     }
 
+    /// <summary>One record as sent, with where its delivery result placed it.</summary>
+    private sealed record Sent(int Transaction, bool Committed, int Partition, long Offset, string Key, string Value, (string Key, string Value)[] Headers, long TimestampMs);
+
     [Fact]
     public async Task CommittedTransactionsAppearOnceInOrderAndAbortedOnesOnlyToReadUncommitted()
     {
         const string topic = "samsa-txn-rb";
+        const string transactionalId = "samsa-rb";
         const int partitions = 3;
         await using var cluster = Start(topic, partitions);
-        await using var producer = await InitializedProducerAsync(cluster, "samsa-rb");
+        await using var producer = await InitializedProducerAsync(cluster, transactionalId);
 
-        var sent = new List<(int Partition, string Value, bool Committed)>();
+        // Transactions 1 and 4 abort. Each record has its own key, value, headers and create time.
+        var firstTimestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000;
+        var sent = new List<Sent>();
         for (var transaction = 0; transaction < 6; transaction++)
         {
-            var commit = transaction % 3 != 1; // transactions 1 and 4 abort
+            var commit = transaction % 3 != 1;
             producer.BeginTransaction();
-            var results = new List<Task<DeliveryResult>>();
+            var results = new List<(Task<DeliveryResult> Result, string Key, string Value, (string, string)[] Headers, long TimestampMs)>();
             for (var i = 0; i < 20; i++)
             {
-                results.Add(producer.ProduceAsync(new ProducerRecord<string, string>(topic, $"key-{i % 7}", $"t{transaction}-{i}")).AsTask());
+                var (key, value, timestampMs) = ($"key-{i % 7}", $"t{transaction}-{i}", firstTimestamp + (transaction * 100) + i);
+                (string, string)[] headers = i % 4 == 0 ? [] : [("transaction", $"{transaction}"), ("index", $"{i}")];
+                var record = new ProducerRecord<string, string>(topic, key, value)
+                {
+                    Headers = headers.Aggregate(new Headers(), (all, h) => all.Add(h.Item1, h.Item2)),
+                    Timestamp = new Timestamp(timestampMs, TimestampType.CreateTime),
+                };
+                results.Add((producer.ProduceAsync(record).AsTask(), key, value, headers, timestampMs));
             }
 
-            foreach (var (r, i) in (await Task.WhenAll(results).WaitAsync(Bound)).Select((r, i) => (r, i)))
+            foreach (var (result, key, value, headers, timestampMs) in results)
             {
-                sent.Add((r.Partition, $"t{transaction}-{i}", commit));
+                var delivered = await result.WaitAsync(Bound);
+                sent.Add(new Sent(transaction, commit, delivered.Partition, delivered.Offset, key, value, headers, timestampMs));
             }
 
             if (commit)
@@ -84,19 +98,72 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
             }
         }
 
-        var committed = Read(cluster, topic, partitions, Ck.IsolationLevel.ReadCommitted);
-        var uncommitted = Read(cluster, topic, partitions, Ck.IsolationLevel.ReadUncommitted);
         for (var p = 0; p < partitions; p++)
         {
-            output.WriteLine($"[{p}] read_committed {committed[p].Count}, read_uncommitted {uncommitted[p].Count}");
-            Assert.Equal(sent.Where(s => s.Partition == p && s.Committed).Select(s => s.Value), committed[p]);
-            Assert.Equal(sent.Where(s => s.Partition == p).Select(s => s.Value), uncommitted[p]);
+            var expected = sent.Where(s => s.Partition == p).OrderBy(s => s.Offset).ToList();
+            var uncommitted = RecordReader.ReadPartition(cluster.Proxy.BootstrapServers, topic, p, Bound, Ck.IsolationLevel.ReadUncommitted);
+            var committed = RecordReader.ReadPartition(cluster.Proxy.BootstrapServers, topic, p, Bound, Ck.IsolationLevel.ReadCommitted);
+            output.WriteLine($"[{p}] sent {expected.Count}, read_uncommitted {uncommitted.Count}, read_committed {committed.Count}; markers at " +
+                             string.Join(" ", cluster.Front.MarkersSeen(topic, p).Select(m => $"{m.Offset}:{(m.IsCommit ? "COMMIT" : "ABORT")}")));
+
+            // Every record exactly as sent, in offset order: all of them read_uncommitted, the committed ones read_committed.
+            AssertSame(expected, uncommitted);
+            AssertSame([.. expected.Where(s => s.Committed)], committed);
+
+            // Each transaction's records in the partition sit together and are followed by its marker, one offset after its
+            // last record: COMMIT after a committed transaction, ABORT after an aborted one; the next one starts after it.
+            var transactions = expected.GroupBy(s => s.Transaction).ToList();
+            var expectedMarkers = new List<(long Offset, bool IsCommit)>();
+            var next = 0L;
+            foreach (var records in transactions)
+            {
+                Assert.Equal(next, records.First().Offset);
+                Assert.Equal(Enumerable.Range(0, records.Count()).Select(i => next + i), records.Select(r => r.Offset));
+                expectedMarkers.Add((records.Last().Offset + 1, records.First().Committed));
+                next = records.Last().Offset + 2;
+            }
+
+            var markers = cluster.Front.MarkersSeen(topic, p);
+            Assert.Equal(expectedMarkers, markers.Select(m => (m.Offset, m.IsCommit)));
+            Assert.All(markers, m => Assert.Equal(cluster.Front.ProducerOf(transactionalId)!.Value.ProducerId, m.ProducerId));
+            Assert.Equal(next, EndOffset(cluster, topic, p));
         }
 
         Assert.Equal(4, cluster.Front.CommittedTransactions);
         Assert.Equal(2, cluster.Front.AbortedTransactions);
+        cluster.Proxy.Transactions.Verify();
+        var outcomes = cluster.Proxy.Transactions.Report().Transactions.Select(t => t.Outcome);
+        Assert.Equal(Enumerable.Range(0, 6).Select(t => t % 3 != 1 ? TransactionOutcome.Committed : TransactionOutcome.Aborted), outcomes);
+        Assert.All(sent, s => Assert.Equal(
+            s.Committed ? TransactionOutcome.Committed : TransactionOutcome.Aborted, cluster.Proxy.Transactions.OutcomeOf(topic, s.Partition, s.Offset)));
         Assert.Empty(cluster.Front.Errors);
         Assert.Empty(cluster.Proxy.Errors);
+    }
+
+    private static void AssertSame(IReadOnlyList<Sent> expected, IReadOnlyList<ConsumedRecord> read)
+    {
+        Assert.Equal(expected.Count, read.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var (s, r) = (expected[i], read[i]);
+            Assert.Equal((s.Partition, s.Offset), (r.Partition, r.Offset));
+            Assert.Equal(s.Key, Encoding.UTF8.GetString(r.Key!));
+            Assert.Equal(s.Value, Encoding.UTF8.GetString(r.Value!));
+            Assert.Equal(s.Headers, r.Headers.Select(h => (h.Key, Encoding.UTF8.GetString(h.Value!))));
+            Assert.Equal((Ck.TimestampType.CreateTime, s.TimestampMs), (r.TimestampType, r.TimestampMs));
+        }
+    }
+
+    /// <summary>The partition's high watermark: one past its last marker.</summary>
+    private static long EndOffset(FrontedCluster cluster, string topic, int partition)
+    {
+        using var consumer = new Ck.ConsumerBuilder<Ck.Ignore, Ck.Ignore>(new Ck.ConsumerConfig
+        {
+            BootstrapServers = cluster.Proxy.BootstrapServers,
+            GroupId = "end-" + Guid.NewGuid().ToString("N"),
+            IsolationLevel = Ck.IsolationLevel.ReadUncommitted,
+        }).SetLogHandler(static (_, _) => { }).Build();
+        return consumer.QueryWatermarkOffsets(new Ck.TopicPartition(topic, partition), Bound).High.Value;
     }
 
     [Fact]
@@ -152,6 +219,42 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
         Assert.Equal(1, cluster.Front.RefusedStaleRequests);
         Assert.Empty(Read(cluster, topic, 2, Ck.IsolationLevel.ReadCommitted).SelectMany(p => p.Value));
         Assert.Empty(cluster.Front.Errors);
+    }
+
+    [Fact]
+    public async Task GroupIdOnlyOffsetsAreCommittedWhileAConfluentConsumerIsAMemberOfTheGroup()
+    {
+        const string topic = "samsa-txn-offsets-member";
+        const string input = "samsa-txn-offsets-member-in";
+        var group = "samsa-gm-" + Guid.NewGuid().ToString("N");
+        await using var cluster = Start(topic, 1);
+        cluster.Mock.CreateTopic(input, 1);
+        await using var producer = await InitializedProducerAsync(cluster, "samsa-offsets-member");
+
+        // A live member: a broker takes group-id-only offsets without membership checks, and so must the front.
+        using var member = new Ck.ConsumerBuilder<Ck.Ignore, Ck.Ignore>(new Ck.ConsumerConfig
+        {
+            BootstrapServers = cluster.Proxy.BootstrapServers,
+            GroupId = group,
+            EnableAutoCommit = false,
+            IsolationLevel = Ck.IsolationLevel.ReadCommitted,
+        }).SetLogHandler(static (_, _) => { }).Build();
+        member.Subscribe(input);
+        var deadline = DateTime.UtcNow + Bound;
+        while (member.Assignment.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            member.Consume(TimeSpan.FromMilliseconds(200));
+        }
+
+        Assert.NotEmpty(member.Assignment);
+        producer.BeginTransaction();
+        await producer.ProduceAsync(new ProducerRecord<string, string>(topic, "k", "v")).AsTask().WaitAsync(Bound);
+        await producer.SendOffsetsToTransactionAsync([new TopicPartitionOffset(input, 0, 12)], new ConsumerGroupMetadata(group)).AsTask().WaitAsync(Bound);
+        await producer.CommitTransactionAsync().AsTask().WaitAsync(Bound);
+
+        Assert.Equal(12L, member.Committed([new Ck.TopicPartition(input, 0)], Bound).Single().Offset.Value);
+        Assert.Empty(cluster.Front.Errors);
+        member.Close();
     }
 
     [Fact]

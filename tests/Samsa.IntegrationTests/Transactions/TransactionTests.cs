@@ -1,5 +1,6 @@
 using Samsa.IntegrationTests.Infrastructure;
 using Samsa.Testing;
+using Samsa.Testing.Proxy;
 
 namespace Samsa.IntegrationTests.Transactions;
 
@@ -91,6 +92,10 @@ public sealed class TransactionTests
         {
             var error = await Assert.ThrowsAsync<TransactionAbortedException>(() => send);
             Assert.Contains("never sent", error.Message, StringComparison.Ordinal);
+
+            // A client-side code of its own (librdkafka's _PURGE_QUEUE number), not a broker's.
+            Assert.Equal(ErrorCode.LocalTransactionAborted, error.ErrorCode);
+            Assert.Equal(PersistenceStatus.NotPersisted, error.PersistenceStatus);
         }
 
         Assert.DoesNotContain(cluster.GetRequests(), r => r.Api == KafkaApiKey.Produce);
@@ -161,6 +166,121 @@ public sealed class TransactionTests
         await Assert.ThrowsAsync<ProducerFencedException>(() => producer.ProduceAsync(new("fenced-produce", "k", "v")).AsTask().WaitAsync(Bound));
         var commit = await Assert.ThrowsAsync<ProducerFencedException>(() => producer.CommitTransactionAsync().AsTask());
         Assert.True(commit.IsFatal);
+    }
+
+    [Theory]
+    [InlineData(KafkaApiKey.FindCoordinator, ErrorCode.CoordinatorLoadInProgress)]
+    [InlineData(KafkaApiKey.FindCoordinator, ErrorCode.CoordinatorNotAvailable)]
+    [InlineData(KafkaApiKey.FindCoordinator, ErrorCode.NotCoordinator)]
+    [InlineData(KafkaApiKey.InitProducerId, ErrorCode.CoordinatorLoadInProgress)]
+    [InlineData(KafkaApiKey.InitProducerId, ErrorCode.NotCoordinator)]
+    [InlineData(KafkaApiKey.InitProducerId, ErrorCode.ConcurrentTransactions)]
+    public async Task InitTransactionsRetriesARetriableCoordinatorErrorThenATransactionCommits(KafkaApiKey api, ErrorCode error)
+    {
+        using var cluster = StartCluster("init-retry", 1);
+
+        // Through the proxy, which gives the mock's FindCoordinator error answers the empty host a broker writes: the
+        // mock's null host would make them undecodable, retried as a broken answer rather than for their error.
+        await using var proxy = KafkaProxy.Start(cluster);
+        var logger = new ListLogger();
+        await using var producer = new ProducerBuilder<string, string>(new ProducerOptions
+        {
+            BootstrapServers = proxy.BootstrapServers.Split(','),
+            TransactionalId = $"init-retry-{api}-{error}",
+            RetryBackoff = TimeSpan.FromMilliseconds(20),
+        }).SetLogger(logger).Build();
+        cluster.StartRequestTracking();
+
+        // Twice: the second answer comes to a retry, which must be retried again.
+        cluster.PushRequestErrors(api, (short)error, (short)error);
+        await producer.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        var init = cluster.GetRequests();
+        Assert.Equal(3, init.Count(r => r.Api == api));
+        if (api == KafkaApiKey.InitProducerId && error == ErrorCode.NotCoordinator)
+        {
+            // The coordinator moved: it was looked up again before each retry.
+            Assert.Equal(3, init.Count(r => r.Api == KafkaApiKey.FindCoordinator));
+        }
+
+        // Each retry was for the error itself.
+        var retries = logger.Entries.Where(e => e.EventId == SamsaLogEvents.TransactionCoordinatorRetry).Select(e => e.Message).ToList();
+        Assert.Equal(2, retries.Count);
+        Assert.All(retries, reason => Assert.True(
+            reason.Contains(ErrorCodes.Name(error), StringComparison.Ordinal) || reason.Contains(error.ToString(), StringComparison.Ordinal), reason));
+
+        producer.BeginTransaction();
+        var sent = producer.ProduceAsync(new("init-retry", "k", "v")).AsTask();
+        await producer.CommitTransactionAsync().AsTask().WaitAsync(Bound);
+        Assert.True((await sent).Offset >= 0);
+        Assert.Single(cluster.GetRequests(), r => r.Api == KafkaApiKey.EndTxn);
+        proxy.Transactions.Verify();
+        Assert.Equal(1, proxy.Transactions.Report().Committed);
+    }
+
+    [Fact]
+    public async Task ARefusedTransactionalIdAtInitIsFatal()
+    {
+        using var cluster = StartCluster("acl-init", 1);
+        await using var producer = Build(cluster, "acl-init-1");
+        cluster.StartRequestTracking();
+        cluster.PushRequestErrors(KafkaApiKey.InitProducerId, (short)ErrorCode.TransactionalIdAuthorizationFailed);
+
+        var refused = await Assert.ThrowsAsync<KafkaAuthorizationException>(() => producer.InitTransactionsAsync().AsTask().WaitAsync(Bound));
+        AssertRefusedForGood(producer, refused);
+
+        // Not retried, and not tried again on a second call: the producer must be disposed.
+        await Assert.ThrowsAsync<KafkaAuthorizationException>(() => producer.InitTransactionsAsync().AsTask());
+        Assert.Single(cluster.GetRequests(), r => r.Api == KafkaApiKey.InitProducerId);
+    }
+
+    [Theory]
+    [InlineData(KafkaApiKey.AddPartitionsToTxn)]
+    [InlineData(KafkaApiKey.AddOffsetsToTxn)]
+    [InlineData(KafkaApiKey.EndTxn)]
+    public async Task ARefusedTransactionalIdOnALaterCoordinatorCallIsFatal(KafkaApiKey api)
+    {
+        using var cluster = StartCluster("acl-later", 1);
+        await using var producer = Build(cluster, "acl-later-" + api);
+        await producer.InitTransactionsAsync().AsTask().WaitAsync(Bound);
+        producer.BeginTransaction();
+        cluster.StartRequestTracking();
+        cluster.PushRequestErrors(api, (short)ErrorCode.TransactionalIdAuthorizationFailed);
+
+        var record = producer.ProduceAsync(new("acl-later", "k", "v")).AsTask();
+        KafkaAuthorizationException refused;
+        switch (api)
+        {
+            case KafkaApiKey.AddPartitionsToTxn:
+                // The partition could not join the transaction: the record fails with the producer's fatal error, unsent.
+                refused = await Assert.ThrowsAsync<KafkaAuthorizationException>(() => record.WaitAsync(Bound));
+                Assert.DoesNotContain(cluster.GetRequests(), r => r.Api == KafkaApiKey.Produce);
+                break;
+            case KafkaApiKey.AddOffsetsToTxn:
+                await record.WaitAsync(Bound);
+                refused = await Assert.ThrowsAsync<KafkaAuthorizationException>(() => producer.SendOffsetsToTransactionAsync(
+                    [new TopicPartitionOffset("acl-later", 0, 1)], new ConsumerGroupMetadata("acl-group")).AsTask().WaitAsync(Bound));
+                break;
+            default:
+                await record.WaitAsync(Bound);
+                refused = await Assert.ThrowsAsync<KafkaAuthorizationException>(() => producer.CommitTransactionAsync().AsTask().WaitAsync(Bound));
+                break;
+        }
+
+        AssertRefusedForGood(producer, refused);
+        Assert.Same(refused, await Assert.ThrowsAsync<KafkaAuthorizationException>(() => producer.CommitTransactionAsync().AsTask()));
+        Assert.Single(cluster.GetRequests(), r => r.Api == api);
+        Assert.DoesNotContain(cluster.GetRequests(), r => r.Api == KafkaApiKey.EndTxn && api != KafkaApiKey.EndTxn);
+    }
+
+    // TRANSACTIONAL_ID_AUTHORIZATION_FAILED: typed, fatal (not merely abortable), and every later call says so.
+    private static void AssertRefusedForGood(IProducer<string, string> producer, KafkaAuthorizationException refused)
+    {
+        Assert.Equal(ErrorCode.TransactionalIdAuthorizationFailed, refused.ErrorCode);
+        Assert.True(refused.IsFatal);
+        Assert.False(refused.TxnRequiresAbort);
+        Assert.Contains("transactional.id", refused.Message, StringComparison.Ordinal);
+        Assert.Same(refused, producer.GetHealth().FatalError);
+        Assert.Same(refused, Assert.Throws<KafkaAuthorizationException>(producer.BeginTransaction));
     }
 
     [Fact]

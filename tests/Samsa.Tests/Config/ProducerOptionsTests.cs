@@ -453,6 +453,31 @@ public sealed class ProducerOptionsTests
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("enable.idempotence", "false")]
+    [InlineData("retries", "0")]
+    [InlineData("max.in.flight.requests.per.connection", "6")]
+    [InlineData("acks", "1")]
+    public void BuildRefusesASettingThatConflictsWithATransactionalIdNamingTheKey(string key, string value)
+    {
+        var builder = new ProducerBuilder<string, string>([KeyValuePair.Create(Bootstrap, "localhost:9092"), KeyValuePair.Create("transactional.id", "tx"), KeyValuePair.Create(key, value)]);
+
+        var e = Assert.Throws<ConfigException>(() => builder.Build());
+        Assert.Equal(key, e.Key);
+        Assert.Equal(value, e.Value);
+        Assert.Contains("transactional.id", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BuildFromTypedOptionsRefusesATransactionalIdWithoutRetries()
+    {
+        var builder = new ProducerBuilder<string, string>(new ProducerOptions { BootstrapServers = ["localhost:9092"], TransactionalId = "tx", Retries = 0 });
+
+        var e = Assert.Throws<ConfigException>(() => builder.Build());
+        Assert.Equal("retries", e.Key);
+        Assert.Contains("remove transactional.id", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ABlankTransactionalIdIsRefused()
     {

@@ -21,6 +21,7 @@ public sealed class LocalErrorCodeTests
         { "value serializer", new SerializationException("v", new InvalidOperationException()), ErrorCode.LocalValueSerialization },
         { "fatal", new ProducerFatalException("fatal", Cause), ErrorCode.LocalFatal },
         { "tls", new SslAuthenticationException("untrusted"), ErrorCode.LocalSsl },
+        { "transaction aborted", new TransactionAbortedException("aborted before it was sent"), ErrorCode.LocalTransactionAborted },
     };
 
     [Theory]
@@ -58,6 +59,7 @@ public sealed class LocalErrorCodeTests
     [InlineData(ErrorCode.LocalTransport, -195)] // _TRANSPORT
     [InlineData(ErrorCode.LocalProducerClosed, -197)] // _DESTROY
     [InlineData(ErrorCode.LocalFatal, -150)] // _FATAL
+    [InlineData(ErrorCode.LocalTransactionAborted, -152)] // _PURGE_QUEUE, which librdkafka reports for records an abort purged
     [InlineData(ErrorCode.LocalKeySerialization, -162)]
     [InlineData(ErrorCode.LocalValueSerialization, -161)]
     public void CodesSharedWithLibrdkafkaKeepItsNumbers(ErrorCode code, short librdkafka) =>

@@ -220,7 +220,7 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
         WaitAsync(SendOffsets(offsets, group), cancellationToken);
 
     public void SendOffsetsToTransaction(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group, TimeSpan timeout) =>
-        Wait(SendOffsets(offsets, group), timeout, "SendOffsetsToTransaction");
+        Wait(SendOffsets(offsets, group), timeout, "SendOffsetsToTransaction", "CommitTransaction waits for it (calling SendOffsetsToTransaction again would send the offsets again).");
 
     private Task SendOffsets(IEnumerable<TopicPartitionOffset> offsets, ConsumerGroupMetadata group)
     {
@@ -258,11 +258,11 @@ internal sealed partial class KafkaProducer<TKey, TValue> : IProducer<TKey, TVal
     // The operation goes on when the caller stops waiting: the caller may wait for it again by calling once more.
     private static ValueTask WaitAsync(Task operation, CancellationToken cancellationToken) => new(operation.WaitAsync(cancellationToken));
 
-    private static void Wait(Task operation, TimeSpan timeout, string call)
+    private static void Wait(Task operation, TimeSpan timeout, string call, string? toWaitAgain = null)
     {
         if (!BlockOn(operation, timeout, call, "Call it from another thread."))
         {
-            throw new KafkaTimeoutException($"{call} did not finish within {timeout.TotalMilliseconds:0} ms; it goes on in the background. Call {call} again to wait for it.");
+            throw new KafkaTimeoutException($"{call} did not finish within {timeout.TotalMilliseconds:0} ms; it goes on in the background. {toWaitAgain ?? $"Call {call} again to wait for it."}");
         }
     }
 

@@ -31,6 +31,8 @@ public enum ErrorCode : short
     LocalKeySerialization = -162,
     /// <summary><c>LOCAL_VALUE_SERIALIZATION</c> (-161): Client-side: the value serializer threw (librdkafka: _VALUE_SERIALIZATION).</summary>
     LocalValueSerialization = -161,
+    /// <summary><c>LOCAL_TRANSACTION_ABORTED</c> (-152): Client-side: the record's transaction was aborted before the record was sent, so it was never sent and never becomes visible (librdkafka: _PURGE_QUEUE, which it reports for records an abort purges).</summary>
+    LocalTransactionAborted = -152,
     /// <summary><c>LOCAL_FATAL</c> (-150): Client-side: the producer hit an error it cannot recover from and must be disposed; the inner exception is the cause (librdkafka: _FATAL).</summary>
     LocalFatal = -150,
     /// <summary><c>UNKNOWN_SERVER_ERROR</c> (-1): The server experienced an unexpected error when processing the request.</summary>
@@ -355,6 +357,7 @@ public static class ErrorCodes
         ErrorCode.LocalAuthentication => "LOCAL_AUTHENTICATION",
         ErrorCode.LocalKeySerialization => "LOCAL_KEY_SERIALIZATION",
         ErrorCode.LocalValueSerialization => "LOCAL_VALUE_SERIALIZATION",
+        ErrorCode.LocalTransactionAborted => "LOCAL_TRANSACTION_ABORTED",
         ErrorCode.LocalFatal => "LOCAL_FATAL",
         ErrorCode.UnknownServerError => "UNKNOWN_SERVER_ERROR",
         ErrorCode.None => "NONE",
