@@ -91,7 +91,9 @@ internal sealed record CreatedProducer(
     {
         try
         {
-            await CloseAsync(timeout).AsTask().WaitAsync(timeout + CloseGrace).ConfigureAwait(false);
+            // On the thread pool: the close may report records on the calling thread before it first yields, and a
+            // handler that blocks there would hold this method before the bound below is ever applied.
+            await Task.Run(() => CloseAsync(timeout).AsTask()).WaitAsync(timeout + CloseGrace).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException)
