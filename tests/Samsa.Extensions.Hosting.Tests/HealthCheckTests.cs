@@ -105,7 +105,33 @@ public sealed class HealthCheckTests(ClusterFixture fixture) : IClassFixture<Clu
         await host.StopAsync();
     }
 
-    // The buffer share cannot be held near full in a test without timing, so the mapping is checked directly.
+    [Fact]
+    public async Task AProducerWhoseBufferIsNearlyFullIsDegraded()
+    {
+        // Records stay in their open batch until linger.ms (ten minutes) or batch.size: they hold 30 of the 32 KB of
+        // buffer.memory for as long as the test looks, with no timing involved.
+        var topic = fixture.CreateTopic("nearly-full");
+        await using var app = await StartWebAppAsync(fixture.BootstrapServers, settings: [new("linger.ms", "600000"), new("batch.size", "1000000"), new("buffer.memory", "32768")]);
+        var producer = app.Services.GetRequiredService<IProducer<string, string>>();
+        var delivered = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            producer.Produce(new ProducerRecord<string, string>(topic, "k", new string('v', 960)), _ => Interlocked.Increment(ref delivered));
+        }
+
+        var entry = (await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["samsa-producer"];
+        Assert.Equal(HealthStatus.Degraded, entry.Status);
+        Assert.Contains("buffer.memory is", entry.Description, StringComparison.Ordinal);
+        Assert.True((long)entry.Data["buffer_used_bytes"] >= 0.9 * 32768, $"{entry.Data["buffer_used_bytes"]} bytes used");
+        Assert.Equal(0, Volatile.Read(ref delivered));
+
+        await producer.FlushAsync().WaitAsync(Bound);
+        Assert.Equal(30, Volatile.Read(ref delivered));
+        entry = (await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["samsa-producer"];
+        Assert.Equal(HealthStatus.Healthy, entry.Status);
+    }
+
+    // The mapping from a health snapshot to a status, at its edges.
     [Theory]
     [InlineData(0, 0, HealthStatus.Healthy)]
     [InlineData(899, 0, HealthStatus.Healthy)]
@@ -128,11 +154,12 @@ public sealed class HealthCheckTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.Same(fatal, result.Exception);
     }
 
-    private static async Task<WebApplication> StartWebAppAsync(string bootstrapServers, string maxBlockMs = "30000")
+    private static async Task<WebApplication> StartWebAppAsync(string bootstrapServers, string maxBlockMs = "30000", KeyValuePair<string, string?>[]? settings = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Configuration.AddInMemoryCollection([new("Kafka:Producer:bootstrap.servers", bootstrapServers), new("Kafka:Producer:max.block.ms", maxBlockMs)]);
+        builder.Configuration.AddInMemoryCollection((settings ?? []).Select(s => new KeyValuePair<string, string?>("Kafka:Producer:" + s.Key, s.Value)));
         builder.Services.AddSamsaProducer<string, string>(builder.Configuration.GetSection("Kafka:Producer")).AddHealthCheck();
         var app = builder.Build();
         app.MapHealthChecks("/health");
