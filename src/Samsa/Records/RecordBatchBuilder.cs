@@ -46,6 +46,7 @@ internal sealed class RecordBatchBuilder : IDisposable
     private PooledBufferWriter? _compressed;
     private long _maxTimestamp;
     private bool _sealed;
+    private bool _disposed;
 
     // Set while the record buffer holds the sealed batch compressed in place of its records (see Seal): the
     // codec to undo it with, and the sealed length.
@@ -57,7 +58,6 @@ internal sealed class RecordBatchBuilder : IDisposable
     // output buffer up to twice the batch.
     [ThreadStatic]
     private static PooledBufferWriter? t_compressionScratch;
-    private bool _disposed;
 
     /// <param name="initialCapacity">The buffer's starting size; it grows as records need.</param>
     /// <param name="pool">Where the record and compression buffers come from; <see cref="ArrayPool{T}.Shared"/> when null.</param>
