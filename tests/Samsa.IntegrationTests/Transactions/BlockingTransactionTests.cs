@@ -45,7 +45,7 @@ public sealed class BlockingTransactionTests
 
         Assert.Equal(["committed"], Values(cluster, topic, Ck.IsolationLevel.ReadCommitted));
         Assert.Equal(["committed", "aborted"], Values(cluster, topic, Ck.IsolationLevel.ReadUncommitted));
-        Assert.Equal(7L, CommittedOffset(cluster, group, input));
+        Assert.Equal(7L, cluster.Committed(group, new Ck.TopicPartition(input, 0), Bound).Value);
         Assert.Equal(1, cluster.Front.CommittedTransactions);
         Assert.Equal(1, cluster.Front.AbortedTransactions);
         cluster.Proxy.Transactions.Verify();
@@ -151,14 +151,4 @@ public sealed class BlockingTransactionTests
 
     private static List<string> Values(FrontedCluster cluster, string topic, Ck.IsolationLevel isolation) =>
         [.. RecordReader.ReadPartition(cluster.Proxy.BootstrapServers, topic, 0, Bound, isolation).Select(r => Encoding.UTF8.GetString(r.Value!))];
-
-    private static long CommittedOffset(FrontedCluster cluster, string group, string input)
-    {
-        using var consumer = new Ck.ConsumerBuilder<Ck.Ignore, Ck.Ignore>(new Ck.ConsumerConfig
-        {
-            BootstrapServers = cluster.Proxy.BootstrapServers,
-            GroupId = group,
-        }).SetLogHandler(static (_, _) => { }).Build();
-        return consumer.Committed([new Ck.TopicPartition(input, 0)], Bound).Single().Offset.Value;
-    }
 }

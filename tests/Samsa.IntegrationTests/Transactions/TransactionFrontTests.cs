@@ -162,16 +162,7 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         producer.CommitTransaction(Bound); // marker at 2
         await ProduceInNewTransactionAsync(producer, topic, "o1"); // 3, open
 
-        long End(IsolationLevel isolation)
-        {
-            using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
-            {
-                BootstrapServers = cluster.Proxy.BootstrapServers,
-                GroupId = "lso-" + Guid.NewGuid().ToString("N"),
-                IsolationLevel = isolation,
-            }).SetLogHandler(static (_, _) => { }).Build();
-            return consumer.QueryWatermarkOffsets(new TopicPartition(topic, 0), Bound).High.Value;
-        }
+        long End(IsolationLevel isolation) => cluster.EndOffset(topic, 0, Bound, isolation);
 
         Assert.Equal(4L, End(IsolationLevel.ReadUncommitted));
         Assert.Equal(3L, End(IsolationLevel.ReadCommitted));
@@ -326,7 +317,7 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
 
         using var second = InitializedProducer(cluster, "tx-fence-" + call);
 
-        using var groupMember = GroupConsumer(cluster, "g-fence-" + Guid.NewGuid().ToString("N"));
+        using var groupMember = cluster.GroupConsumer("g-fence-" + Guid.NewGuid().ToString("N"));
         var e = Assert.ThrowsAny<KafkaException>(() =>
         {
             switch (call)
@@ -384,7 +375,7 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         await using var cluster = Start(topic);
         var tp = CreateInputPartition(cluster, "txn-in-joined");
 
-        using var member = GroupConsumer(cluster, group);
+        using var member = cluster.GroupConsumer(group);
         member.Subscribe(tp.Topic);
         var deadline = DateTime.UtcNow + Bound;
         while (member.Assignment.Count == 0 && DateTime.UtcNow < deadline)
@@ -399,7 +390,7 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         producer.CommitTransaction(Bound);
 
         Assert.Empty(cluster.Front.Errors); // the member id and generation were accepted
-        Assert.Equal(new Offset(5), Committed(cluster, group, tp));
+        Assert.Equal(new Offset(5), cluster.Committed(group, tp, Bound));
         member.Close();
     }
 
@@ -411,20 +402,20 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         await using var cluster = Start(topic);
         var tp = CreateInputPartition(cluster, "txn-in");
 
-        using var consumer = GroupConsumer(cluster, group);
+        using var consumer = cluster.GroupConsumer(group);
         consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
         using var producer = InitializedProducer(cluster, "tx-offsets");
 
         await ProduceInNewTransactionAsync(producer, topic, "x");
         producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 3)], consumer.ConsumerGroupMetadata, Bound);
-        Assert.Equal(Offset.Unset, Committed(cluster, group, tp, Bound, IsolationLevel.ReadUncommitted)); // not before the commit (read_committed: retry)
+        Assert.Equal(Offset.Unset, cluster.Committed(group, tp, Bound, IsolationLevel.ReadUncommitted)); // not before the commit (read_committed: retry)
         producer.CommitTransaction(Bound);
-        Assert.Equal(new Offset(3), Committed(cluster, group, tp));
+        Assert.Equal(new Offset(3), cluster.Committed(group, tp, Bound));
 
         await ProduceInNewTransactionAsync(producer, topic, "y");
         producer.SendOffsetsToTransaction([new TopicPartitionOffset(tp, 7)], consumer.ConsumerGroupMetadata, Bound);
         producer.AbortTransaction(Bound);
-        Assert.Equal(new Offset(3), Committed(cluster, group, tp));
+        Assert.Equal(new Offset(3), cluster.Committed(group, tp, Bound));
         Assert.Equal(1, cluster.Front.CommittedOffsetRequests);
         Assert.Empty(cluster.Front.Errors);
     }
@@ -449,7 +440,7 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
         var group = "gs-" + Guid.NewGuid().ToString("N");
         await using var cluster = Start(topic);
         var tp = CreateInputPartition(cluster, "txn-in-stable");
-        using var member = GroupConsumer(cluster, group);
+        using var member = cluster.GroupConsumer(group);
         member.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
         using var producer = InitializedProducer(cluster, "tx-stable");
         await ProduceInNewTransactionAsync(producer, topic, "x");
@@ -461,12 +452,12 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
 
         // read_committed consumers ask for stable offsets (KIP-447): while offsets wait for their transaction they get
         // UNSTABLE_OFFSET_COMMIT and retry, never the committed offset the transaction is about to replace.
-        var unstable = Assert.ThrowsAny<KafkaException>(() => Committed(cluster, group, tp, TimeSpan.FromSeconds(2)));
+        var unstable = Assert.ThrowsAny<KafkaException>(() => cluster.Committed(group, tp, TimeSpan.FromSeconds(2)));
         output.WriteLine($"while pending: {unstable.Error.Code}: {unstable.Message}");
-        Assert.Equal(new Offset(1), Committed(cluster, group, tp, Bound, IsolationLevel.ReadUncommitted));
+        Assert.Equal(new Offset(1), cluster.Committed(group, tp, Bound, IsolationLevel.ReadUncommitted));
 
         producer.CommitTransaction(Bound);
-        Assert.Equal(new Offset(2), Committed(cluster, group, tp));
+        Assert.Equal(new Offset(2), cluster.Committed(group, tp, Bound));
         Assert.Empty(cluster.Front.Errors);
     }
 
@@ -475,21 +466,5 @@ public sealed class TransactionFrontTests(ITestOutputHelper output)
     {
         cluster.Mock.CreateTopic(input, 1);
         return new TopicPartition(input, 0);
-    }
-
-    private static IConsumer<Ignore, Ignore> GroupConsumer(FrontedCluster cluster, string group, IsolationLevel isolation = IsolationLevel.ReadCommitted) =>
-        new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
-        {
-            BootstrapServers = cluster.Proxy.BootstrapServers,
-            GroupId = group,
-            EnableAutoCommit = false,
-            IsolationLevel = isolation,
-        }).SetLogHandler(static (_, _) => { }).Build();
-
-    /// <summary>The group's committed offset for <paramref name="tp"/>, as a new consumer of the group reads it (OffsetFetch).</summary>
-    private static Offset Committed(FrontedCluster cluster, string group, TopicPartition tp, TimeSpan? timeout = null, IsolationLevel isolation = IsolationLevel.ReadCommitted)
-    {
-        using var consumer = GroupConsumer(cluster, group, isolation);
-        return consumer.Committed([tp], timeout ?? Bound).Single().Offset;
     }
 }

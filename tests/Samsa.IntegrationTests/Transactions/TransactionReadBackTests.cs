@@ -126,7 +126,7 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
             var markers = cluster.Front.MarkersSeen(topic, p);
             Assert.Equal(expectedMarkers, markers.Select(m => (m.Offset, m.IsCommit)));
             Assert.All(markers, m => Assert.Equal(cluster.Front.ProducerOf(transactionalId)!.Value.ProducerId, m.ProducerId));
-            Assert.Equal(next, EndOffset(cluster, topic, p));
+            Assert.Equal(next, cluster.EndOffset(topic, p, Bound, Ck.IsolationLevel.ReadUncommitted)); // one past its last marker
         }
 
         Assert.Equal(4, cluster.Front.CommittedTransactions);
@@ -152,18 +152,6 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
             Assert.Equal(s.Headers, r.Headers.Select(h => (h.Key, Encoding.UTF8.GetString(h.Value!))));
             Assert.Equal((Ck.TimestampType.CreateTime, s.TimestampMs), (r.TimestampType, r.TimestampMs));
         }
-    }
-
-    /// <summary>The partition's high watermark: one past its last marker.</summary>
-    private static long EndOffset(FrontedCluster cluster, string topic, int partition)
-    {
-        using var consumer = new Ck.ConsumerBuilder<Ck.Ignore, Ck.Ignore>(new Ck.ConsumerConfig
-        {
-            BootstrapServers = cluster.Proxy.BootstrapServers,
-            GroupId = "end-" + Guid.NewGuid().ToString("N"),
-            IsolationLevel = Ck.IsolationLevel.ReadUncommitted,
-        }).SetLogHandler(static (_, _) => { }).Build();
-        return consumer.QueryWatermarkOffsets(new Ck.TopicPartition(topic, partition), Bound).High.Value;
     }
 
     [Fact]
@@ -232,13 +220,7 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
         await using var producer = await InitializedProducerAsync(cluster, "samsa-offsets-member");
 
         // A live member: a broker takes group-id-only offsets without membership checks, and so must the front.
-        using var member = new Ck.ConsumerBuilder<Ck.Ignore, Ck.Ignore>(new Ck.ConsumerConfig
-        {
-            BootstrapServers = cluster.Proxy.BootstrapServers,
-            GroupId = group,
-            EnableAutoCommit = false,
-            IsolationLevel = Ck.IsolationLevel.ReadCommitted,
-        }).SetLogHandler(static (_, _) => { }).Build();
+        using var member = cluster.GroupConsumer(group);
         member.Subscribe(input);
         var deadline = DateTime.UtcNow + Bound;
         while (member.Assignment.Count == 0 && DateTime.UtcNow < deadline)
@@ -278,13 +260,7 @@ public sealed class TransactionReadBackTests(ITestOutputHelper output)
         await producer.SendOffsetsToTransactionAsync([new TopicPartitionOffset(input, 0, 20)], new ConsumerGroupMetadata(group)).AsTask().WaitAsync(Bound);
         await producer.AbortTransactionAsync().AsTask().WaitAsync(Bound);
 
-        using var consumer = new Ck.ConsumerBuilder<Ck.Ignore, Ck.Ignore>(new Ck.ConsumerConfig
-        {
-            BootstrapServers = cluster.Proxy.BootstrapServers,
-            GroupId = group,
-        }).SetLogHandler(static (_, _) => { }).Build();
-        var offsets = consumer.Committed([new Ck.TopicPartition(input, 0), new Ck.TopicPartition(input, 1)], Bound);
-        Assert.Equal([10L, 4L], offsets.OrderBy(o => o.Partition.Value).Select(o => o.Offset.Value));
+        Assert.Equal([10L, 4L], [cluster.Committed(group, new Ck.TopicPartition(input, 0), Bound).Value, cluster.Committed(group, new Ck.TopicPartition(input, 1), Bound).Value]);
         Assert.Empty(cluster.Front.Errors);
     }
 }
