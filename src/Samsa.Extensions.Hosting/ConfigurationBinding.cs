@@ -130,7 +130,7 @@ internal static class ConfigurationBinding
     }
 
     /// <summary><c>linger.ms</c> → <c>LingerMs</c>, the inverse of <see cref="ToJavaKey"/>.</summary>
-    internal static string ToTypedName(string javaKey) =>
+    private static string ToTypedName(string javaKey) =>
         string.Concat(javaKey.Split('.').Select(word => word.Length == 0 ? word : char.ToUpperInvariant(word[0]) + word[1..]));
 
     /// <summary>
