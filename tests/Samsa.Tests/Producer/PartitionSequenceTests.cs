@@ -164,12 +164,14 @@ public sealed class PartitionSequenceTests() : AccumulatorTestBed(new ProducerOp
         Store(head);
         var tail = Drain(Epoch0)!;
         Assert.Equal((2, 2), (tail.BaseSequence, tail.Builder.RecordCount));
+
+        // Sealed as its sender does, before the answer: once stored, the reporting loop may park the batch and empty it.
+        tail.Seal(CompressionType.None, 0, Engine.Memory);
+        var decoded = RecordBatchReader.ReadAll(tail.Sealed.Span).Single();
         Store(tail);
         Assert.Same(after, Drain(Epoch0));
         Assert.Equal(4, after.BaseSequence);
 
-        tail.Seal(CompressionType.None, 0, Engine.Memory);
-        var decoded = RecordBatchReader.ReadAll(tail.Sealed.Span).Single();
         Assert.Equal([[2], [3]], decoded.Records.Select(r => r.Value!));
         Assert.Equal([0, 1], decoded.Records.Select(r => r.OffsetDelta));
     }
